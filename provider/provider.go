@@ -1,0 +1,256 @@
+// Package provider reads and writes the live state of CallManager clusters: the CTL file each
+// node serves and the server inventory the CTL is built from (R14).
+//
+// Three transports share two interfaces. Reader is all that drift checks and plans get, so a
+// read-only code path cannot write by construction (Open hands out a value that has no write
+// methods even behind a type assertion). Writer adds the update lock (R24), writing the CTL,
+// the security mode (R10, R11) and service restarts (R23); only apply should ask for one.
+//
+//   - host:port or https://host:port: the CTL Provider protocol of PROTOCOL.md (HTTPS, R7, R25).
+//   - tftp://host[:port]: fetches CTLFile.tlv the way phones do (R4), from any TFTP server,
+//     including a real CUCM; it has no inventory and cannot write.
+//   - dir://path: a mapped TFTP FileLocation (R17): reads and writes CTLFile.tlv in place, with
+//     a lock file for R24; it has no inventory, no mode and no services.
+//
+// ETags are the lower-case hex SHA-256 of the file on every transport, so a digest read over
+// TFTP can be compared with one read over HTTPS or stored in a plan file.
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// FileName is the CTL file's name in a TFTP FileLocation (R4).
+const FileName = "CTLFile.tlv"
+
+// DefaultPort is the CTL Provider's default TLS port (R7).
+const DefaultPort = 2444
+
+// MaxCTLSize bounds every CTL read or written: real files are a few kilobytes, and a peer that
+// sends more is broken or hostile.
+const MaxCTLSize = 1 << 20
+
+// Mode is the cluster-wide security mode (R9).
+type Mode string
+
+const (
+	ModeNonSecure Mode = "non-secure"
+	ModeMixed     Mode = "mixed"
+)
+
+// ParseMode accepts the two modes of R9.
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case ModeNonSecure, ModeMixed:
+		return Mode(s), nil
+	}
+	return "", fmt.Errorf("unknown security mode %q (want %q or %q)", s, ModeMixed, ModeNonSecure)
+}
+
+// Role is a server function as the inventory reports it; CTL roles (CCM+TFTP etc.) are derived
+// from these by the planner.
+type Role string
+
+const (
+	RoleCCM  Role = "CCM"
+	RoleTFTP Role = "TFTP"
+	RoleCAPF Role = "CAPF"
+)
+
+// Inventory is what one CTL Provider knows of its cluster: everything CCM, TFTP and CAPF
+// records are built from (R14).
+type Inventory struct {
+	Cluster          string   `json:"cluster"`
+	Version          string   `json:"version"` // CallManager version; alternate TFTP clusters must match (R17)
+	Mode             Mode     `json:"mode"`
+	AutoRegistration bool     `json:"autoRegistration"` // off in mixed mode (R11)
+	FileLocation     string   `json:"fileLocation"`     // must be the same path on all servers (R17)
+	Servers          []Server `json:"servers"`
+}
+
+// Server is one node of the cluster. Error is set, and the other fields beyond Name and Provider
+// may be empty, when the answering node could not reach it (R26).
+type Server struct {
+	Name         string        `json:"name"`
+	DNSName      string        `json:"dnsName"`
+	IPv4         netip.Addr    `json:"ipv4"`
+	Roles        []Role        `json:"roles"`
+	Provider     string        `json:"provider"` // host:port of its CTL Provider
+	Certificates []Certificate `json:"certificates"`
+	Error        string        `json:"error,omitempty"`
+}
+
+// HasRole reports whether the server runs the given function.
+func (s *Server) HasRole(r Role) bool {
+	for _, x := range s.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Certificate is a server certificate for one function: the CallManager certificate (role CCM,
+// also used for TFTP) or the CAPF certificate.
+type Certificate struct {
+	Role Role              `json:"role"`
+	PEM  string            `json:"pem"`
+	X509 *x509.Certificate `json:"-"` // parsed from PEM by every reader
+}
+
+// Certificate returns the server's certificate for the role, or nil.
+func (s *Server) Certificate(r Role) *Certificate {
+	for i := range s.Certificates {
+		if s.Certificates[i].Role == r {
+			return &s.Certificates[i]
+		}
+	}
+	return nil
+}
+
+// parseCertificates fills X509 from PEM, so that consumers never parse twice nor trust a PEM
+// that does not parse.
+func (inv *Inventory) parseCertificates() error {
+	for i := range inv.Servers {
+		s := &inv.Servers[i]
+		for j := range s.Certificates {
+			c := &s.Certificates[j]
+			b, _ := pem.Decode([]byte(c.PEM))
+			if b == nil || b.Type != "CERTIFICATE" {
+				return fmt.Errorf("server %s: %s certificate is not a PEM certificate", s.Name, c.Role)
+			}
+			x, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return fmt.Errorf("server %s: %s certificate: %w", s.Name, c.Role, err)
+			}
+			c.X509 = x
+		}
+	}
+	return nil
+}
+
+// Lock is the holder of a node's update lock (R24).
+type Lock struct {
+	ID        string    `json:"id"`
+	User      string    `json:"user"`
+	Host      string    `json:"host"`
+	Operation string    `json:"operation"`
+	Created   time.Time `json:"created"`
+	Expires   time.Time `json:"expires"`
+}
+
+func (l *Lock) String() string {
+	return fmt.Sprintf("%s@%s (%s) since %s, until %s", l.User, l.Host, l.Operation,
+		l.Created.UTC().Format(time.RFC3339), l.Expires.UTC().Format(time.RFC3339))
+}
+
+// LockRequest says who wants the lock and for how long; the holder fields are shown to anyone
+// who finds the lock taken.
+type LockRequest struct {
+	User      string        `json:"user"`
+	Host      string        `json:"host"`
+	Operation string        `json:"operation"`
+	Lease     time.Duration `json:"-"`
+	LeaseSec  int           `json:"leaseSeconds"`
+}
+
+// WriteOptions are the preconditions of a CTL write. IfMatch is the ETag of the file being
+// replaced, "" when none exists yet. OverrideR19 writes a file that phones holding the current
+// one would reject (R19); the server records that it was used.
+type WriteOptions struct {
+	LockID      string
+	IfMatch     string
+	OverrideR19 bool
+}
+
+// Service is a CallManager service that a restart names (R23).
+type Service string
+
+const (
+	ServiceCallManager Service = "callmanager"
+	ServiceTFTP        Service = "tftp"
+)
+
+// Reader is what plans and drift checks may use: nothing in it changes a server.
+type Reader interface {
+	// Name identifies the server in errors and reports.
+	Name() string
+	// Cluster returns the inventory; transports without one return an error wrapping
+	// errors.ErrUnsupported.
+	Cluster(ctx context.Context) (*Inventory, error)
+	// CTL returns the current file and its ETag (hex SHA-256); ErrNoCTL when there is none.
+	CTL(ctx context.Context) (data []byte, etag string, err error)
+}
+
+// Writer changes a server. Every change but taking the lock needs the id of the held lock.
+type Writer interface {
+	Reader
+	Lock(ctx context.Context, req LockRequest) (*Lock, error)
+	RenewLock(ctx context.Context, id string, lease time.Duration) (*Lock, error)
+	ReleaseLock(ctx context.Context, id string) error
+	// BreakLock removes whoever holds the lock; for an admin after a crashed apply. It returns
+	// the lock that was broken, or ErrNotLocked.
+	BreakLock(ctx context.Context) (*Lock, error)
+	// WriteCTL replaces the file and returns its new ETag.
+	WriteCTL(ctx context.Context, data []byte, opt WriteOptions) (etag string, err error)
+	SetMode(ctx context.Context, lockID string, mode Mode) error
+	Restart(ctx context.Context, lockID string, services []Service) error
+}
+
+// Sentinel errors, matched with errors.Is through *Error.
+var (
+	ErrNoCTL        = errors.New("no CTL file")
+	ErrLocked       = errors.New("update lock held by another client")
+	ErrNotLocked    = errors.New("no such lock")
+	ErrConflict     = errors.New("CTL changed since it was read")
+	ErrRejected     = errors.New("CTL refused")
+	ErrUnauthorized = errors.New("credentials refused")
+)
+
+// ETag is the digest every transport reports for a CTL file.
+func ETag(data []byte) string {
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
+}
+
+// Error is any failure that involves a server; it always names it (R26).
+type Error struct {
+	Server  string // as given to Open, e.g. "cm1.example.com:2444"
+	Op      string // "get cluster", "write ctl", …
+	Status  int    // HTTP status, 0 when none
+	Code    string // the protocol's error code, "" when none
+	Message string
+	Holder  *Lock // for ErrLocked: who holds the lock
+	Err     error // sentinel or cause
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s", e.Server, e.Op)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.Status)
+	}
+	if e.Code != "" {
+		fmt.Fprintf(&b, " %s", e.Code)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	} else if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if e.Holder != nil && e.Message == "" {
+		fmt.Fprintf(&b, " (held by %s)", e.Holder)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
