@@ -67,22 +67,45 @@ type parser struct {
 	b []byte
 }
 
-// tlv reads tag, length and value at off; end bounds where the value may reach.
-func (p *parser) tlv(off, end int, part string) (tag uint8, val []byte, err error) {
+// bound names what limits a TLV, for error messages; it is built only when one is needed.
+type bound struct {
+	kind     int // boundFile, boundHeader, boundContainer, boundRecord
+	tag, end int // container tag; header length or record/container end
+	start    int // record start
+}
+
+const (
+	boundFile = iota
+	boundHeader
+	boundContainer
+	boundRecord
+)
+
+func (b bound) String() string {
+	switch b.kind {
+	case boundHeader:
+		return fmt.Sprintf("the header length %d", b.end)
+	case boundContainer:
+		return fmt.Sprintf("its enclosing container (tag %d, ending at offset %d): lengths disagree", b.tag, b.end)
+	case boundRecord:
+		return fmt.Sprintf("its record (%d bytes from offset %d): lengths disagree", b.end-b.start, b.start)
+	}
+	return "the file (truncated)"
+}
+
+// tlv reads tag, length and value at off; end bounds where the value may reach: the end of
+// the file, of the header, of a record or of an enclosing header container.
+func (p *parser) tlv(off, end int, part string, limit bound) (tag uint8, val []byte, err error) {
 	if off >= len(p.b) {
 		return 0, nil, &ParseError{Offset: off, Tag: -1, Part: part, Msg: "truncated: file ends where a tag should start"}
 	}
 	tag = p.b[off]
 	if off+3 > end {
 		return tag, nil, &ParseError{Offset: off, Tag: int(tag), Part: part,
-			Msg: fmt.Sprintf("truncated: %d byte(s) left, a tag and length need 3", max(end-off, 0))}
+			Msg: fmt.Sprintf("only %d byte(s) left in %s, a tag and length need 3", max(end-off, 0), limit)}
 	}
 	n := int(binary.BigEndian.Uint16(p.b[off+1:]))
 	if off+3+n > end {
-		limit := "the file"
-		if end < len(p.b) {
-			limit = "its enclosing " + part
-		}
 		return tag, nil, &ParseError{Offset: off, Tag: int(tag), Part: part,
 			Msg: fmt.Sprintf("length %d overruns %s by %d byte(s)", n, limit, off+3+n-end)}
 	}
@@ -92,7 +115,7 @@ func (p *parser) tlv(off, end int, part string) (tag uint8, val []byte, err erro
 func (p *parser) header(h *Header) (int, error) {
 	const part = "header"
 	// VERSION then HEADER_LENGTH open every file (§4 step 1).
-	tag, v, err := p.tlv(0, len(p.b), part)
+	tag, v, err := p.tlv(0, len(p.b), part, bound{})
 	if err != nil {
 		return 0, err
 	}
@@ -103,7 +126,7 @@ func (p *parser) header(h *Header) (int, error) {
 		return 0, &ParseError{Offset: 0, Tag: int(tag), Part: part, Msg: fmt.Sprintf("length %d, want 2", len(v))}
 	}
 	h.Version = [2]byte{v[0], v[1]}
-	tag, v, err = p.tlv(5, len(p.b), part)
+	tag, v, err = p.tlv(5, len(p.b), part, bound{})
 	if err != nil {
 		return 0, err
 	}
@@ -142,11 +165,12 @@ func (p *parser) header(h *Header) (int, error) {
 			off++
 			continue
 		}
-		end := hl
+		end, limit := hl, bound{kind: boundHeader, end: hl}
 		if len(stack) > 0 {
-			end = stack[len(stack)-1].end
+			c := stack[len(stack)-1]
+			end, limit = c.end, bound{kind: boundContainer, tag: c.tag, end: c.end}
 		}
-		tag, v, err := p.tlv(off, end, part)
+		tag, v, err := p.tlv(off, end, part, limit)
 		if err != nil {
 			return 0, err
 		}
@@ -217,7 +241,7 @@ func (p *parser) header(h *Header) (int, error) {
 func (p *parser) record(start, n int) (Record, int, error) {
 	part := fmt.Sprintf("record %d", n)
 	var r Record
-	tag, v, err := p.tlv(start, len(p.b), part)
+	tag, v, err := p.tlv(start, len(p.b), part, bound{})
 	if err != nil {
 		return r, 0, err
 	}
@@ -236,7 +260,7 @@ func (p *parser) record(start, n int) (Record, int, error) {
 	var seen [256]int
 	off := start + 5
 	for off < end {
-		tag, v, err := p.tlv(off, end, part)
+		tag, v, err := p.tlv(off, end, part, bound{kind: boundRecord, start: start, end: end})
 		if err != nil {
 			return r, 0, err
 		}
