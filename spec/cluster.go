@@ -1,0 +1,649 @@
+package spec
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// The patterns below are repeated in schemas/ctlops.schema.json; schemas' tests keep the two in
+// agreement.
+var (
+	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+	hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$`)
+	envPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	pinPattern  = regexp.MustCompile(`^([0-9A-Fa-f]{64}|([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$`)
+)
+
+var clusterKeys = []string{"name", "mode", "providers", "credentials", "tls", "tokens",
+	"alternateTFTP", "signWith", "expectServers", "suspend"}
+
+func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clusterRefs) {
+	f, ok := d.mapping(n, path, clusterKeys...)
+	if !ok {
+		return nil, clusterRefs{}
+	}
+	c := &Cluster{Pos: d.pos(f.node)}
+	r := clusterRefs{cluster: c, path: path, dec: d}
+	d.required(f, "name", "mode", "providers", "tokens")
+
+	if v, ok := f.get("name"); ok {
+		r.name = v.val
+		if s, ok := d.str(v.val, join(path, "name")); ok {
+			if namePattern.MatchString(s) {
+				c.Name = s
+			} else {
+				d.errorf(v.val, join(path, "name"), "bad cluster name %q: letters, digits, '.', '_' and '-', at most 64", s)
+			}
+		}
+	}
+	if v, ok := f.get("mode"); ok {
+		if s, ok := d.str(v.val, join(path, "mode")); ok {
+			switch Mode(s) {
+			case ModeMixed, ModeNonSecure:
+				c.Mode = Mode(s)
+			default:
+				msg := fmt.Sprintf("bad mode %q: want mixed or non-secure (R9)", s)
+				if sg := suggest(s, []string{"mixed", "non-secure"}); sg != "" {
+					msg += fmt.Sprintf("; did you mean %q?", sg)
+				}
+				d.errorf(v.val, join(path, "mode"), "%s", msg)
+			}
+		}
+	}
+	if v, ok := f.get("providers"); ok {
+		c.Providers = l.providers(d, v.val, join(path, "providers"))
+	}
+	if v, ok := f.get("credentials"); ok {
+		c.Credentials = l.credentials(d, v.val, join(path, "credentials"))
+	}
+	if v, ok := f.get("tls"); ok {
+		c.TLS = l.tls(d, v.val, join(path, "tls"))
+	}
+	if v, ok := f.get("tokens"); ok {
+		c.Tokens = l.tokens(d, v.val, join(path, "tokens"), c.Mode)
+	}
+	if v, ok := f.get("alternateTFTP"); ok {
+		c.AlternateTFTP, r.altNodes = l.alternates(d, v.val, join(path, "alternateTFTP"))
+	}
+	if v, ok := f.get("signWith"); ok {
+		c.SignWith = l.signWith(d, v.val, join(path, "signWith"))
+	}
+	if v, ok := f.get("expectServers"); ok {
+		c.ExpectServers = l.expectServers(d, v.val, join(path, "expectServers"))
+	}
+	if v, ok := f.get("suspend"); ok {
+		c.Suspend, _ = d.boolean(v.val, join(path, "suspend"))
+	}
+
+	// A CTL Provider is reached over TLS with the admin's credentials (R7, R25): both are
+	// needed as soon as one provider is not a read-only source.
+	for _, p := range c.Providers {
+		if p.Kind == KindCTLProvider {
+			if !f.has("credentials") {
+				d.errorf(f.node, path, "missing required key \"credentials\": CTL Providers need the admin user and password (R25)")
+			}
+			if !f.has("tls") {
+				d.errorf(f.node, path, "missing required key \"tls\": give ca: or pin: so that the CTL Providers' certificates are checked")
+			}
+			break
+		}
+	}
+	// A software signer must be one of the tokens: phones accept a CTL only when it is signed
+	// by a token they already trust, and the new file must list its signer (R6, R19).
+	if sw := c.SignWith; sw != nil && sw.Software != nil && sw.Software.Cert != nil {
+		found := false
+		for _, t := range c.Tokens {
+			if t.Cert != nil && t.Fingerprint() == (Token{Cert: sw.Software.Cert}).Fingerprint() {
+				found = true
+			}
+		}
+		if !found {
+			d.errs = append(d.errs, &Error{Pos: sw.Software.Pos, Path: join(path, "signWith.software.certificate"),
+				Msg: "is not the certificate of one of the cluster's tokens; a CTL must be signed by a token it lists (R6, R19)"})
+		}
+	}
+	// An alternate TFTP server is by definition not one of the cluster's own servers, which
+	// are discovered (R14).
+	for i, a := range c.AlternateTFTP {
+		for _, p := range c.Providers {
+			if p.Kind == KindCTLProvider && strings.EqualFold(p.Host, a.Host) && p.Port == a.Port {
+				d.errs = append(d.errs, &Error{Pos: a.Pos, Path: index(join(path, "alternateTFTP"), i),
+					Msg: fmt.Sprintf("%s is one of this cluster's providers: the cluster's own TFTP servers are discovered, not declared (R14)", a.Addr())})
+			}
+		}
+	}
+	return c, r
+}
+
+func (l *loader) providers(d *decoder, n *yaml.Node, path string) []Provider {
+	items, ok := d.list(n, path)
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		d.errorf(d.deref(n, path), path, "at least one provider is needed to read the cluster (R7)")
+	}
+	var out []Provider
+	seen := map[string]int{}
+	for i, it := range items {
+		p := index(path, i)
+		f, ok := d.mapping(it, p, "host", "port", "url")
+		if !ok {
+			continue
+		}
+		pr := Provider{Pos: d.pos(f.node)}
+		host, hasHost := f.get("host")
+		url, hasURL := f.get("url")
+		switch {
+		case hasHost && hasURL:
+			d.errorf(f.node, p, "give host (a CTL Provider) or url (tftp:// or dir://), not both")
+			continue
+		case !hasHost && !hasURL:
+			d.errorf(f.node, p, "missing required key \"host\" (a CTL Provider) or \"url\" (tftp:// or dir://)")
+			continue
+		case hasHost:
+			pr.Kind = KindCTLProvider
+			pr.Port = DefaultProviderPort
+			h, ok := d.host(host.val, join(p, "host"))
+			if !ok {
+				continue
+			}
+			pr.Host = h
+			if v, ok := f.get("port"); ok {
+				if port, ok := d.port(v.val, join(p, "port")); ok {
+					pr.Port = port
+				}
+			}
+		default:
+			if v, ok := f.get("port"); ok {
+				d.errorf(v.key, join(p, "port"), "with url, the port goes in the url (tftp://host:port)")
+			}
+			s, ok := d.str(url.val, join(p, "url"))
+			if !ok {
+				continue
+			}
+			if !d.source(&pr, url.val, join(p, "url"), s) {
+				continue
+			}
+		}
+		if first, dup := seen[pr.String()]; dup {
+			d.errorf(f.node, p, "duplicate provider %s (also %s)", pr.String(), index(path, first))
+			continue
+		}
+		seen[pr.String()] = i
+		out = append(out, pr)
+	}
+	return out
+}
+
+// source parses a read-only source URL: tftp://host[:port] or dir://PATH (relative to the
+// file, like every path).
+func (d *decoder) source(pr *Provider, n *yaml.Node, path, s string) bool {
+	switch {
+	case strings.HasPrefix(s, "tftp://"):
+		hp := strings.TrimSuffix(strings.TrimPrefix(s, "tftp://"), "/")
+		host, port := hp, DefaultTFTPPort
+		if h, ps, err := net.SplitHostPort(hp); err == nil {
+			p, err := strconv.Atoi(ps)
+			if err != nil || p < 1 || p > 65535 {
+				d.errorf(n, path, "bad port %q in %q: want 1..65535", ps, s)
+				return false
+			}
+			host, port = h, p
+		}
+		if !validHost(host) {
+			d.errorf(n, path, "bad host %q in %q: want a DNS name or an IP address", host, s)
+			return false
+		}
+		pr.Kind, pr.Host, pr.Port = KindTFTP, host, port
+		return true
+	case strings.HasPrefix(s, "dir://"):
+		p := strings.TrimPrefix(s, "dir://")
+		if p == "" {
+			d.errorf(n, path, "dir:// needs a directory, e.g. dir://tftp or dir:///srv/tftp")
+			return false
+		}
+		abs, shown := d.resolvePath(p)
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			d.warnf(n, path, "directory %s does not exist here; drift checks on this machine cannot read it", shown)
+		}
+		pr.Kind, pr.Dir = KindDir, abs
+		return true
+	}
+	d.errorf(n, path, "bad url %q: want tftp://host[:port] or dir://PATH (a CTL Provider is given with host:)", s)
+	return false
+}
+
+func validHost(s string) bool {
+	if strings.Contains(s, ":") {
+		a, err := netip.ParseAddr(s)
+		return err == nil && a.Is6() && a.Zone() == ""
+	}
+	return hostPattern.MatchString(s) && len(s) <= 253
+}
+
+func (d *decoder) host(n *yaml.Node, path string) (string, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return "", false
+	}
+	if !validHost(s) {
+		d.errorf(n, path, "bad host %q: want a DNS name or an IP address (without port: use port:)", s)
+		return "", false
+	}
+	return s, true
+}
+
+func (d *decoder) port(n *yaml.Node, path string) (int, bool) {
+	p, ok := d.integer(n, path)
+	if !ok {
+		return 0, false
+	}
+	if p < 1 || p > 65535 {
+		d.errorf(n, path, "port %d out of range 1..65535", p)
+		return 0, false
+	}
+	return p, true
+}
+
+func (l *loader) credentials(d *decoder, n *yaml.Node, path string) *Credentials {
+	f, ok := d.mapping(n, path, "username", "password")
+	if !ok {
+		return nil
+	}
+	c := &Credentials{Pos: d.pos(f.node)}
+	d.required(f, "username", "password")
+	if v, ok := f.get("username"); ok {
+		c.Username, _ = d.str(v.val, join(path, "username"))
+	}
+	if v, ok := f.get("password"); ok {
+		if s := d.secret(v.val, join(path, "password"), "password", ""); s != nil {
+			c.Password = *s
+		}
+	}
+	return c
+}
+
+// secret decodes a {env: NAME} or {file: PATH} reference. A literal is refused without ever
+// repeating it: the message must be safe to paste into a ticket.
+func (d *decoder) secret(n *yaml.Node, path, what, extra string) *SecretRef {
+	n = d.deref(n, path)
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode {
+		d.errorf(n, path, "a literal %s is refused: %s%s", what, secretHint, extra)
+		return nil
+	}
+	f, ok := d.mapping(n, path, "env", "file")
+	if !ok {
+		return nil
+	}
+	env, hasEnv := f.get("env")
+	file, hasFile := f.get("file")
+	if hasEnv == hasFile {
+		d.errorf(f.node, path, "give exactly one of env: NAME or file: PATH")
+		return nil
+	}
+	s := &SecretRef{Pos: d.pos(f.node)}
+	if hasEnv {
+		name, ok := d.str(env.val, join(path, "env"))
+		if !ok {
+			return nil
+		}
+		if !envPattern.MatchString(name) {
+			d.errorf(env.val, join(path, "env"), "bad environment variable name %q", name)
+			return nil
+		}
+		s.Env = name
+	} else {
+		p, ok := d.str(file.val, join(path, "file"))
+		if !ok {
+			return nil
+		}
+		s.File, _ = d.resolvePath(p)
+	}
+	if w := s.check(); w != "" {
+		d.warnf(f.node, path, "%s", w)
+	}
+	return s
+}
+
+func (l *loader) tls(d *decoder, n *yaml.Node, path string) *TLS {
+	f, ok := d.mapping(n, path, "ca", "pin")
+	if !ok {
+		return nil
+	}
+	t := &TLS{Pos: d.pos(f.node)}
+	if !f.has("ca") && !f.has("pin") {
+		d.errorf(f.node, path, "give ca: (a CA certificate file) or pin: (SHA-256 fingerprints of the servers' certificates)")
+	}
+	if v, ok := f.get("ca"); ok {
+		if p, ok := d.str(v.val, join(path, "ca")); ok {
+			t.CAFile, t.CA = l.caFile(d, v.val, join(path, "ca"), p)
+		}
+	}
+	if v, ok := f.get("pin"); ok {
+		items, ok := d.list(v.val, join(path, "pin"))
+		if ok && len(items) == 0 {
+			d.errorf(d.deref(v.val, ""), join(path, "pin"), "no fingerprint given")
+		}
+		for i, it := range items {
+			p := index(join(path, "pin"), i)
+			s, ok := d.str(it, p)
+			if !ok {
+				continue
+			}
+			if !pinPattern.MatchString(s) {
+				d.errorf(it, p, "bad fingerprint: want the 64 hex digits of a SHA-256 (colons allowed), as `openssl x509 -noout -fingerprint -sha256` prints")
+				continue
+			}
+			fp := strings.ToLower(strings.ReplaceAll(s, ":", ""))
+			if contains(t.Pins, fp) {
+				d.errorf(it, p, "duplicate fingerprint")
+				continue
+			}
+			t.Pins = append(t.Pins, fp)
+		}
+	}
+	return t
+}
+
+func (l *loader) tokens(d *decoder, n *yaml.Node, path string, mode Mode) []Token {
+	items, ok := d.list(n, path)
+	if !ok {
+		return nil
+	}
+	if len(items) < 2 {
+		m := string(mode)
+		if m == "" {
+			m = "a cluster"
+		} else {
+			m += " mode"
+		}
+		d.errorf(d.deref(n, path), path, "%s needs at least 2 tokens, found %d (R16)", m, len(items))
+	}
+	var out []Token
+	names := map[string]string{}
+	certs := map[string]string{}
+	for i, it := range items {
+		p := index(path, i)
+		f, ok := d.mapping(it, p, "name", "certificate")
+		if !ok {
+			continue
+		}
+		d.required(f, "name", "certificate")
+		t := Token{Pos: d.pos(f.node)}
+		if v, ok := f.get("name"); ok {
+			if s, ok := d.str(v.val, join(p, "name")); ok {
+				if !namePattern.MatchString(s) {
+					d.errorf(v.val, join(p, "name"), "bad token name %q: letters, digits, '.', '_' and '-', at most 64", s)
+				} else if first, dup := names[s]; dup {
+					d.errorf(v.val, join(p, "name"), "duplicate token name %q (also %s)", s, first)
+				} else {
+					names[s] = p
+					t.Name = s
+				}
+			}
+		}
+		if v, ok := f.get("certificate"); ok {
+			if s, ok := d.str(v.val, join(p, "certificate")); ok {
+				t.CertFile, t.Cert = l.certFile(d, v.val, join(p, "certificate"), s)
+				if t.Cert != nil {
+					fp := t.Fingerprint()
+					if first, dup := certs[fp]; dup {
+						d.errorf(v.val, join(p, "certificate"), "the same certificate as %s: each token is a distinct eToken (R16 counts distinct tokens)", first)
+					} else {
+						certs[fp] = p
+					}
+				}
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func (l *loader) alternates(d *decoder, n *yaml.Node, path string) ([]AlternateTFTP, []*yaml.Node) {
+	items, ok := d.list(n, path)
+	if !ok {
+		return nil, nil
+	}
+	var out []AlternateTFTP
+	var nodes []*yaml.Node
+	seen := map[string]string{}
+	for i, it := range items {
+		p := index(path, i)
+		f, ok := d.mapping(it, p, "host", "port", "cluster")
+		if !ok {
+			continue
+		}
+		d.required(f, "host")
+		a := AlternateTFTP{Port: DefaultProviderPort, Pos: d.pos(f.node)}
+		if v, ok := f.get("host"); ok {
+			a.Host, ok = d.host(v.val, join(p, "host"))
+			if !ok {
+				continue
+			}
+		} else {
+			continue
+		}
+		if v, ok := f.get("port"); ok {
+			if port, ok := d.port(v.val, join(p, "port")); ok {
+				a.Port = port
+			}
+		}
+		var cn *yaml.Node
+		if v, ok := f.get("cluster"); ok {
+			if s, ok := d.str(v.val, join(p, "cluster")); ok {
+				a.Cluster, cn = s, v.val
+			}
+		}
+		key := strings.ToLower(a.Addr())
+		if first, dup := seen[key]; dup {
+			d.errorf(f.node, p, "duplicate alternate TFTP server %s (also %s)", a.Addr(), first)
+			continue
+		}
+		seen[key] = p
+		out = append(out, a)
+		nodes = append(nodes, cn)
+	}
+	return out, nodes
+}
+
+var hashes = []string{"sha1", "sha256", "sha512"}
+
+func (l *loader) signWith(d *decoder, n *yaml.Node, path string) *SignWith {
+	f, ok := d.mapping(n, path, "pkcs11", "software", "hash")
+	if !ok {
+		return nil
+	}
+	s := &SignWith{Pos: d.pos(f.node)}
+	if f.has("pkcs11") == f.has("software") {
+		d.errorf(f.node, path, "give exactly one of pkcs11: (a hardware token) or software: (a key file, labs only)")
+	}
+	if v, ok := f.get("hash"); ok {
+		if h, ok := d.str(v.val, join(path, "hash")); ok {
+			if contains(hashes, h) {
+				s.Hash = h
+			} else {
+				d.errorf(v.val, join(path, "hash"), "bad hash %q: want sha1, sha256 or sha512", h)
+			}
+		}
+	}
+	if v, ok := f.get("pkcs11"); ok {
+		p := join(path, "pkcs11")
+		if g, ok := d.mapping(v.val, p, "module", "label", "serial", "pin"); ok {
+			d.required(g, "module")
+			k := &PKCS11{Pos: d.pos(g.node)}
+			if m, ok := g.get("module"); ok {
+				if mod, ok := d.str(m.val, join(p, "module")); ok {
+					k.Module = mod
+					// A bare name is for the dynamic loader's search path; a path is a file.
+					if strings.Contains(mod, "/") {
+						abs, shown := d.resolvePath(mod)
+						k.Module = abs
+						if _, err := os.Stat(abs); err != nil {
+							d.warnf(m.val, join(p, "module"), "PKCS#11 module %s is not on this machine; it is needed to sign", shown)
+						}
+					}
+				}
+			}
+			if g.has("label") && g.has("serial") {
+				d.errorf(g.node, p, "give label or serial to pick the token, not both")
+			}
+			if m, ok := g.get("label"); ok {
+				k.TokenLabel, _ = d.str(m.val, join(p, "label"))
+			}
+			if m, ok := g.get("serial"); ok {
+				k.TokenSerial, _ = d.str(m.val, join(p, "serial"))
+			}
+			if m, ok := g.get("pin"); ok {
+				k.PIN = d.secret(m.val, join(p, "pin"), "PIN", ", or leave pin out to be prompted (R21)")
+			}
+			s.PKCS11 = k
+		}
+	}
+	if v, ok := f.get("software"); ok {
+		p := join(path, "software")
+		if g, ok := d.mapping(v.val, p, "key", "certificate"); ok {
+			d.required(g, "key", "certificate")
+			k := &SoftwareKey{Pos: d.pos(g.node)}
+			if m, ok := g.get("key"); ok {
+				if kp, ok := d.str(m.val, join(p, "key")); ok {
+					abs, shown := d.resolvePath(kp)
+					k.KeyFile = abs
+					fi, err := os.Stat(abs)
+					switch {
+					case err != nil:
+						d.warnf(m.val, join(p, "key"), "key file %s does not exist here; it is needed to sign", shown)
+					case fi.Mode().Perm()&0o077 != 0:
+						d.warnf(m.val, join(p, "key"), "key file %s is readable by other users (mode %04o); chmod 600 it", shown, fi.Mode().Perm())
+					}
+				}
+			}
+			if m, ok := g.get("certificate"); ok {
+				if cp, ok := d.str(m.val, join(p, "certificate")); ok {
+					k.CertFile, k.Cert = l.certFile(d, m.val, join(p, "certificate"), cp)
+				}
+				k.Pos = d.pos(m.val)
+			}
+			s.Software = k
+		}
+	}
+	return s
+}
+
+var roles = []string{"CCM", "TFTP", "CAPF"}
+
+func (l *loader) expectServers(d *decoder, n *yaml.Node, path string) []ExpectedServer {
+	items, ok := d.list(n, path)
+	if !ok {
+		return nil
+	}
+	out := []ExpectedServer{}
+	seen := map[string]string{}
+	for i, it := range items {
+		p := index(path, i)
+		f, ok := d.mapping(it, p, "host", "ip", "roles")
+		if !ok {
+			continue
+		}
+		d.required(f, "host")
+		e := ExpectedServer{Pos: d.pos(f.node)}
+		v, ok := f.get("host")
+		if !ok {
+			continue
+		}
+		if e.Host, ok = d.host(v.val, join(p, "host")); !ok {
+			continue
+		}
+		if first, dup := seen[strings.ToLower(e.Host)]; dup {
+			d.errorf(v.val, join(p, "host"), "duplicate server %q (also %s)", e.Host, first)
+			continue
+		}
+		seen[strings.ToLower(e.Host)] = p
+		if v, ok := f.get("ip"); ok {
+			if s, ok := d.str(v.val, join(p, "ip")); ok {
+				if a, err := netip.ParseAddr(s); err != nil || a.Zone() != "" {
+					d.errorf(v.val, join(p, "ip"), "bad IP address %q", s)
+				} else {
+					e.IP = a.String()
+				}
+			}
+		}
+		if v, ok := f.get("roles"); ok {
+			rs, _ := d.list(v.val, join(p, "roles"))
+			for j, r := range rs {
+				rp := index(join(p, "roles"), j)
+				s, ok := d.str(r, rp)
+				if !ok {
+					continue
+				}
+				switch {
+				case !contains(roles, s):
+					d.errorf(r, rp, "bad role %q: want CCM, TFTP or CAPF (the roles discovered from the cluster, R14)", s)
+				case contains(e.Roles, s):
+					d.errorf(r, rp, "duplicate role %q", s)
+				default:
+					e.Roles = append(e.Roles, s)
+				}
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// crossCheck applies the rules that span clusters, and so files: unique names and alternate
+// TFTP references (R17).
+func (l *loader) crossCheck(cfg *Config, refs []clusterRefs) {
+	byName := map[string]clusterRefs{}
+	var names []string
+	for _, r := range refs {
+		if r.cluster.Name == "" {
+			continue
+		}
+		if first, dup := byName[r.cluster.Name]; dup {
+			l.errs = append(l.errs, &Error{Pos: r.dec.pos(r.name), Path: join(r.path, "name"),
+				Msg: fmt.Sprintf("duplicate cluster name %q (first at %s)", r.cluster.Name, first.dec.pos(first.name))})
+			continue
+		}
+		byName[r.cluster.Name] = r
+		names = append(names, r.cluster.Name)
+	}
+	for _, r := range refs {
+		c := r.cluster
+		for i, a := range c.AlternateTFTP {
+			if a.Cluster == "" {
+				continue
+			}
+			p := join(index(join(r.path, "alternateTFTP"), i), "cluster")
+			pos := r.dec.pos(r.altNodes[i])
+			other, ok := byName[a.Cluster]
+			switch {
+			case !ok:
+				msg := fmt.Sprintf("names no declared cluster %q", a.Cluster)
+				if s := suggest(a.Cluster, names); s != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				} else if len(names) > 0 {
+					msg += " (declared: " + strings.Join(names, ", ") + ")"
+				}
+				l.errs = append(l.errs, &Error{Pos: pos, Path: p, Msg: msg})
+			case other.cluster == c:
+				l.errs = append(l.errs, &Error{Pos: pos, Path: p,
+					Msg: "names this cluster itself: its own TFTP servers are discovered, not declared (R14)"})
+			case other.cluster.Mode != "" && c.Mode != "" && other.cluster.Mode != c.Mode:
+				l.errs = append(l.errs, &Error{Pos: pos, Path: p,
+					Msg: fmt.Sprintf("cluster %q runs in %s mode and this one in %s mode: an alternate TFTP server in another cluster needs the same security mode (R17)", a.Cluster, other.cluster.Mode, c.Mode)})
+			}
+		}
+	}
+}
