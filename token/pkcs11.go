@@ -1,0 +1,250 @@
+package token
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ThalesGroup/crypto11"
+	"github.com/miekg/pkcs11"
+
+	"github.com/ctlops/ctlops/ctl"
+)
+
+// ErrWrongPIN: the token refused the PIN.
+var ErrWrongPIN = errors.New("wrong PIN")
+
+// ErrPINLocked: the token's user PIN is locked after too many wrong PINs.
+var ErrPINLocked = errors.New("the user PIN is locked (too many wrong PINs); the token's security officer must unblock it")
+
+// ErrNoKey: the token holds no private key paired with a certificate, so it cannot sign.
+var ErrNoKey = errors.New("no private key with a matching certificate")
+
+// LoginError is a failed login, with what the token said about its retry counter afterwards.
+type LoginError struct {
+	Token Info
+	After Flags // token flags read after the attempt
+	Err   error // ErrWrongPIN, ErrPINLocked, or the module's error
+}
+
+func (e *LoginError) Error() string {
+	msg := fmt.Sprintf("token %s: login failed: %v", e.Token.Name(), e.Err)
+	if e.Err == ErrWrongPIN {
+		msg = fmt.Sprintf("token %s: wrong PIN", e.Token.Name())
+	}
+	if w := e.After.PINWarning(); w != "" && e.Err != ErrPINLocked {
+		msg += "; " + w
+	}
+	return msg
+}
+
+func (e *LoginError) Unwrap() error { return e.Err }
+
+func loginError(tok Info, after Flags, err error) error {
+	switch {
+	case isRV(err, pkcs11.CKR_PIN_INCORRECT):
+		err = ErrWrongPIN
+	case isRV(err, pkcs11.CKR_PIN_LOCKED):
+		err = ErrPINLocked
+		after.PINLocked = true
+	case isRV(err, pkcs11.CKR_PIN_LEN_RANGE):
+		err = errors.New("the PIN's length is out of the token's range")
+	case isRV(err, pkcs11.CKR_PIN_EXPIRED):
+		err = errors.New("the PIN has expired; change it with the token's own tools")
+	}
+	return &LoginError{Token: tok, After: after, Err: err}
+}
+
+// Options says which token to open and how to get its PIN.
+type Options struct {
+	Module string
+	Selection
+	PIN PINSource
+	// Ask lets a terminal user pick one of several present tokens when none is named (R20);
+	// nil refuses with the list.
+	Ask func(present []Info) (Info, error)
+	// Accept, when set, restricts the key pairs considered (for instance to the SAST records
+	// of the installed CTL, R19) when a token holds several.
+	Accept func(*x509.Certificate) bool
+	// CertSHA256 picks a key pair by its certificate's SHA-256 fingerprint.
+	CertSHA256 string
+	// Warn receives PIN-counter warnings (before the attempt); nil discards them.
+	Warn io.Writer
+}
+
+// Open chooses a token (R20), logs in and finds its signing key through its certificate. The
+// returned Signer holds a PKCS#11 context of its own: Close it when the operation is done.
+func Open(ctx context.Context, o Options) (Signer, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if o.PIN == nil {
+		return nil, ErrNoPIN
+	}
+	present, err := List(o.Module)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := Choose(present, o.Selection)
+	var se *SelectError
+	if errors.As(err, &se) && se.Err == ErrSeveralTokens && o.Selection == (Selection{}) && o.Ask != nil {
+		tok, err = o.Ask(se.Present)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if tok.Flags.PINLocked {
+		return nil, &LoginError{Token: tok, After: tok.Flags, Err: ErrPINLocked}
+	}
+	if w := tok.Flags.PINWarning(); w != "" && o.Warn != nil {
+		fmt.Fprintf(o.Warn, "warning: token %s: %s\n", tok.Name(), w)
+	}
+	pin, err := o.PIN(tok)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		wipe(pin)
+		return nil, err
+	}
+	cfg := &crypto11.Config{Path: o.Module, Pin: string(pin)}
+	wipe(pin)
+	// The serial is unique where labels need not be; tokens without a serial go by label.
+	if tok.Serial != "" {
+		cfg.TokenSerial = tok.Serial
+	} else {
+		cfg.TokenLabel = tok.Label
+	}
+	moduleMu.Lock()
+	c11, err := crypto11.Configure(cfg)
+	cfg.Pin = "" // crypto11 keeps cfg; drop the PIN so that only the GC's copy remains
+	moduleMu.Unlock()
+	if err != nil {
+		return nil, configureError(o.Module, tok, err)
+	}
+	s, err := pickKey(c11, tok, o)
+	if err != nil {
+		closeContext(c11)
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func closeContext(c *crypto11.Context) {
+	moduleMu.Lock()
+	defer moduleMu.Unlock()
+	_ = c.Close()
+}
+
+// configureError turns crypto11's errors into messages that name the token and say what to do.
+func configureError(module string, tok Info, err error) error {
+	switch {
+	case isRV(err, pkcs11.CKR_PIN_INCORRECT), isRV(err, pkcs11.CKR_PIN_LOCKED),
+		isRV(err, pkcs11.CKR_PIN_LEN_RANGE), isRV(err, pkcs11.CKR_PIN_EXPIRED):
+		after := tok.Flags
+		if now, lerr := List(module); lerr == nil {
+			for _, i := range now {
+				if i.Serial == tok.Serial && i.Label == tok.Label {
+					after = i.Flags
+				}
+			}
+		}
+		return loginError(tok, after, err)
+	case isRV(err, pkcs11.CKR_TOKEN_NOT_PRESENT), isRV(err, pkcs11.CKR_DEVICE_REMOVED),
+		strings.Contains(err.Error(), "could not find PKCS#11 token"):
+		return fmt.Errorf("token %s: removed before it could be opened", tok.Name())
+	}
+	return fmt.Errorf("token %s: opening through %s: %w", tok.Name(), module, err)
+}
+
+func pickKey(c11 *crypto11.Context, tok Info, o Options) (Signer, error) {
+	pairs, err := c11.FindAllPairedCertificates()
+	if err != nil {
+		return nil, fmt.Errorf("token %s: finding key pairs: %w", tok.Name(), err)
+	}
+	type cand struct {
+		signer crypto11.Signer
+		cert   *x509.Certificate
+	}
+	var cands []cand
+	var seen []string
+	for _, p := range pairs {
+		s, ok := p.PrivateKey.(crypto11.Signer)
+		if !ok || p.Leaf == nil {
+			continue
+		}
+		if _, rsaKey := s.Public().(*rsa.PublicKey); !rsaKey {
+			continue // CTL files are signed with RSA only
+		}
+		fp := ctl.Fingerprint(p.Leaf.Raw)
+		seen = append(seen, fmt.Sprintf("%s (sha256 %s)", ctl.NameString(p.Leaf.Subject), fp))
+		if o.CertSHA256 != "" && !strings.EqualFold(o.CertSHA256, fp) {
+			continue
+		}
+		if o.Accept != nil && !o.Accept(p.Leaf) {
+			continue
+		}
+		cands = append(cands, cand{s, p.Leaf})
+	}
+	switch {
+	case len(cands) == 0 && len(seen) == 0:
+		return nil, fmt.Errorf("token %s: %w: it cannot sign (certificates on it: %d)", tok.Name(), ErrNoKey, len(tok.Certificates))
+	case len(cands) == 0 && o.CertSHA256 != "":
+		return nil, fmt.Errorf("token %s: no key pair whose certificate has SHA-256 %s; key pairs: %s", tok.Name(), o.CertSHA256, strings.Join(seen, "; "))
+	case len(cands) == 0:
+		return nil, fmt.Errorf("token %s: none of its key pairs is acceptable here: %s", tok.Name(), strings.Join(seen, "; "))
+	case len(cands) > 1:
+		return nil, fmt.Errorf("token %s holds %d key pairs; choose one by certificate fingerprint: %s", tok.Name(), len(cands), strings.Join(seen, "; "))
+	}
+	c := cands[0]
+	cpub, ok := c.cert.PublicKey.(*rsa.PublicKey)
+	if !ok || !cpub.Equal(c.signer.Public()) {
+		return nil, fmt.Errorf("token %s: the private key with the CKA_ID of certificate %s does not match it", tok.Name(), ctl.NameString(c.cert.Subject))
+	}
+	return &p11Signer{c11: c11, key: c.signer, cert: c.cert, tok: tok}, nil
+}
+
+type p11Signer struct {
+	c11  *crypto11.Context
+	key  crypto11.Signer
+	cert *x509.Certificate
+	tok  Info
+}
+
+func (s *p11Signer) Public() crypto.PublicKey { return s.key.Public() }
+
+func (s *p11Signer) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	sig, err := s.key.Sign(r, digest, opts)
+	if err != nil {
+		if isRV(err, pkcs11.CKR_DEVICE_REMOVED) || isRV(err, pkcs11.CKR_TOKEN_NOT_PRESENT) || isRV(err, pkcs11.CKR_SESSION_HANDLE_INVALID) {
+			return nil, fmt.Errorf("token %s was removed while signing", s.tok.Name())
+		}
+		return nil, fmt.Errorf("token %s: signing: %w", s.tok.Name(), err)
+	}
+	return sig, nil
+}
+
+func (s *p11Signer) Certificate() *x509.Certificate { return s.cert }
+
+func (s *p11Signer) Describe() string {
+	return fmt.Sprintf("PKCS#11 token %s (%s %s), certificate %s serial %s",
+		s.tok.Name(), s.tok.Manufacturer, s.tok.Model, ctl.NameString(s.cert.Subject), ctl.SerialHex(s.cert.SerialNumber.Bytes()))
+}
+
+func (s *p11Signer) Close() error {
+	if s.c11 == nil {
+		return nil
+	}
+	closeContext(s.c11)
+	s.c11 = nil
+	return nil
+}
