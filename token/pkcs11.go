@@ -68,9 +68,10 @@ type Options struct {
 	// Ask lets a terminal user pick one of several present tokens when none is named (R20);
 	// nil refuses with the list.
 	Ask func(present []Info) (Info, error)
-	// Accept, when set, restricts the key pairs considered (for instance to the SAST records
-	// of the installed CTL, R19) when a token holds several.
-	Accept func(*x509.Certificate) bool
+	// Prefer, when a token holds several key pairs, keeps those it accepts (for instance the
+	// SAST records of the installed CTL, R19). A single pair is never refused here: the caller's
+	// own check then explains what is wrong with it.
+	Prefer func(*x509.Certificate) bool
 	// CertSHA256 picks a key pair by its certificate's SHA-256 fingerprint.
 	CertSHA256 string
 	// Warn receives PIN-counter warnings (before the attempt); nil discards them.
@@ -190,18 +191,24 @@ func pickKey(c11 *crypto11.Context, tok Info, o Options) (Signer, error) {
 		if o.CertSHA256 != "" && !strings.EqualFold(o.CertSHA256, fp) {
 			continue
 		}
-		if o.Accept != nil && !o.Accept(p.Leaf) {
-			continue
-		}
 		cands = append(cands, cand{s, p.Leaf})
+	}
+	if len(cands) > 1 && o.Prefer != nil {
+		var kept []cand
+		for _, c := range cands {
+			if o.Prefer(c.cert) {
+				kept = append(kept, c)
+			}
+		}
+		if len(kept) > 0 {
+			cands = kept
+		}
 	}
 	switch {
 	case len(cands) == 0 && len(seen) == 0:
 		return nil, fmt.Errorf("token %s: %w: it cannot sign (certificates on it: %d)", tok.Name(), ErrNoKey, len(tok.Certificates))
 	case len(cands) == 0 && o.CertSHA256 != "":
 		return nil, fmt.Errorf("token %s: no key pair whose certificate has SHA-256 %s; key pairs: %s", tok.Name(), o.CertSHA256, strings.Join(seen, "; "))
-	case len(cands) == 0:
-		return nil, fmt.Errorf("token %s: none of its key pairs is acceptable here: %s", tok.Name(), strings.Join(seen, "; "))
 	case len(cands) > 1:
 		return nil, fmt.Errorf("token %s holds %d key pairs; choose one by certificate fingerprint: %s", tok.Name(), len(cands), strings.Join(seen, "; "))
 	}

@@ -368,8 +368,6 @@ func TestOpenErrors(t *testing.T) {
 		{"no PIN source", Options{Selection: Selection{Label: "sast1"}, PIN: nil}, []string{"--pin-file"}, ErrNoPIN},
 		{"fingerprint not on token", Options{Selection: Selection{Label: "sast1"}, CertSHA256: strings.Repeat("ab", 32)},
 			[]string{"no key pair whose certificate has SHA-256", ctl.Fingerprint(tokSAST1.Cert.Raw)}, nil},
-		{"not acceptable", Options{Selection: Selection{Label: "sast2"}, Accept: func(*x509.Certificate) bool { return false }},
-			[]string{"none of its key pairs is acceptable"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.o
@@ -408,6 +406,14 @@ func TestOpenErrors(t *testing.T) {
 	}
 	if asked != 4 {
 		t.Errorf("Ask saw %d tokens, want the 4 initialised ones", asked)
+	}
+}
+
+// A single key pair is opened even when Prefer rejects it: Resign explains R19 better.
+func TestOpenPreferSinglePair(t *testing.T) {
+	s := open(t, Options{Selection: Selection{Label: "sast2"}, PIN: fixedPIN(tokSAST2.PIN), Prefer: func(*x509.Certificate) bool { return false }})
+	if !s.Certificate().Equal(tokSAST2.Cert) {
+		t.Fatalf("got %s", s.Certificate().Subject)
 	}
 }
 

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/token"
+)
+
+func init() { register(newResignCmd) }
+
+func newResignCmd() *cobra.Command {
+	var out, module, label, serial, keyFile, certFile, pinFile, hash string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "resign FILE --out NEW (--token-label L | --token-serial S | --key KEY.pem --cert CERT.pem)",
+		Short: "Sign an existing CTL file again with another security token",
+		Long: `Resign keeps every record of FILE and signs it again, writing NEW atomically.
+
+The signer must already be a SAST record of FILE (R19): phones holding FILE reject a file
+signed by a token they do not trust. --force signs anyway, adding the token's SAST record,
+and warns that phones holding FILE will reject the result.
+
+The token is chosen by --token-label or --token-serial; with neither, the only token
+present is used, and with several present you are asked on a terminal or refused (R20).
+The PIN comes from --pin-file, CTLOPS_TOKEN_PIN, or a prompt without echo (R21).
+--key/--cert sign with a software key instead: labs and tests only.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			stderr := cmd.ErrOrStderr()
+			if out == "" {
+				return errors.New("--out NEW is required")
+			}
+			software := keyFile != "" || certFile != ""
+			if software && (keyFile == "" || certFile == "") {
+				return errors.New("--key and --cert go together")
+			}
+			if software && (label != "" || serial != "") {
+				return errors.New("choose a token (--token-label/--token-serial) or a software key (--key/--cert), not both")
+			}
+			var h ctl.HashAlgorithm
+			if hash != "" {
+				var err error
+				if h, err = ctl.ParseHashAlgorithm(hash); err != nil {
+					return fmt.Errorf("--hash: %w", err)
+				}
+			}
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			installed, err := ctl.Parse(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			var s token.Signer
+			if software {
+				fmt.Fprintln(stderr, "WARNING:", token.SoftwareWarning)
+				s, err = token.LoadSoftware(keyFile, certFile)
+			} else {
+				var mod string
+				var pin token.PINSource
+				if mod, err = token.ResolveModule(module, ""); err != nil {
+					return err
+				}
+				if pin, err = token.DefaultPIN(pinFile, cmd.InOrStdin(), stderr); err != nil {
+					return err
+				}
+				o := token.Options{Module: mod, Selection: token.Selection{Label: label, Serial: serial}, PIN: pin, Warn: stderr}
+				if _, tty := token.TerminalFD(cmd.InOrStdin()); tty {
+					o.Ask = token.AskToken(cmd.InOrStdin(), stderr)
+				}
+				if !force {
+					o.Prefer = token.SASTFilter(installed)
+				}
+				s, err = token.Open(context.Background(), o)
+			}
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			fmt.Fprintln(stderr, "signing with", s.Describe())
+			res, err := token.Resign(data, s, token.ResignOptions{Hash: h, Force: force, Now: time.Now()})
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			for _, w := range res.Warnings {
+				fmt.Fprintln(stderr, "WARNING:", w)
+			}
+			if err := writeFileAtomic(out, res.Data, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d records, signed %s with %s serial %s, sha256 %s\n",
+				out, len(res.File.Records), res.File.Header.HashAlgorithm, res.File.Header.SignerName,
+				ctl.SerialHex(res.File.Header.SignerSerial), ctl.Fingerprint(res.Data))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&out, "out", "", "write the re-signed file to NEW (atomically; may be FILE itself)")
+	f.StringVar(&module, "pkcs11-module", "", "PKCS#11 module (default $CTLOPS_PKCS11_MODULE)")
+	f.StringVar(&label, "token-label", "", "sign with the token that has this label")
+	f.StringVar(&serial, "token-serial", "", "sign with the token that has this serial")
+	f.StringVar(&keyFile, "key", "", "software private key (PEM; labs and tests only)")
+	f.StringVar(&certFile, "cert", "", "certificate of the software key (PEM)")
+	f.StringVar(&pinFile, "pin-file", "", "read the token PIN from the first line of FILE (default $CTLOPS_TOKEN_PIN, else ask)")
+	f.StringVar(&hash, "hash", "", "signature hash: sha1, sha256 or sha512 (default: the file's)")
+	f.BoolVar(&force, "force", false, "sign even if phones holding FILE will reject the result (R19)")
+	return cmd
+}
+
+// writeFileAtomic writes data to path so that readers see the old file or the new one, never
+// a part: a temporary file in the same directory, synced, then renamed over path.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

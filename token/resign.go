@@ -1,0 +1,158 @@
+package token
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ctlops/ctlops/ctl"
+)
+
+// ResignOptions tunes Resign.
+type ResignOptions struct {
+	// Hash of the new signature; zero keeps the file's.
+	Hash ctl.HashAlgorithm
+	// Force signs even when the signer is not a SAST record of the file (its record is then
+	// added) or the file's current signature does not verify. Phones holding the file reject
+	// the result (R19); only phones without a CTL accept it.
+	Force bool
+	Now   time.Time
+}
+
+// ResignResult is a re-signed file and what the caller must tell the user.
+type ResignResult struct {
+	Data     []byte
+	File     *ctl.File
+	Warnings []string
+}
+
+// IsSAST reports whether cert is one of the file's SAST records, compared by certificate (or,
+// for a record without one, by serial and public key): the records phones trust to sign the
+// next file (R19).
+func IsSAST(f *ctl.File, cert *x509.Certificate) bool {
+	for i := range f.Records {
+		r := &f.Records[i]
+		if r.Role != ctl.RoleSAST {
+			continue
+		}
+		if len(r.Certificate) > 0 {
+			if bytes.Equal(r.Certificate, cert.Raw) {
+				return true
+			}
+			continue
+		}
+		if rec, err := ctl.NewRecord(cert, ctl.RoleSAST, "", netip.Addr{}); err == nil &&
+			bytes.Equal(rec.PublicKey, r.PublicKey) && ctl.SameSerial(rec.SerialNumber, r.SerialNumber) {
+			return true
+		}
+	}
+	return false
+}
+
+// SASTFilter is an Options.Accept that keeps the key pairs phones holding f would trust.
+func SASTFilter(f *ctl.File) func(*x509.Certificate) bool {
+	return func(c *x509.Certificate) bool { return IsSAST(f, c) }
+}
+
+// Resign signs an existing CTL file again with s, keeping its records (R19: s must already be
+// one of its SAST records, unless o.Force). The result is parsed back and verified before it is
+// returned; nothing is returned when any step fails.
+func Resign(data []byte, s Signer, o ResignOptions) (*ResignResult, error) {
+	installed, err := ctl.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	f, err := ctl.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	res := &ResignResult{}
+	if err := installed.Verify(); err != nil {
+		if !o.Force {
+			return nil, fmt.Errorf("the file's current signature does not verify (%v): refusing to re-sign what may have been altered; --force overrides", err)
+		}
+		res.Warnings = append(res.Warnings, "the file's current signature does not verify: re-signing anyway (--force)")
+	}
+	h := o.Hash
+	if h == 0 {
+		h = f.Header.HashAlgorithm
+		if _, err := h.CryptoHash(); err != nil {
+			return nil, fmt.Errorf("the file's hash algorithm is %s; choose one with --hash sha1|sha256|sha512", h)
+		}
+	}
+	cert := s.Certificate()
+	trusted := IsSAST(installed, cert)
+	if !trusted {
+		var sasts []string
+		for _, r := range installed.Records {
+			if r.Role == ctl.RoleSAST {
+				sasts = append(sasts, fmt.Sprintf("%q serial %s", r.SubjectName, ctl.SerialHex(r.SerialNumber)))
+			}
+		}
+		msg := fmt.Sprintf("the signer %s serial %s is not a SAST record of the file (R19): phones that hold it would reject the new file; its SAST records: %s",
+			ctl.NameString(cert.Subject), ctl.SerialHex(cert.SerialNumber.Bytes()), strings.Join(sasts, ", "))
+		if !o.Force {
+			return nil, errors.New(msg + "; use a token listed there (--force overrides)")
+		}
+		rec, err := ctl.NewRecord(cert, ctl.RoleSAST, "", netip.Addr{})
+		if err != nil {
+			return nil, err
+		}
+		f.Records = append(f.Records, rec)
+		res.Warnings = append(res.Warnings,
+			"--force: "+msg+"; its SAST record was added. PHONES THAT HOLD THE CURRENT FILE WILL REJECT THIS ONE; only phones without a CTL accept it")
+	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if err := f.Sign(s, cert, h, now); err != nil {
+		return nil, err
+	}
+	out, err := f.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	back, err := ctl.Parse(out)
+	if err != nil {
+		return nil, fmt.Errorf("the re-signed file does not parse back: %w", err)
+	}
+	if err := back.Verify(); err != nil {
+		return nil, fmt.Errorf("the re-signed file does not verify: %w", err)
+	}
+	if trusted {
+		if err := ctl.Accepts(installed, back); err != nil {
+			return nil, err
+		}
+	}
+	res.Data, res.File = out, back
+	return res, nil
+}
+
+// AskToken lets a terminal user pick one of several present tokens (R20): it lists them on w
+// and reads a number from r. Anything else than a listed number chooses nothing.
+func AskToken(r io.Reader, w io.Writer) func([]Info) (Info, error) {
+	return func(present []Info) (Info, error) {
+		fmt.Fprintln(w, "Several security tokens are present (R20: insert only the one to sign with):")
+		for n, i := range present {
+			fmt.Fprintf(w, "  %d) %s %s %s\n", n+1, i.Name(), i.Manufacturer, i.Model)
+		}
+		fmt.Fprintf(w, "Token to use [1-%d]: ", len(present))
+		line, err := bufio.NewReader(r).ReadString('\n')
+		if err != nil && line == "" {
+			return Info{}, errors.New("no token chosen")
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(line))
+		if err != nil || n < 1 || n > len(present) {
+			return Info{}, fmt.Errorf("no token chosen (%q is not one of 1-%d)", strings.TrimSpace(line), len(present))
+		}
+		return present[n-1], nil
+	}
+}

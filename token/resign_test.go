@@ -1,0 +1,151 @@
+package token
+
+import (
+	"bytes"
+	"crypto/x509/pkix"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/token/softhsm"
+)
+
+// signedBy returns sastFile signed by the token tok.
+func signedBy(t *testing.T, tok *softhsm.Token, h ctl.HashAlgorithm) []byte {
+	t.Helper()
+	s := open(t, Options{Selection: Selection{Serial: tok.Serial}, PIN: fixedPIN(tok.PIN)})
+	f := sastFile(t)
+	if err := f.Sign(s, s.Certificate(), h, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := f.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func TestResign(t *testing.T) {
+	orig := signedBy(t, tokSAST1, ctl.SHA1)
+	installed, err := ctl.Parse(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM, certPEM, err := softhsm.SoftwareKey(pkix.Name{CommonName: "stranger"}, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := OpenSoftware(keyPEM, certPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("accepted, other SAST token, sha512", func(t *testing.T) {
+		s := open(t, Options{Selection: Selection{Label: "sast2"}, PIN: fixedPIN(tokSAST2.PIN), Prefer: SASTFilter(installed)})
+		res, err := Resign(orig, s, ResignOptions{Hash: ctl.SHA512})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Warnings) != 0 {
+			t.Errorf("warnings: %v", res.Warnings)
+		}
+		back, err := ctl.Parse(res.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ctl.Accepts(installed, back); err != nil {
+			t.Fatal(err)
+		}
+		i := back.SignerRecord()
+		if i < 0 || !bytes.Equal(back.Records[i].Certificate, tokSAST2.Cert.Raw) || back.Header.HashAlgorithm != ctl.SHA512 {
+			t.Fatalf("signer record %d, hash %s", i, back.Header.HashAlgorithm)
+		}
+		if len(back.Records) != len(installed.Records) {
+			t.Fatalf("%d records, want %d", len(back.Records), len(installed.Records))
+		}
+		for j := range back.Records {
+			if !bytes.Equal(back.Records[j].Certificate, installed.Records[j].Certificate) || back.Records[j].Role != installed.Records[j].Role {
+				t.Fatalf("record %d changed", j)
+			}
+		}
+		opensslVerify(t, back, tokSAST2.Cert, ctl.SHA512)
+	})
+	t.Run("keeps the file's hash", func(t *testing.T) {
+		s := open(t, Options{Selection: Selection{Label: "sast1"}, PIN: fixedPIN(tokSAST1.PIN)})
+		res, err := Resign(orig, s, ResignOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.File.Header.HashAlgorithm != ctl.SHA1 {
+			t.Fatalf("hash %s", res.File.Header.HashAlgorithm)
+		}
+	})
+	t.Run("refused, signer not a SAST record", func(t *testing.T) {
+		_, err := Resign(orig, stranger, ResignOptions{})
+		if err == nil || !strings.Contains(err.Error(), "R19") || !strings.Contains(err.Error(), "SAST-ADN0001") {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("forced, signer added, phones reject", func(t *testing.T) {
+		res, err := Resign(orig, stranger, ResignOptions{Force: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "WILL REJECT") {
+			t.Fatalf("warnings %v", res.Warnings)
+		}
+		if err := res.File.Verify(); err != nil {
+			t.Fatal(err)
+		}
+		var te *ctl.TrustError
+		if err := ctl.Accepts(installed, res.File); !errors.As(err, &te) {
+			t.Fatalf("phones holding the old file accept the forced one: %v", err)
+		}
+		if len(res.File.Records) != len(installed.Records)+1 {
+			t.Fatalf("%d records", len(res.File.Records))
+		}
+	})
+	t.Run("refused, current signature broken", func(t *testing.T) {
+		bad := append([]byte(nil), orig...)
+		sig := installed.Header.Signature
+		i := bytes.Index(bad, sig)
+		bad[i+10] ^= 0xff
+		s := open(t, Options{Selection: Selection{Label: "sast2"}, PIN: fixedPIN(tokSAST2.PIN)})
+		if _, err := Resign(bad, s, ResignOptions{}); err == nil || !strings.Contains(err.Error(), "does not verify") {
+			t.Fatalf("err %v", err)
+		}
+	})
+	t.Run("not a CTL", func(t *testing.T) {
+		var pe *ctl.ParseError
+		if _, err := Resign([]byte("hello"), stranger, ResignOptions{}); !errors.As(err, &pe) {
+			t.Fatalf("err %v", err)
+		}
+	})
+}
+
+func TestAskToken(t *testing.T) {
+	present := []Info{{Label: "a", Serial: "1"}, {Label: "b", Serial: "2"}}
+	for _, tc := range []struct {
+		in, got, err string
+	}{
+		{"2\n", "b", ""},
+		{"1", "a", ""},
+		{"3\n", "", "not one of 1-2"},
+		{"b\n", "", "not one of"},
+		{"", "", "no token chosen"},
+	} {
+		var out bytes.Buffer
+		got, err := AskToken(strings.NewReader(tc.in), &out)(present)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err %v", tc.in, err)
+			}
+			continue
+		}
+		if err != nil || got.Label != tc.got || !strings.Contains(out.String(), `2) "b" (serial 2)`) {
+			t.Errorf("%q: %v %v\n%s", tc.in, got, err, out.String())
+		}
+	}
+}
