@@ -21,11 +21,26 @@ var (
 	pinPattern  = regexp.MustCompile(`^([0-9A-Fa-f]{64}|([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$`)
 )
 
-var clusterKeys = []string{"name", "mode", "providers", "credentials", "tls", "tokens",
-	"alternateTFTP", "signWith", "expectServers", "suspend"}
+// keys are the allowed keys of each mapping, named as the schema's $defs (the top level is
+// "root"). The schema test compares them with the schema's properties.
+var keys = map[string][]string{
+	"root": {"version", "clusters"},
+	"cluster": {"name", "mode", "providers", "credentials", "tls", "tokens",
+		"alternateTFTP", "signWith", "expectServers", "suspend"},
+	"provider":       {"host", "port", "url"},
+	"credentials":    {"username", "password"},
+	"secretRef":      {"env", "file"},
+	"tls":            {"ca", "pin"},
+	"token":          {"name", "certificate"},
+	"alternateTFTP":  {"host", "port", "cluster"},
+	"signWith":       {"pkcs11", "software", "hash"},
+	"pkcs11":         {"module", "label", "serial", "pin"},
+	"software":       {"key", "certificate"},
+	"expectedServer": {"host", "ip", "roles"},
+}
 
 func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clusterRefs) {
-	f, ok := d.mapping(n, path, clusterKeys...)
+	f, ok := d.mapping(n, path, keys["cluster"]...)
 	if !ok {
 		return nil, clusterRefs{}
 	}
@@ -73,7 +88,7 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 		c.AlternateTFTP, r.altNodes = l.alternates(d, v.val, join(path, "alternateTFTP"))
 	}
 	if v, ok := f.get("signWith"); ok {
-		c.SignWith = l.signWith(d, v.val, join(path, "signWith"))
+		c.SignWith = l.signWith(d, v.val, join(path, "signWith"), c.Tokens)
 	}
 	if v, ok := f.get("expectServers"); ok {
 		c.ExpectServers = l.expectServers(d, v.val, join(path, "expectServers"))
@@ -86,27 +101,13 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	// needed as soon as one provider is not a read-only source.
 	for _, p := range c.Providers {
 		if p.Kind == KindCTLProvider {
-			if !f.has("credentials") {
+			if !f.has("credentials") && !f.typo["credentials"] {
 				d.errorf(f.node, path, "missing required key \"credentials\": CTL Providers need the admin user and password (R25)")
 			}
-			if !f.has("tls") {
+			if !f.has("tls") && !f.typo["tls"] {
 				d.errorf(f.node, path, "missing required key \"tls\": give ca: or pin: so that the CTL Providers' certificates are checked")
 			}
 			break
-		}
-	}
-	// A software signer must be one of the tokens: phones accept a CTL only when it is signed
-	// by a token they already trust, and the new file must list its signer (R6, R19).
-	if sw := c.SignWith; sw != nil && sw.Software != nil && sw.Software.Cert != nil {
-		found := false
-		for _, t := range c.Tokens {
-			if t.Cert != nil && t.Fingerprint() == (Token{Cert: sw.Software.Cert}).Fingerprint() {
-				found = true
-			}
-		}
-		if !found {
-			d.errs = append(d.errs, &Error{Pos: sw.Software.Pos, Path: join(path, "signWith.software.certificate"),
-				Msg: "is not the certificate of one of the cluster's tokens; a CTL must be signed by a token it lists (R6, R19)"})
 		}
 	}
 	// An alternate TFTP server is by definition not one of the cluster's own servers, which
@@ -134,7 +135,7 @@ func (l *loader) providers(d *decoder, n *yaml.Node, path string) []Provider {
 	seen := map[string]int{}
 	for i, it := range items {
 		p := index(path, i)
-		f, ok := d.mapping(it, p, "host", "port", "url")
+		f, ok := d.mapping(it, p, keys["provider"]...)
 		if !ok {
 			continue
 		}
@@ -146,6 +147,9 @@ func (l *loader) providers(d *decoder, n *yaml.Node, path string) []Provider {
 			d.errorf(f.node, p, "give host (a CTL Provider) or url (tftp:// or dir://), not both")
 			continue
 		case !hasHost && !hasURL:
+			if f.typo["host"] || f.typo["url"] {
+				continue
+			}
 			d.errorf(f.node, p, "missing required key \"host\" (a CTL Provider) or \"url\" (tftp:// or dir://)")
 			continue
 		case hasHost:
@@ -254,7 +258,7 @@ func (d *decoder) port(n *yaml.Node, path string) (int, bool) {
 }
 
 func (l *loader) credentials(d *decoder, n *yaml.Node, path string) *Credentials {
-	f, ok := d.mapping(n, path, "username", "password")
+	f, ok := d.mapping(n, path, keys["credentials"]...)
 	if !ok {
 		return nil
 	}
@@ -264,7 +268,7 @@ func (l *loader) credentials(d *decoder, n *yaml.Node, path string) *Credentials
 		c.Username, _ = d.str(v.val, join(path, "username"))
 	}
 	if v, ok := f.get("password"); ok {
-		if s := d.secret(v.val, join(path, "password"), "password", ""); s != nil {
+		if s := d.secret(v.val, join(path, "password"), "password", "", "connect"); s != nil {
 			c.Password = *s
 		}
 	}
@@ -273,7 +277,7 @@ func (l *loader) credentials(d *decoder, n *yaml.Node, path string) *Credentials
 
 // secret decodes a {env: NAME} or {file: PATH} reference. A literal is refused without ever
 // repeating it: the message must be safe to paste into a ticket.
-func (d *decoder) secret(n *yaml.Node, path, what, extra string) *SecretRef {
+func (d *decoder) secret(n *yaml.Node, path, what, extra, neededTo string) *SecretRef {
 	n = d.deref(n, path)
 	if n == nil {
 		return nil
@@ -282,7 +286,7 @@ func (d *decoder) secret(n *yaml.Node, path, what, extra string) *SecretRef {
 		d.errorf(n, path, "a literal %s is refused: %s%s", what, secretHint, extra)
 		return nil
 	}
-	f, ok := d.mapping(n, path, "env", "file")
+	f, ok := d.mapping(n, path, keys["secretRef"]...)
 	if !ok {
 		return nil
 	}
@@ -310,14 +314,14 @@ func (d *decoder) secret(n *yaml.Node, path, what, extra string) *SecretRef {
 		}
 		s.File, _ = d.resolvePath(p)
 	}
-	if w := s.check(); w != "" {
+	if w := s.check(neededTo); w != "" {
 		d.warnf(f.node, path, "%s", w)
 	}
 	return s
 }
 
 func (l *loader) tls(d *decoder, n *yaml.Node, path string) *TLS {
-	f, ok := d.mapping(n, path, "ca", "pin")
+	f, ok := d.mapping(n, path, keys["tls"]...)
 	if !ok {
 		return nil
 	}
@@ -375,7 +379,7 @@ func (l *loader) tokens(d *decoder, n *yaml.Node, path string, mode Mode) []Toke
 	certs := map[string]string{}
 	for i, it := range items {
 		p := index(path, i)
-		f, ok := d.mapping(it, p, "name", "certificate")
+		f, ok := d.mapping(it, p, keys["token"]...)
 		if !ok {
 			continue
 		}
@@ -421,7 +425,7 @@ func (l *loader) alternates(d *decoder, n *yaml.Node, path string) ([]AlternateT
 	seen := map[string]string{}
 	for i, it := range items {
 		p := index(path, i)
-		f, ok := d.mapping(it, p, "host", "port", "cluster")
+		f, ok := d.mapping(it, p, keys["alternateTFTP"]...)
 		if !ok {
 			continue
 		}
@@ -460,8 +464,8 @@ func (l *loader) alternates(d *decoder, n *yaml.Node, path string) ([]AlternateT
 
 var hashes = []string{"sha1", "sha256", "sha512"}
 
-func (l *loader) signWith(d *decoder, n *yaml.Node, path string) *SignWith {
-	f, ok := d.mapping(n, path, "pkcs11", "software", "hash")
+func (l *loader) signWith(d *decoder, n *yaml.Node, path string, tokens []Token) *SignWith {
+	f, ok := d.mapping(n, path, keys["signWith"]...)
 	if !ok {
 		return nil
 	}
@@ -480,7 +484,7 @@ func (l *loader) signWith(d *decoder, n *yaml.Node, path string) *SignWith {
 	}
 	if v, ok := f.get("pkcs11"); ok {
 		p := join(path, "pkcs11")
-		if g, ok := d.mapping(v.val, p, "module", "label", "serial", "pin"); ok {
+		if g, ok := d.mapping(v.val, p, keys["pkcs11"]...); ok {
 			d.required(g, "module")
 			k := &PKCS11{Pos: d.pos(g.node)}
 			if m, ok := g.get("module"); ok {
@@ -506,14 +510,14 @@ func (l *loader) signWith(d *decoder, n *yaml.Node, path string) *SignWith {
 				k.TokenSerial, _ = d.str(m.val, join(p, "serial"))
 			}
 			if m, ok := g.get("pin"); ok {
-				k.PIN = d.secret(m.val, join(p, "pin"), "PIN", ", or leave pin out to be prompted (R21)")
+				k.PIN = d.secret(m.val, join(p, "pin"), "PIN", ", or leave pin out to be prompted (R21)", "sign")
 			}
 			s.PKCS11 = k
 		}
 	}
 	if v, ok := f.get("software"); ok {
 		p := join(path, "software")
-		if g, ok := d.mapping(v.val, p, "key", "certificate"); ok {
+		if g, ok := d.mapping(v.val, p, keys["software"]...); ok {
 			d.required(g, "key", "certificate")
 			k := &SoftwareKey{Pos: d.pos(g.node)}
 			if m, ok := g.get("key"); ok {
@@ -533,7 +537,18 @@ func (l *loader) signWith(d *decoder, n *yaml.Node, path string) *SignWith {
 				if cp, ok := d.str(m.val, join(p, "certificate")); ok {
 					k.CertFile, k.Cert = l.certFile(d, m.val, join(p, "certificate"), cp)
 				}
-				k.Pos = d.pos(m.val)
+				// The signer must be one of the tokens: phones accept a CTL only when it is
+				// signed by a token they already trust, and the file lists its signer (R6, R19).
+				if k.Cert != nil {
+					fp := (Token{Cert: k.Cert}).Fingerprint()
+					found := false
+					for _, t := range tokens {
+						found = found || t.Fingerprint() == fp
+					}
+					if !found {
+						d.errorf(m.val, join(p, "certificate"), "is not the certificate of one of the cluster's tokens; a CTL must be signed by a token it lists (R6, R19)")
+					}
+				}
 			}
 			s.Software = k
 		}
@@ -552,7 +567,7 @@ func (l *loader) expectServers(d *decoder, n *yaml.Node, path string) []Expected
 	seen := map[string]string{}
 	for i, it := range items {
 		p := index(path, i)
-		f, ok := d.mapping(it, p, "host", "ip", "roles")
+		f, ok := d.mapping(it, p, keys["expectedServer"]...)
 		if !ok {
 			continue
 		}

@@ -173,7 +173,7 @@ func (l *loader) file(name string) ([]*Cluster, []clusterRefs) {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
-	top, ok := d.mapping(root, "", "version", "clusters")
+	top, ok := d.mapping(root, "", keys["root"]...)
 	if !ok {
 		return nil, nil
 	}

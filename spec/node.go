@@ -93,6 +93,9 @@ type fields struct {
 	node *yaml.Node
 	path string
 	m    map[string]field
+	// typo holds the known keys that an unknown key was suggested as, so that a misspelt key
+	// is reported once (as unknown, with the suggestion) and not again as missing.
+	typo map[string]bool
 }
 
 func (f fields) has(k string) bool { _, ok := f.m[k]; return ok }
@@ -104,7 +107,7 @@ func (f fields) get(k string) (field, bool) { v, ok := f.m[k]; return v, ok }
 // that looks like a secret is refused when it holds a literal. ok is false when n is not a
 // mapping (already reported).
 func (d *decoder) mapping(n *yaml.Node, path string, known ...string) (fields, bool) {
-	f := fields{node: n, path: path, m: map[string]field{}}
+	f := fields{node: n, path: path, m: map[string]field{}, typo: map[string]bool{}}
 	n = d.deref(n, path)
 	if n == nil {
 		return f, false
@@ -130,7 +133,9 @@ func (d *decoder) mapping(n *yaml.Node, path string, known ...string) (fields, b
 			continue
 		}
 		if !contains(known, name) {
-			d.unknownKey(k, v, path, name, known)
+			if sg := d.unknownKey(k, v, path, name, known); sg != "" {
+				f.typo[sg] = true
+			}
 			continue
 		}
 		f.m[name] = field{key: k, val: v}
@@ -138,9 +143,10 @@ func (d *decoder) mapping(n *yaml.Node, path string, known ...string) (fields, b
 	return f, true
 }
 
-func (d *decoder) unknownKey(k, v *yaml.Node, path, name string, known []string) {
+func (d *decoder) unknownKey(k, v *yaml.Node, path, name string, known []string) string {
 	msg := fmt.Sprintf("unknown key %q", name)
-	if s := suggest(name, known); s != "" {
+	s := suggest(name, known)
+	if s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	} else if len(known) > 0 {
 		msg += " (allowed: " + strings.Join(sorted(known), ", ") + ")"
@@ -149,6 +155,7 @@ func (d *decoder) unknownKey(k, v *yaml.Node, path, name string, known []string)
 		msg += "; it holds a literal secret, which is refused: " + secretHint
 	}
 	d.errorf(k, path, "%s", msg)
+	return s
 }
 
 // secretHint is how to reference a secret instead of writing it.
@@ -172,7 +179,7 @@ func looksSecret(name string) bool {
 // required reports the keys missing from a mapping, at the mapping's own position.
 func (d *decoder) required(f fields, keys ...string) {
 	for _, k := range keys {
-		if !f.has(k) {
+		if !f.has(k) && !f.typo[k] {
 			d.errorf(f.node, f.path, "missing required key %q", k)
 		}
 	}

@@ -63,17 +63,17 @@ func (s SecretRef) Resolve() (string, error) {
 // check reports, as a warning text, why the secret could not be resolved right now ("" when it
 // could). validate runs on machines (CI, a laptop) that do not hold the secrets, so this is a
 // warning there and an error only when the value is needed.
-func (s SecretRef) check() string {
+func (s SecretRef) check(neededTo string) string {
 	if s.Env != "" {
 		if v, ok := os.LookupEnv(s.Env); !ok || v == "" {
-			return fmt.Sprintf("environment variable %s is not set here; it is needed to connect", s.Env)
+			return fmt.Sprintf("environment variable %s is not set here; it is needed to %s", s.Env, neededTo)
 		}
 		return ""
 	}
 	fi, err := os.Stat(s.File)
 	switch {
 	case err != nil:
-		return fmt.Sprintf("secret file %s does not exist here; it is needed to connect", s.File)
+		return fmt.Sprintf("secret file %s does not exist here; it is needed to %s", s.File, neededTo)
 	case fi.IsDir():
 		return fmt.Sprintf("secret file %s is a directory", s.File)
 	case fi.Mode().Perm()&0o077 != 0:
