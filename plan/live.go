@@ -1,0 +1,49 @@
+// Package plan computes what a cluster's CTL file should be, compares it with what the live
+// servers hold, and says what would change, what is refused and why.
+//
+// It is pure: no network, no terminal, no clock of its own. Callers fetch the live state
+// (package live), pass it in with the declared state (package spec), and render the result
+// (text for terminals, markdown for pull requests, JSON for machines) from the same Plan value.
+package plan
+
+import (
+	"github.com/ctlops/ctlops/provider"
+	"github.com/ctlops/ctlops/spec"
+)
+
+// Live is what was read from one cluster's servers.
+type Live struct {
+	// Inventory is the cluster as its CTL Providers report it (R14); nil when every declared
+	// provider is read-only (tftp://, dir://), which leaves the planner without discovery.
+	Inventory *provider.Inventory
+	// InventoryFrom is the provider address that answered.
+	InventoryFrom string
+	// Targets are every place that holds, or must hold, this cluster's CTL file (R4, R23):
+	// each CallManager/TFTP server, and each alternate TFTP server's alternate location.
+	Targets []Target
+	// Alternates are the declared alternate TFTP servers as read from their own providers.
+	Alternates []Alternate
+	// Errors are failures that make the cluster unplannable (a server that cannot be read).
+	Errors []string
+}
+
+// Target is one server's copy of the CTL.
+type Target struct {
+	Server    string `json:"server"`  // inventory name, or the address when there is none
+	Address   string `json:"address"` // where it was read: host:port, tftp://…, dir://…
+	Alternate bool   `json:"alternate,omitempty"`
+	// Data is the file it holds; nil when it holds none.
+	Data []byte `json:"-"`
+	// Err says why the file could not be read; such a cluster is not planned.
+	Err string `json:"error,omitempty"`
+}
+
+// Alternate is a declared alternate TFTP server (R15, R17) as its own provider reports it.
+type Alternate struct {
+	Decl spec.AlternateTFTP
+	// Server is the node itself (name, DNS name, address, certificates).
+	Server *provider.Server
+	// Inventory is the node's cluster, for the R17 checks (same mode, same version).
+	Inventory *provider.Inventory
+	Err       string
+}

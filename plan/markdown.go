@@ -1,0 +1,169 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// MaxMarkdown keeps a pull-request comment under the hosts' limits (GitHub's is 65536
+// characters) with room for a bot's own header.
+const MaxMarkdown = 60000
+
+// MarkdownOptions shape the pull-request view.
+type MarkdownOptions struct {
+	// ApplyCommand is shown in the footer, e.g. "ctlops apply plan.json".
+	ApplyCommand string
+	// FullPlan says where the whole plan can be read when the comment had to be cut, e.g.
+	// "the plan.json artifact of this CI run".
+	FullPlan string
+}
+
+// WriteMarkdown renders the plan for a pull-request comment: a summary table of all clusters,
+// then per cluster its actions, its problems and the diff folded in <details>. When the result
+// would pass MaxMarkdown, the diffs are left out first, then the unchanged detail, and the
+// comment says where the full plan is.
+func (p *Plan) WriteMarkdown(w io.Writer, o MarkdownOptions) error {
+	out := p.markdown(o, true)
+	if len(out) > MaxMarkdown {
+		out = p.markdown(o, false)
+	}
+	if len(out) > MaxMarkdown {
+		cut := strings.LastIndex(out[:MaxMarkdown-400], "\n")
+		out = out[:max(cut, 0)] + "\n\n**The plan is too long for a comment and was cut here.** " + fullPlan(o) + "\n"
+	}
+	_, err := io.WriteString(w, out)
+	return err
+}
+
+func fullPlan(o MarkdownOptions) string {
+	if o.FullPlan != "" {
+		return "The full plan is in " + o.FullPlan + "."
+	}
+	return "Run `ctlops plan` locally for the full plan."
+}
+
+func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
+	var b strings.Builder
+	b.WriteString("## ctlops plan\n\n")
+	b.WriteString("| cluster | add | refresh | replace | remove | mode | result |\n|---|---:|---:|---:|---:|---|---|\n")
+	for _, c := range p.Clusters {
+		mode := c.Mode.To
+		if c.Mode.Changed {
+			mode = c.Mode.From + " → " + c.Mode.To
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %s | %s |\n", mdEscape(c.Name), c.Summary.Add, c.Summary.Refresh,
+			c.Summary.Replace, c.Summary.Remove, mode, verdict(c))
+	}
+	for _, c := range p.Clusters {
+		fmt.Fprintf(&b, "\n### Cluster `%s`\n\n", c.Name)
+		if c.Error != "" {
+			fmt.Fprintf(&b, ":x: **Error:** %s\n", mdEscape(c.Error))
+			continue
+		}
+		fmt.Fprintf(&b, "**%s**\n", c.SummaryLine())
+		if c.Suspended {
+			b.WriteString("\n_Suspended in the spec: drift is reported, apply is refused._\n")
+		}
+		if c.Mode.Changed {
+			fmt.Fprintf(&b, "\nSecurity mode changes from **%s** to **%s** (R9, R10).\n", c.Mode.From, c.Mode.To)
+		}
+		if len(c.Actions) > 0 {
+			b.WriteString("\n| | record | change | rule |\n|---|---|---|---|\n")
+			for _, a := range c.Actions {
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", a.Symbol, mdEscape(a.Record), mdEscape(a.Reason), a.Rule)
+			}
+		}
+		if n := len(c.Unchanged); n > 0 {
+			fmt.Fprintf(&b, "\n%d record(s) unchanged.\n", n)
+		}
+		var lagging []string
+		for _, t := range c.Targets {
+			if t.Status != "current" {
+				lagging = append(lagging, fmt.Sprintf("`%s` %s", t.Server, t.Status))
+			}
+		}
+		if len(lagging) > 0 {
+			fmt.Fprintf(&b, "\nServers not holding the cluster's CTL: %s.\n", strings.Join(lagging, ", "))
+		}
+		mdProblems(&b, ":no_entry: **Refused**", c.Refusals)
+		mdProblems(&b, ":warning: **Warnings**", c.Warnings)
+		for _, n := range c.Notes {
+			fmt.Fprintf(&b, "\n> %s\n", mdEscape(n))
+		}
+		if c.Summary.Changes && len(c.Refusals) == 0 && len(c.Signers) > 0 {
+			var names []string
+			for _, s := range c.Signers {
+				names = append(names, "`"+s.Token+"`")
+			}
+			fmt.Fprintf(&b, "\nCan be signed by: %s (R19).\n", strings.Join(names, ", "))
+		}
+		if c.Diff != "" {
+			if diffs {
+				fmt.Fprintf(&b, "\n<details><summary>CTL records as <code>show ctl</code> text, live → desired</summary>\n\n```diff\n%s```\n\n</details>\n", c.Diff)
+			} else {
+				fmt.Fprintf(&b, "\n_The record diff (%d bytes) is left out to keep this comment short. %s_\n", len(c.Diff), fullPlan(o))
+			}
+		}
+		if len(c.After) > 0 && len(c.Refusals) == 0 {
+			b.WriteString("\n**After apply:**\n")
+			for i, s := range c.After {
+				fmt.Fprintf(&b, "%d. %s\n", i+1, s)
+			}
+		}
+	}
+	b.WriteString("\n---\n")
+	switch {
+	case p.Failed():
+		b.WriteString("This plan cannot be applied until the refusals above are fixed.\n")
+	case !p.HasChanges():
+		b.WriteString("Nothing to apply.\n")
+	default:
+		cmd := o.ApplyCommand
+		if cmd == "" {
+			cmd = "ctlops apply"
+		}
+		fmt.Fprintf(&b, "Apply with `%s` (asks for confirmation and a security token).\n", cmd)
+	}
+	if p.SpecDigest != "" {
+		fmt.Fprintf(&b, "<sub>spec %s · ctlops %s</sub>\n", p.SpecDigest, p.CtlopsVersion)
+	}
+	return b.String()
+}
+
+func verdict(c *Cluster) string {
+	switch {
+	case c.Error != "":
+		return ":x: error"
+	case len(c.Refusals) > 0:
+		return fmt.Sprintf(":no_entry: refused (%d)", len(c.Refusals))
+	case !c.Summary.Changes:
+		return ":white_check_mark: no changes"
+	case len(c.Warnings) > 0:
+		return fmt.Sprintf(":warning: changes, %d warning(s)", len(c.Warnings))
+	}
+	return ":arrow_right: changes"
+}
+
+func mdProblems(b *strings.Builder, title string, ps []Problem) {
+	if len(ps) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s\n\n", title)
+	for _, p := range ps {
+		b.WriteString("- ")
+		if p.Rule != "" {
+			fmt.Fprintf(b, "**%s** ", p.Rule)
+		}
+		if p.Pos != "" {
+			fmt.Fprintf(b, "`%s`: ", p.Pos)
+		}
+		b.WriteString(mdEscape(p.Message))
+		b.WriteString("\n")
+	}
+}
+
+// mdEscape keeps table cells intact.
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}

@@ -1,0 +1,172 @@
+package plan
+
+import (
+	"time"
+)
+
+// FormatVersion is the version of the JSON view and of saved plan files. It changes whenever
+// a field changes meaning, so that `apply` never executes a plan it would misread.
+const FormatVersion = 1
+
+// MaxCTLSize is what phones load: a larger file fails on the phone, so the plan refuses it.
+const MaxCTLSize = 64 << 10
+
+// ExpiryWarning is how close to its end a certificate must be for the plan to warn.
+const ExpiryWarning = 30 * 24 * time.Hour
+
+// Plan is the result for every cluster planned in one run. It is built once and rendered as
+// text, markdown or JSON, and saved as a plan file for apply.
+type Plan struct {
+	FormatVersion int        `json:"format_version"`
+	CtlopsVersion string     `json:"ctlops_version"`
+	SpecDigest    string     `json:"spec_digest"`
+	Created       time.Time  `json:"created"`
+	Clusters      []*Cluster `json:"clusters"`
+}
+
+// Cluster is the plan of one cluster.
+type Cluster struct {
+	Name string `json:"name"`
+	// Error is set when the cluster could not be planned at all (a server could not be read);
+	// nothing else is then meaningful.
+	Error     string     `json:"error,omitempty"`
+	Suspended bool       `json:"suspended,omitempty"`
+	Mode      ModeChange `json:"mode"`
+	Summary   Summary    `json:"summary"`
+	// Actions are the record changes, in the desired file's order, removals last.
+	Actions []Action `json:"actions"`
+	// Unchanged are records that stay as they are, shown with --verbose.
+	Unchanged []Action        `json:"unchanged"`
+	Targets   []TargetState   `json:"targets"`
+	Refusals  []Problem       `json:"refusals"`
+	Warnings  []Problem       `json:"warnings"`
+	Notes     []string        `json:"notes"`
+	After     []string        `json:"after_apply"`
+	Signers   []SignerOption  `json:"signers"`
+	Live      *FileState      `json:"live"`
+	Desired   *DesiredFile    `json:"desired,omitempty"`
+	Diff      string          `json:"diff"`
+	Inventory *InventoryState `json:"inventory,omitempty"`
+}
+
+// ModeChange is the cluster security mode before and after (R9, R10).
+type ModeChange struct {
+	From    string `json:"from"` // "" when the inventory is unknown
+	To      string `json:"to"`
+	Changed bool   `json:"changed"`
+}
+
+// Summary counts what the plan does.
+type Summary struct {
+	Add       int  `json:"add"`
+	Refresh   int  `json:"refresh"`
+	Replace   int  `json:"replace"`
+	Remove    int  `json:"remove"`
+	Unchanged int  `json:"unchanged"`
+	Sync      int  `json:"sync"` // servers whose copy will be replaced although records are unchanged
+	Mode      bool `json:"mode_change"`
+	Changes   bool `json:"changes"` // anything at all to apply
+}
+
+// Action is one record's change. Actions follows Terraform's JSON convention.
+type Action struct {
+	Actions []string     `json:"actions"` // ["create"], ["update"], ["delete"], ["delete","create"], ["no-op"]
+	Symbol  string       `json:"symbol"`  // +, ~, -, -/+ or blank
+	Record  string       `json:"record"`  // "CCM+TFTP cm-pub"
+	Reason  string       `json:"reason"`
+	Rule    string       `json:"rule,omitempty"`
+	Before  *RecordState `json:"before"`
+	After   *RecordState `json:"after"`
+}
+
+// RecordState is a record as a reviewer needs to see it.
+type RecordState struct {
+	Role              string `json:"role"`
+	DNSName           string `json:"dns_name"`
+	IPAddress         string `json:"ip_address"`
+	Subject           string `json:"subject"`
+	Serial            string `json:"serial"`
+	CertificateSHA256 string `json:"certificate_sha256"`
+	NotAfter          string `json:"not_after"`
+	// Source says where the desired record comes from: "token NAME", "server NAME",
+	// "alternate TFTP HOST".
+	Source string `json:"source,omitempty"`
+}
+
+// TargetState is one server's copy of the file and what apply will do to it.
+type TargetState struct {
+	Server    string `json:"server"`
+	Address   string `json:"address"`
+	Alternate bool   `json:"alternate,omitempty"`
+	Digest    string `json:"digest"` // sha256 of the file it holds, "" for none
+	Signer    string `json:"signer,omitempty"`
+	// Status: "current" (holds the cluster's CTL), "differs" (holds another valid file),
+	// "missing" (holds none), "invalid" (holds a file that fails to parse or verify).
+	Status string `json:"status"`
+	Note   string `json:"note,omitempty"`
+}
+
+// Problem is a refusal or a warning, with the rule it comes from and, when it is about a line
+// of the spec, where.
+type Problem struct {
+	Rule    string `json:"rule,omitempty"`
+	Message string `json:"message"`
+	Pos     string `json:"position,omitempty"`
+}
+
+// SignerOption is a declared token that may sign the new file: phones must already trust it
+// (R19), and it must be in the new file.
+type SignerOption struct {
+	Token             string `json:"token"`
+	Subject           string `json:"subject"`
+	Serial            string `json:"serial"`
+	CertificateSHA256 string `json:"certificate_sha256"`
+}
+
+// FileState describes the live CTL the plan was made against.
+type FileState struct {
+	Digest    string `json:"digest"` // "" when the cluster has no CTL yet
+	Signer    string `json:"signer,omitempty"`
+	Records   int    `json:"records"`
+	Timestamp string `json:"timestamp,omitempty"`
+}
+
+// DesiredFile is the unsigned file apply will sign: records only, the header is filled in at
+// signing time.
+type DesiredFile struct {
+	Records int    `json:"records"`
+	Size    int    `json:"size"` // bytes, before the signature
+	Data    []byte `json:"data"` // the unsigned file (base64 in JSON)
+}
+
+// InventoryState is what the plan knew of the cluster (R14).
+type InventoryState struct {
+	From     string   `json:"from"`
+	Version  string   `json:"version"`
+	Mode     string   `json:"mode"`
+	Servers  []string `json:"servers"`
+	Location string   `json:"file_location"`
+}
+
+// Refused reports whether anything stops the cluster from being applied.
+func (c *Cluster) Refused() bool { return c.Error != "" || len(c.Refusals) > 0 }
+
+// HasChanges reports whether any cluster has something to apply.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Clusters {
+		if c.Summary.Changes {
+			return true
+		}
+	}
+	return false
+}
+
+// Failed reports whether any cluster could not be planned or was refused.
+func (p *Plan) Failed() bool {
+	for _, c := range p.Clusters {
+		if c.Refused() {
+			return true
+		}
+	}
+	return false
+}
