@@ -109,6 +109,9 @@ func Resign(data []byte, s Signer, o ResignOptions) (*ResignResult, error) {
 		res.Warnings = append(res.Warnings,
 			"--force: "+msg+"; its SAST record was added. PHONES THAT HOLD THE CURRENT FILE WILL REJECT THIS ONE; only phones without a CTL accept it")
 	}
+	if err := serialClash(f, cert); err != nil {
+		return nil, err
+	}
 	now := o.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -134,6 +137,21 @@ func Resign(data []byte, s Signer, o ResignOptions) (*ResignResult, error) {
 	}
 	res.Data, res.File = out, back
 	return res, nil
+}
+
+// serialClash refuses a signer whose serial another SAST record of the file shares: the CTL
+// header names its signer by serial (CTL-FORMAT §2.5), so the file would verify against the
+// wrong record, on phones as in ctlops. Self-signed lab certificates made with a fixed
+// "serial = 1" hit this; certificates from a CA never do.
+func serialClash(f *ctl.File, cert *x509.Certificate) error {
+	serial := cert.SerialNumber.Bytes()
+	for _, r := range f.Records {
+		if r.Role == ctl.RoleSAST && ctl.SameSerial(r.SerialNumber, serial) && !bytes.Equal(r.Certificate, cert.Raw) {
+			return fmt.Errorf("the signer %s and the SAST record %q share serial %s: the CTL names its signer by serial only, so phones could not tell which one signed; give each token certificate its own serial",
+				ctl.NameString(cert.Subject), r.SubjectName, ctl.SerialHex(serial))
+		}
+	}
+	return nil
 }
 
 // AskToken lets a terminal user pick one of several present tokens (R20): it lists them on w

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/x509/pkix"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,32 @@ func TestAskToken(t *testing.T) {
 		if err != nil || got.Label != tc.got || !strings.Contains(out.String(), `2) "b" (serial 2)`) {
 			t.Errorf("%q: %v %v\n%s", tc.in, got, err, out.String())
 		}
+	}
+}
+
+func TestResignSerialClash(t *testing.T) {
+	// Two lab certificates with the same serial, as TOOLCHAIN's recipe's "serial = 1" makes.
+	mk := func(cn string) Signer {
+		k, c, err := softhsm.SoftwareKey(pkix.Name{CommonName: cn}, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := OpenSoftware(k, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := mk("a"), mk("b")
+	b.Certificate().SerialNumber.Set(a.Certificate().SerialNumber)
+	ra, _ := ctl.NewRecord(a.Certificate(), ctl.RoleSAST, "", netip.Addr{})
+	rb, _ := ctl.NewRecord(b.Certificate(), ctl.RoleSAST, "", netip.Addr{})
+	f := ctl.New("CTLFile.tlv", []ctl.Record{ra, rb})
+	if err := f.Sign(a, a.Certificate(), ctl.SHA256, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := f.Marshal()
+	if _, err := Resign(data, b, ResignOptions{}); err == nil || !strings.Contains(err.Error(), "share serial") {
+		t.Fatalf("err %v", err)
 	}
 }
