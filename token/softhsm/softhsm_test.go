@@ -99,3 +99,61 @@ func TestSoftwareKey(t *testing.T) {
 		t.Fatal("no CommonName accepted")
 	}
 }
+
+// TestRecipeScript keeps scripts/softhsm-tokens.sh (the shell form of this package, for people
+// following the README by hand) working.
+func TestRecipeScript(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lab")
+	cmd := exec.Command("bash", "../../scripts/softhsm-tokens.sh", dir, "alice:Alice-1234", "bob:Bob-5678")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !strings.Contains(string(out), "export SOFTHSM2_CONF="+dir+"/softhsm2.conf") {
+		t.Fatalf("output:\n%s", out)
+	}
+	env, err := NewEnv(dir) // accepted: the script marks its directory as ours
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots, err := env.Slots(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, s := range slots {
+		if s.Initialized {
+			labels = append(labels, s.Label)
+		}
+	}
+	if strings.Join(labels, ",") != "alice,bob" && strings.Join(labels, ",") != "bob,alice" {
+		t.Fatalf("tokens %v", labels)
+	}
+	serials := map[string]bool{}
+	for _, l := range []string{"alice", "bob"} {
+		pemBytes, err := os.ReadFile(filepath.Join(dir, l+".pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := parsePEMCert(pemBytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serials[c.SerialNumber.String()] = true
+		cmd := exec.Command("pkcs11-tool", "--module", env.Module, "--token-label", l, "--login", "--pin", map[string]string{"alice": "Alice-1234", "bob": "Bob-5678"}[l], "-O")
+		cmd.Env = env.Environ(nil)
+		objs, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(objs), "Private Key Object") || strings.Contains(string(objs), "Public Key Object") || !strings.Contains(string(objs), "Certificate Object") {
+			t.Fatalf("%s: %v\n%s", l, err, objs)
+		}
+	}
+	if len(serials) != 2 {
+		t.Fatal("the two certificates share a serial")
+	}
+	// A foreign non-empty directory is refused.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "keep"), nil, 0o600)
+	if out, err := exec.Command("bash", "../../scripts/softhsm-tokens.sh", other, "x:1234").CombinedOutput(); err == nil || !strings.Contains(string(out), "refusing") {
+		t.Fatalf("%v: %s", err, out)
+	}
+}
