@@ -35,6 +35,8 @@ func Load(path string) (*Config, []Warning, error) {
 	return load(path, time.Now())
 }
 
+var errNoDefault = fmt.Errorf("no %s here; give the spec with -f FILE or -f DIR", DefaultFile)
+
 // loader holds what is shared across the files of one Load.
 type loader struct {
 	now   time.Time
@@ -51,7 +53,11 @@ func load(path string, now time.Time) (*Config, []Warning, error) {
 	l := &loader{now: now, files: map[string][]byte{}}
 	files, err := l.list(path)
 	if err != nil {
-		return nil, nil, multi([]*Error{{Pos: Pos{File: path}, Msg: err.Error()}})
+		pos := Pos{File: path}
+		if errors.Is(err, errNoDefault) {
+			pos = Pos{} // the message names the file already
+		}
+		return nil, nil, multi([]*Error{{Pos: pos, Msg: err.Error()}})
 	}
 	cfg := &Config{Version: Version, Files: files}
 	// refs remembers, per cluster, the nodes needed by checks that span files.
@@ -86,7 +92,7 @@ func (l *loader) list(path string) ([]string, error) {
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if path == DefaultFile {
-				return nil, fmt.Errorf("no %s here; give the spec with -f FILE or -f DIR", DefaultFile)
+				return nil, errNoDefault
 			}
 			return nil, errors.New("no such file or directory")
 		}
