@@ -5,7 +5,7 @@ BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 
-.PHONY: all build deps test lint unit fuzz-seeds demo clean
+.PHONY: all build deps test lint unit schema-check demo clean
 
 all: build
 
@@ -27,7 +27,12 @@ lint:
 unit:
 	$(GO) test -count=1 -timeout 20m ./...
 
-test: deps lint build unit
+# schema-check validates every example and fixture with ajv, a JSON Schema validator ctlops did
+# not write, so the schema and the loader cannot drift apart unnoticed.
+schema-check:
+	bash scripts/ajv-check.sh
+
+test: deps lint build unit schema-check
 
 demo: deps build
 	@bash scripts/demo.sh

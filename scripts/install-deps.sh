@@ -12,6 +12,7 @@ have in.tftpd      || need_pkgs+=(tftpd-hpa)
 have tftp          || need_pkgs+=(tftp-hpa)
 have openssl       || need_pkgs+=(openssl)
 have curl          || need_pkgs+=(curl)
+have npm           || need_pkgs+=(nodejs npm)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
