@@ -50,6 +50,8 @@ type Node struct {
 
 	httpSrv *http.Server
 	tftpSrv *tftp.Server
+	tftpPC  net.PacketConn
+	closed  bool
 }
 
 type fileStamp struct {
@@ -283,14 +285,23 @@ func (n *Node) Serve(ln net.Listener, pc net.PacketConn) error {
 	}
 	n.tftpSrv = tftp.NewServer(n.tftpRead, nil)
 	n.tftpSrv.SetTimeout(2 * time.Second)
-	hs, ts := n.httpSrv, n.tftpSrv
+	n.tftpPC = pc
+	hs, ts, closed := n.httpSrv, n.tftpSrv, n.closed
 	n.mu.Unlock()
+	if closed {
+		ln.Close()
+		pc.Close()
+		return nil
+	}
 
 	errc := make(chan error, 2)
 	go func() { errc <- ts.Serve(pc) }()
 	go func() { errc <- hs.ServeTLS(ln, "", "") }()
 	err := <-errc
-	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
+	// Whichever stopped first, stop the other too and wait for it: a node is up or down.
+	n.Close()
+	<-errc
+	if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err
@@ -299,13 +310,19 @@ func (n *Node) Serve(ln net.Listener, pc net.PacketConn) error {
 // Close stops both servers at once, as a killed node would.
 func (n *Node) Close() {
 	n.mu.Lock()
-	hs, ts := n.httpSrv, n.tftpSrv
+	hs, ts, pc := n.httpSrv, n.tftpSrv, n.tftpPC
+	n.closed = true
 	n.mu.Unlock()
 	if hs != nil {
 		hs.Close()
 	}
 	if ts != nil {
+		// The library closes its connection only if Serve already stored it, and loops on
+		// read errors until cancelled: cancel first, then close the socket ourselves.
 		ts.Shutdown()
+	}
+	if pc != nil {
+		pc.Close()
 	}
 }
 
