@@ -85,12 +85,14 @@ func (t *TFTPReader) fetch() ([]byte, error) {
 	if err != nil {
 		return nil, fail(err)
 	}
-	per := t.opt.timeout() / 6
-	if per < time.Second {
-		per = time.Second
+	// The library's timeout is per packet and it resends 3 times: a dead server costs about
+	// the whole Timeout per attempt, not a multiple of it.
+	per := t.opt.timeout() / 4
+	if per < 100*time.Millisecond {
+		per = 100 * time.Millisecond
 	}
 	c.SetTimeout(per)
-	c.SetRetries(5)
+	c.SetRetries(3)
 	var lastErr error
 	for i := 0; i <= t.opt.retries(); i++ {
 		wt, err := c.Receive(FileName, "octet")
