@@ -86,12 +86,23 @@ func setup(dir string) error {
 // where no earlier login to the token exists.
 func helperMain(mode string) int {
 	label := os.Getenv("HELPER_LABEL")
-	s, err := Open(context.Background(), Options{
+	o := Options{
 		Module:    os.Getenv("HELPER_MODULE"),
 		Selection: Selection{Label: label},
 		PIN:       PINFromEnv(PINEnv),
 		Warn:      os.Stderr,
-	})
+	}
+	if mode == "tty" { // as the CLI does on a terminal: ask which token, then the PIN
+		var err error
+		if o.PIN, err = DefaultPIN("", os.Stdin, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "error:", err)
+			return 1
+		}
+		if _, tty := TerminalFD(os.Stdin); tty {
+			o.Ask = AskToken(os.Stdin, os.Stderr)
+		}
+	}
+	s, err := Open(context.Background(), o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		var le *LoginError
