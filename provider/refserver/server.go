@@ -326,22 +326,27 @@ func (n *Node) Close() {
 	}
 }
 
+// errFileNotFound is the text of TFTP error code 1 (RFC 1350) that clients show as is.
+//
+//lint:ignore ST1005 the wire text of TFTP error 1, as tftpd-hpa sends it
+var errFileNotFound = errors.New("File not found")
+
 // tftpRead serves files of the FileLocation, read-only, flat: the way phones fetch
 // CTLFile.tlv (R4). Hidden files (temporaries, the lock) are never served.
 func (n *Node) tftpRead(filename string, rf io.ReaderFrom) error {
 	name := strings.TrimPrefix(filename, "/")
 	if name == "" || strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
-		return errors.New("File not found")
+		return errFileNotFound
 	}
 	cfg := n.Config()
 	f, err := os.Open(filepath.Join(cfg.Abs(cfg.FileLocation), name))
 	if err != nil {
-		return errors.New("File not found")
+		return errFileNotFound
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
-		return errors.New("File not found")
+		return errFileNotFound
 	}
 	if ot, ok := rf.(tftp.OutgoingTransfer); ok {
 		ot.SetSize(fi.Size())
