@@ -430,3 +430,17 @@ func TestAccepts(t *testing.T) {
 		})
 	}
 }
+
+// Two tokens whose certificates share serial 1 (as TOOLCHAIN.md's recipe makes them): the
+// header's signer name and issuer pick the right record.
+func TestSignerRecordSharedSerial(t *testing.T) {
+	a := newIdentity(t, "SAST-a", 2048, 0, 1)
+	b := newIdentity(t, "SAST-b", 2048, 1, 1)
+	f := New("CTLFile.tlv", []Record{mustRecord(t, a, RoleSAST, "", ""), mustRecord(t, b, RoleSAST, "", "")})
+	if err := f.Sign(b.key, b.cert, SHA1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if f.SignerRecord() != 1 {
+		t.Fatalf("signer record %d, want 1", f.SignerRecord())
+	}
+}

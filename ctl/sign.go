@@ -19,23 +19,30 @@ func SameSerial(a, b []byte) bool {
 	return bytes.Equal(bytes.TrimLeft(a, "\x00"), bytes.TrimLeft(b, "\x00"))
 }
 
-// SignerRecord returns the index of the SAST record whose serial equals the header's signer
-// serial (§2.5), or -1. When several match, the first one carrying a certificate wins.
+// SignerRecord returns the index of the SAST record that signed the file, or -1. The header
+// names its signer by serial (§2.5); since two tokens can share a serial (self-made
+// certificates often have serial 1), a record whose subject and issuer also match the header's
+// signer name and issuer wins, then any record with that serial and a certificate.
 func (f *File) SignerRecord() int {
-	found := -1
+	h := &f.Header
+	best, bestScore := -1, -1
 	for i := range f.Records {
 		r := &f.Records[i]
-		if r.Role != RoleSAST || len(f.Header.SignerSerial) == 0 || !SameSerial(r.SerialNumber, f.Header.SignerSerial) {
+		if r.Role != RoleSAST || len(h.SignerSerial) == 0 || !SameSerial(r.SerialNumber, h.SignerSerial) {
 			continue
 		}
+		score := 0
 		if len(r.Certificate) > 0 {
-			return i
+			score++
 		}
-		if found < 0 {
-			found = i
+		if r.SubjectName == h.SignerName && r.IssuerName == h.SignerIssuer {
+			score += 2
+		}
+		if score > bestScore {
+			best, bestScore = i, score
 		}
 	}
-	return found
+	return best
 }
 
 // publicKey returns the record's RSA key, from its certificate or else its PUBLIC_KEY tag.
