@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -125,8 +126,18 @@ func cmdServe(args []string, stdout io.Writer) error {
 	c := n.Config()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	// Bind before saying "serving", so that a taken port is an error, not a lie.
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return err
+	}
+	pc, err := net.ListenPacket("udp", c.TFTPListen)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- n.ListenAndServe() }()
+	go func() { errc <- n.Serve(ln, pc) }()
 	fmt.Fprintf(stdout, "ctl-provider: node %s of %s serving https://%s and tftp://%s (FileLocation %s)\n",
 		c.Name, c.Cluster, c.Listen, c.TFTPListen, c.Abs(c.FileLocation))
 	select {
