@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -38,6 +39,22 @@ type Options struct {
 	// Retries is how many times an idempotent read is retried after a network error or a
 	// 502/503/504; 2 when zero, none when negative.
 	Retries int
+
+	// Location selects an alternate file location on the server: the place a TFTP server
+	// keeps another cluster's CTL when it serves as that cluster's alternate TFTP server
+	// (R4, R17). "" is the server's own FileLocation. Only the CTL Provider protocol has it.
+	Location string
+}
+
+// CheckLocation accepts alternate location names: a cluster name, as plain as a path element.
+func CheckLocation(name string) error {
+	if name == "" {
+		return nil
+	}
+	if len(name) > 64 || strings.Trim(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" || strings.HasPrefix(name, ".") {
+		return fmt.Errorf("alternate location %q: want 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'", name)
+	}
+	return nil
 }
 
 func (o Options) timeout() time.Duration {
@@ -61,6 +78,9 @@ func (o Options) retries() int {
 // for the CTL Provider protocol, "tftp://host[:port]" or "dir://path". The value returned has
 // no write methods, so a caller holding a Reader cannot write even by a type assertion.
 func Open(source string, opt Options) (Reader, error) {
+	if err := checkLocationSource(source, opt); err != nil {
+		return nil, err
+	}
 	switch {
 	case strings.HasPrefix(source, "tftp://"):
 		return NewTFTPReader(strings.TrimPrefix(source, "tftp://"), opt)
@@ -80,6 +100,9 @@ func Open(source string, opt Options) (Reader, error) {
 
 // OpenWriter is Open for apply: the HTTPS client or a directory.
 func OpenWriter(source string, opt Options) (Writer, error) {
+	if err := checkLocationSource(source, opt); err != nil {
+		return nil, err
+	}
 	switch {
 	case strings.HasPrefix(source, "tftp://"):
 		return nil, fmt.Errorf("%s: TFTP is read-only; write through the CTL Provider or a dir:// FileLocation", source)
@@ -87,6 +110,17 @@ func OpenWriter(source string, opt Options) (Writer, error) {
 		return NewDir(strings.TrimPrefix(source, "dir://"))
 	}
 	return NewClient(source, opt)
+}
+
+// checkLocationSource refuses an alternate location where the transport has none.
+func checkLocationSource(source string, opt Options) error {
+	if opt.Location == "" {
+		return nil
+	}
+	if strings.HasPrefix(source, "tftp://") || strings.HasPrefix(source, "dir://") {
+		return fmt.Errorf("%s: alternate file locations are reached through the CTL Provider only", source)
+	}
+	return CheckLocation(opt.Location)
 }
 
 type readOnly struct{ r Reader }
@@ -127,8 +161,15 @@ func NewClient(addr string, opt Options) (*Client, error) {
 		IdleConnTimeout:       90 * time.Second,
 		ForceAttemptHTTP2:     true,
 	}
+	if err := CheckLocation(opt.Location); err != nil {
+		return nil, fmt.Errorf("%s: %w", hostport, err)
+	}
+	name := hostport
+	if opt.Location != "" {
+		name += " (alternate location " + opt.Location + ")"
+	}
 	return &Client{
-		name:    hostport,
+		name:    name,
 		base:    "https://" + hostport + "/" + ProtocolVersion,
 		opt:     opt,
 		http:    &http.Client{Transport: tr, Timeout: opt.timeout()},
@@ -350,9 +391,17 @@ func (c *Client) Node(ctx context.Context) (*Server, error) {
 	return &inv.Servers[0], nil
 }
 
+// ctlPath is /ctl, or /ctl?location=NAME for an alternate file location.
+func (c *Client) ctlPath() string {
+	if c.opt.Location == "" {
+		return "/ctl"
+	}
+	return "/ctl?location=" + url.QueryEscape(c.opt.Location)
+}
+
 // CTL returns the current file and checks that the server's ETag is its digest.
 func (c *Client) CTL(ctx context.Context) ([]byte, string, error) {
-	resp, data, err := c.do(ctx, "get ctl", http.MethodGet, "/ctl", nil, nil, MaxCTLSize)
+	resp, data, err := c.do(ctx, "get ctl", http.MethodGet, c.ctlPath(), nil, nil, MaxCTLSize)
 	if err != nil {
 		return nil, "", err
 	}
@@ -377,7 +426,7 @@ func (c *Client) WriteCTL(ctx context.Context, data []byte, opt WriteOptions) (s
 	if opt.OverrideR19 {
 		hdr.Set(HeaderOverride, "R19")
 	}
-	_, out, err := c.do(ctx, "write ctl", http.MethodPut, "/ctl", hdr, data, maxJSON)
+	_, out, err := c.do(ctx, "write ctl", http.MethodPut, c.ctlPath(), hdr, data, maxJSON)
 	if err != nil {
 		return "", err
 	}

@@ -32,6 +32,10 @@ import (
 // FileName is the CTL file's name in a TFTP FileLocation (R4).
 const FileName = "CTLFile.tlv"
 
+// AlternateDir is the folder of a FileLocation under which a server keeps other clusters'
+// files, one folder per cluster, when it is their alternate TFTP server (R4, R17).
+const AlternateDir = "alternate"
+
 // DefaultPort is the CTL Provider's default TLS port (R7).
 const DefaultPort = 2444
 

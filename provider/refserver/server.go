@@ -592,8 +592,26 @@ func (n *Node) ctlDir() string {
 	return c.Abs(c.FileLocation)
 }
 
+// locationDir is the directory a request's ?location= names: the FileLocation itself, or the
+// alternate location where this node keeps another cluster's CTL (R4, R17).
+func (n *Node) locationDir(w http.ResponseWriter, r *http.Request) (string, bool) {
+	loc := r.URL.Query().Get("location")
+	if err := provider.CheckLocation(loc); err != nil {
+		writeErr(w, 400, provider.CodeBadRequest, err.Error(), nil)
+		return "", false
+	}
+	if loc == "" {
+		return n.ctlDir(), true
+	}
+	return filepath.Join(n.ctlDir(), provider.AlternateDir, loc), true
+}
+
 func (n *Node) getCTL(w http.ResponseWriter, r *http.Request) {
-	data, err := provider.ReadCTLFile(n.ctlDir())
+	dir, ok := n.locationDir(w, r)
+	if !ok {
+		return
+	}
+	data, err := provider.ReadCTLFile(dir)
 	if errors.Is(err, provider.ErrNoCTL) {
 		writeErr(w, 404, provider.CodeNoCTL, "no "+provider.FileName+" in the FileLocation yet", nil)
 		return
@@ -685,6 +703,10 @@ func (n *Node) putCTL(w http.ResponseWriter, r *http.Request) {
 		}
 		override = true
 	}
+	dir, ok := n.locationDir(w, r)
+	if !ok {
+		return
+	}
 	n.opMu.Lock()
 	defer n.opMu.Unlock()
 	if !n.checkLock(w, r) {
@@ -695,7 +717,7 @@ func (n *Node) putCTL(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, 428, provider.CodePreconditionReq, "send If-Match with the ETag of the CTL being replaced, or If-None-Match: * when there is none", nil)
 		return
 	}
-	cur, err := provider.ReadCTLFile(n.ctlDir())
+	cur, err := provider.ReadCTLFile(dir)
 	if err != nil && !errors.Is(err, provider.ErrNoCTL) {
 		writeErr(w, 500, provider.CodeInternal, "reading the current CTL failed", nil)
 		return
@@ -712,6 +734,9 @@ func (n *Node) putCTL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	details := map[string]string{"etag": provider.ETag(data), "lock": r.Header.Get(provider.HeaderLock)}
+	if loc := r.URL.Query().Get("location"); loc != "" {
+		details["location"] = loc
+	}
 	if cur != nil {
 		details["previous"] = provider.ETag(cur)
 	}
@@ -725,7 +750,11 @@ func (n *Node) putCTL(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, 422, re.Code, re.Msg, nil)
 		return
 	}
-	if err := provider.WriteCTLFile(n.ctlDir(), data); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		writeErr(w, 500, provider.CodeInternal, "creating the alternate location failed", nil)
+		return
+	}
+	if err := provider.WriteCTLFile(dir, data); err != nil {
 		n.audit(AuditEntry{User: in.user, Remote: in.remote, Op: "write ctl", Result: provider.CodeInternal, Details: details})
 		writeErr(w, 500, provider.CodeInternal, "writing the CTL failed; the previous file is in place", nil)
 		return

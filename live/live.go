@@ -1,0 +1,280 @@
+// Package live reads the live state of declared clusters for the planner: the inventory from
+// a cluster's CTL Providers (R14), every server's copy of the CTL (R4) and the declared
+// alternate TFTP servers (R15, R17).
+//
+// It only ever asks package provider for Readers, so nothing here can change a server: plan
+// and drift run on this package, apply adds writing on top of it.
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ctlops/ctlops/plan"
+	"github.com/ctlops/ctlops/provider"
+	"github.com/ctlops/ctlops/spec"
+)
+
+// Options bound the fetch.
+type Options struct {
+	// Parallelism bounds concurrent requests across all clusters and servers; 10 when zero.
+	Parallelism int
+	// Timeout bounds each request, so that a dead server delays only its own cluster.
+	Timeout time.Duration
+	// Retries for idempotent reads (provider.Options semantics).
+	Retries int
+}
+
+// Fetch reads the given clusters of cfg concurrently. A cluster whose servers cannot be read
+// gets a Live with Errors naming each server; the others are still read.
+func Fetch(ctx context.Context, cfg *spec.Config, clusters []*spec.Cluster, o Options) map[string]*plan.Live {
+	n := o.Parallelism
+	if n <= 0 {
+		n = 10
+	}
+	f := &fetcher{cfg: cfg, opt: o, sem: make(chan struct{}, n)}
+	out := make(map[string]*plan.Live, len(clusters))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, c := range clusters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := f.cluster(ctx, c)
+			mu.Lock()
+			out[c.Name] = l
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+type fetcher struct {
+	cfg *spec.Config
+	opt Options
+	sem chan struct{} // bounds requests in flight
+}
+
+// do runs one request under the parallelism bound.
+func (f *fetcher) do(ctx context.Context, fn func(context.Context) error) error {
+	select {
+	case f.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-f.sem }()
+	return fn(ctx)
+}
+
+// ProviderOptions turns a cluster's declared TLS and credentials into provider options. The
+// password is resolved here, when it is needed; its error names the reference, not the value.
+func ProviderOptions(c *spec.Cluster, o Options) (provider.Options, error) {
+	po := provider.Options{Timeout: o.Timeout, Retries: o.Retries}
+	if c.TLS != nil {
+		po.CAPool = c.TLS.CertPool()
+		po.Pins = c.TLS.Pins
+	}
+	if c.Credentials != nil {
+		po.Username = c.Credentials.Username
+		pw, err := c.Credentials.Password.Resolve()
+		if err != nil {
+			return po, fmt.Errorf("cluster %s: provider password: %w", c.Name, err)
+		}
+		po.Password = pw
+	}
+	return po, nil
+}
+
+// Source is the address provider.Open understands for a declared provider.
+func Source(p spec.Provider) string { return p.String() }
+
+func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
+	l := &plan.Live{}
+	po, err := ProviderOptions(c, f.opt)
+	if err != nil {
+		l.Errors = append(l.Errors, err.Error())
+		return l
+	}
+	readers := make([]provider.Reader, 0, len(c.Providers))
+	for _, p := range c.Providers {
+		r, err := provider.Open(Source(p), po)
+		if err != nil {
+			l.Errors = append(l.Errors, fmt.Sprintf("%s: %v", p, err))
+			continue
+		}
+		readers = append(readers, r)
+	}
+	if len(l.Errors) > 0 {
+		return l
+	}
+	// The inventory from the first CTL Provider that answers (R14); read-only sources have none.
+	var invErrs []string
+	for _, r := range readers {
+		var inv *provider.Inventory
+		err := f.do(ctx, func(ctx context.Context) (err error) { inv, err = r.Cluster(ctx); return })
+		if errors.Is(err, errors.ErrUnsupported) {
+			continue
+		}
+		if err != nil {
+			invErrs = append(invErrs, err.Error())
+			continue
+		}
+		l.Inventory, l.InventoryFrom = inv, r.Name()
+		break
+	}
+	if l.Inventory == nil && len(invErrs) > 0 {
+		l.Errors = invErrs
+		return l
+	}
+
+	type job struct {
+		server, addr string
+		alternate    bool
+		reader       provider.Reader
+	}
+	var jobs []job
+	if inv := l.Inventory; inv != nil {
+		// Every CallManager and TFTP server holds the file (R4, R23).
+		for _, s := range inv.Servers {
+			if !s.HasRole(provider.RoleCCM) && !s.HasRole(provider.RoleTFTP) {
+				continue
+			}
+			if s.Provider == "" {
+				l.Errors = append(l.Errors, fmt.Sprintf("server %s: the inventory gives no CTL Provider address", s.Name))
+				continue
+			}
+			r, err := provider.Open(s.Provider, po)
+			if err != nil {
+				l.Errors = append(l.Errors, fmt.Sprintf("server %s (%s): %v", s.Name, s.Provider, err))
+				continue
+			}
+			jobs = append(jobs, job{server: s.Name, addr: s.Provider, reader: r})
+		}
+	} else {
+		for _, r := range readers {
+			jobs = append(jobs, job{server: r.Name(), addr: r.Name(), reader: r})
+		}
+	}
+	l.Alternates = make([]plan.Alternate, len(c.AlternateTFTP))
+	alternateOpts := make([]provider.Options, len(c.AlternateTFTP))
+	for i, a := range c.AlternateTFTP {
+		l.Alternates[i].Decl = a
+		// The alternate server keeps this cluster's file in its alternate location (R4, R17);
+		// a server of another declared cluster is reached with that cluster's credentials.
+		ao := po
+		if other := f.cfg.Cluster(a.Cluster); other != nil && a.Cluster != c.Name {
+			if ao, err = ProviderOptions(other, f.opt); err != nil {
+				l.Alternates[i].Err = err.Error()
+				continue
+			}
+		}
+		ao.Location = c.Name
+		alternateOpts[i] = ao
+		r, err := provider.Open(a.Addr(), ao)
+		if err != nil {
+			l.Alternates[i].Err = err.Error()
+			continue
+		}
+		jobs = append(jobs, job{server: a.Host, addr: a.Addr(), alternate: true, reader: r})
+	}
+
+	l.Targets = make([]plan.Target, len(jobs))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := plan.Target{Server: j.server, Address: j.addr, Alternate: j.alternate}
+			err := f.do(ctx, func(ctx context.Context) error {
+				data, _, err := j.reader.CTL(ctx)
+				if errors.Is(err, provider.ErrNoCTL) {
+					return nil
+				}
+				t.Data = data
+				return err
+			})
+			if err != nil {
+				t.Err = err.Error()
+				mu.Lock()
+				l.Errors = append(l.Errors, err.Error())
+				mu.Unlock()
+			}
+			l.Targets[i] = t
+		}()
+	}
+	for i, a := range c.AlternateTFTP {
+		if l.Alternates[i].Err != "" {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ao := alternateOpts[i]
+			ao.Location = ""
+			f.alternate(ctx, a, ao, &l.Alternates[i])
+		}()
+	}
+	wg.Wait()
+	return l
+}
+
+// alternate reads what the planner needs of an alternate TFTP server: the node itself (its
+// certificate, R15) and its cluster (mode and version, R17).
+func (f *fetcher) alternate(ctx context.Context, a spec.AlternateTFTP, po provider.Options, out *plan.Alternate) {
+	c, err := provider.NewClient(a.Addr(), po)
+	if err != nil {
+		out.Err = err.Error()
+		return
+	}
+	defer c.CloseIdleConnections()
+	err = f.do(ctx, func(ctx context.Context) (err error) { out.Server, err = c.Node(ctx); return })
+	if err == nil {
+		err = f.do(ctx, func(ctx context.Context) (err error) { out.Inventory, err = c.Cluster(ctx); return })
+	}
+	if err != nil {
+		out.Err = err.Error()
+	}
+}
+
+// Select returns the named clusters of cfg (all when names is empty), refusing unknown names.
+func Select(cfg *spec.Config, names []string) ([]*spec.Cluster, error) {
+	if len(names) == 0 {
+		return cfg.Clusters, nil
+	}
+	var out []*spec.Cluster
+	var unknown []string
+	for _, n := range names {
+		c := cfg.Cluster(n)
+		if c == nil {
+			unknown = append(unknown, n)
+			continue
+		}
+		out = append(out, c)
+	}
+	if len(unknown) > 0 {
+		var known []string
+		for _, c := range cfg.Clusters {
+			known = append(known, c.Name)
+		}
+		return nil, fmt.Errorf("no cluster named %s in the spec (clusters: %s)", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	return out, nil
+}
+
+// Plan fetches the selected clusters and plans them: what `ctlops plan`, `apply` and `drift`
+// all start with.
+func Plan(ctx context.Context, cfg *spec.Config, names []string, o Options, version string, now time.Time) (*plan.Plan, error) {
+	clusters, err := Select(cfg, names)
+	if err != nil {
+		return nil, err
+	}
+	lives := Fetch(ctx, cfg, clusters, o)
+	p := plan.New(cfg, lives, version, now)
+	return p, nil
+}
