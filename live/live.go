@@ -90,6 +90,22 @@ func ProviderOptions(c *spec.Cluster, o Options) (provider.Options, error) {
 	return po, nil
 }
 
+// AlternateOptions are the options to reach cluster c's copy of its CTL on an alternate TFTP
+// server: that server's alternate location for c (R4, R17), with the credentials and CA of the
+// declared cluster it belongs to, or c's own when it names none.
+func AlternateOptions(cfg *spec.Config, c *spec.Cluster, a spec.AlternateTFTP, o Options) (provider.Options, error) {
+	owner := c
+	if other := cfg.Cluster(a.Cluster); other != nil {
+		owner = other
+	}
+	po, err := ProviderOptions(owner, o)
+	if err != nil {
+		return po, err
+	}
+	po.Location = c.Name
+	return po, nil
+}
+
 // Source is the address provider.Open understands for a declared provider.
 func Source(p spec.Provider) string { return p.String() }
 
@@ -141,6 +157,11 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	if inv := l.Inventory; inv != nil {
 		// Every CallManager and TFTP server holds the file (R4, R23).
 		for _, s := range inv.Servers {
+			if s.Error != "" {
+				// Every server must be up before the CTL changes (R26).
+				l.Errors = append(l.Errors, fmt.Sprintf("server %s (%s) is unreachable from %s: %s", s.Name, s.Provider, l.InventoryFrom, s.Error))
+				continue
+			}
 			if !s.HasRole(provider.RoleCCM) && !s.HasRole(provider.RoleTFTP) {
 				continue
 			}
@@ -164,16 +185,11 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	alternateOpts := make([]provider.Options, len(c.AlternateTFTP))
 	for i, a := range c.AlternateTFTP {
 		l.Alternates[i].Decl = a
-		// The alternate server keeps this cluster's file in its alternate location (R4, R17);
-		// a server of another declared cluster is reached with that cluster's credentials.
-		ao := po
-		if other := f.cfg.Cluster(a.Cluster); other != nil && a.Cluster != c.Name {
-			if ao, err = ProviderOptions(other, f.opt); err != nil {
-				l.Alternates[i].Err = err.Error()
-				continue
-			}
+		ao, err := AlternateOptions(f.cfg, c, a, f.opt)
+		if err != nil {
+			l.Alternates[i].Err = err.Error()
+			continue
 		}
-		ao.Location = c.Name
 		alternateOpts[i] = ao
 		r, err := provider.Open(a.Addr(), ao)
 		if err != nil {

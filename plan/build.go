@@ -142,10 +142,10 @@ func findServer(inv *provider.Inventory, host string) *provider.Server {
 // flags copies that fail, differ, or are signed by a key nobody declared (R19).
 func (b *builder) liveFiles() {
 	type group struct {
-		digest string
-		file   *ctl.File
-		count  int
-		first  int
+		digest   string
+		file     *ctl.File
+		count    int
+		declared bool // signed by a declared token
 	}
 	var groups []*group
 	parsed := make([]*ctl.File, len(b.live.Targets))
@@ -180,7 +180,7 @@ func (b *builder) liveFiles() {
 			}
 		}
 		if g == nil {
-			g = &group{digest: ts.Digest, file: f, first: i}
+			g = &group{digest: ts.Digest, file: f, declared: b.signedByDeclared(f)}
 			groups = append(groups, g)
 		}
 		g.count++
@@ -194,7 +194,14 @@ func (b *builder) liveFiles() {
 			}
 		}
 	} else {
-		sort.SliceStable(groups, func(i, j int) bool { return groups[i].count > groups[j].count })
+		// The cluster's file is the one signed by a declared token that most servers hold;
+		// a file nobody declared never wins a tie against one the spec knows.
+		sort.SliceStable(groups, func(i, j int) bool {
+			if groups[i].declared != groups[j].declared {
+				return groups[i].declared
+			}
+			return groups[i].count > groups[j].count
+		})
 		b.baseline, b.baseDigest = groups[0].file, groups[0].digest
 	}
 	if b.baseline == nil {
@@ -228,6 +235,20 @@ func (b *builder) liveFiles() {
 	}
 }
 
+func (b *builder) signedByDeclared(f *ctl.File) bool {
+	i := f.SignerRecord()
+	if i < 0 {
+		return false
+	}
+	fp := ctl.Fingerprint(f.Records[i].Certificate)
+	for _, t := range b.spec.Tokens {
+		if t.Cert != nil && ctl.Fingerprint(t.Cert.Raw) == fp {
+			return true
+		}
+	}
+	return false
+}
+
 func (b *builder) knownSigner(f *ctl.File) bool {
 	i := f.SignerRecord()
 	if i < 0 {
@@ -240,12 +261,7 @@ func (b *builder) knownSigner(f *ctl.File) bool {
 			return true
 		}
 	}
-	for _, t := range b.spec.Tokens {
-		if t.Cert != nil && ctl.Fingerprint(t.Cert.Raw) == ctl.Fingerprint(signer.Certificate) {
-			return true
-		}
-	}
-	return false
+	return b.signedByDeclared(f)
 }
 
 func sameCert(a, b *ctl.Record) bool {

@@ -1,0 +1,318 @@
+package plan_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/plan"
+)
+
+func hq(mode string, tokens ...string) clusterSpec {
+	return clusterSpec{name: "hq", mode: mode, tokens: tokens}
+}
+
+// expect checks a cluster's summary counts, refusal rules and whether it has changes.
+func expect(t *testing.T, c *plan.Cluster, add, refresh, replace, remove int, changes bool, refusedBy ...string) {
+	t.Helper()
+	s := c.Summary
+	if s.Add != add || s.Refresh != refresh || s.Replace != replace || s.Remove != remove || s.Changes != changes {
+		t.Errorf("summary %+v, want add %d refresh %d replace %d remove %d changes %v\n%s", s, add, refresh, replace, remove, changes, c.SummaryLine())
+	}
+	var rules []string
+	for _, r := range c.Refusals {
+		rules = append(rules, r.Rule)
+	}
+	if strings.Join(rules, ",") != strings.Join(refusedBy, ",") {
+		t.Errorf("refusals %v, want rules %v: %+v", rules, refusedBy, c.Refusals)
+	}
+}
+
+// installed starts hq with a CTL made from spec cs and signed by alice, in mixed mode.
+func installed(t *testing.T, nodes int, cs clusterSpec) *lab {
+	t.Helper()
+	l := newLab(t, map[string]int{"hq": nodes})
+	l.install(l.plan(l.spec(cs)), "hq", "alice")
+	return l
+}
+
+func TestScenarioFirstCTL(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 4, 0, 0, 0, true)
+	if !c.Mode.Changed || c.Mode.From != "non-secure" || c.Live.Digest != "" || len(c.Signers) != 2 {
+		t.Errorf("mode %+v, live %+v, signers %d", c.Mode, c.Live, len(c.Signers))
+	}
+	for _, tg := range c.Targets {
+		if tg.Status != "missing" {
+			t.Errorf("target %s status %s", tg.Server, tg.Status)
+		}
+	}
+	goldenAll(t, "first-ctl", p)
+}
+
+func TestScenarioNoChange(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 0, 0, 0, 0, false)
+	if p.HasChanges() || c.Desired != nil || c.Summary.Unchanged != 4 {
+		t.Errorf("has changes %v, desired %v, unchanged %d", p.HasChanges(), c.Desired != nil, c.Summary.Unchanged)
+	}
+	goldenAll(t, "no-change", p)
+}
+
+func TestScenarioAddToken(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	p := l.plan(l.spec(hq("mixed", "alice", "bob", "carol")))
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 1, 0, 0, 0, true)
+	if a := c.Actions[0]; a.Symbol != "+" || !strings.Contains(a.Record, "SAST-carol") {
+		t.Errorf("action %+v", a)
+	}
+	if len(c.Signers) != 2 {
+		t.Errorf("signers %+v: carol is not trusted yet (R19)", c.Signers)
+	}
+	goldenAll(t, "add-token", p)
+}
+
+func TestScenarioRemoveToken(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob", "carol"))
+	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 0, 0, 0, 1, true)
+	if !hasWarning(c, "only two tokens") {
+		t.Errorf("no warning about two tokens left: %+v", c.Warnings)
+	}
+	goldenAll(t, "remove-token", p)
+}
+
+func TestScenarioRemoveToOneRefused(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	// The spec refuses one token with its line (R16); the planner refuses it on its own too,
+	// for specs built in code.
+	if _, err := l.trySpec(hq("mixed", "alice")); err == nil || !strings.Contains(err.Error(), "R16") || !strings.Contains(err.Error(), "ctlops.yaml:") {
+		t.Fatalf("spec error %v, want R16 with its position", err)
+	}
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	cfg.Clusters[0].Tokens = cfg.Clusters[0].Tokens[:1]
+	p := l.plan(cfg)
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 0, 0, 0, 1, true, "R16")
+	if !p.Failed() {
+		t.Error("plan not failed")
+	}
+	goldenAll(t, "remove-to-one", p)
+}
+
+func TestScenarioUntrustedTokensRefused(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	p := l.plan(l.spec(hq("mixed", "carol", "dave")))
+	expect(t, clusterOf(t, p, "hq"), 2, 0, 0, 2, true, "R19")
+}
+
+func TestScenarioMixedToNonSecureAndBack(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	p := l.plan(l.spec(hq("non-secure", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 0, 2, 0, 0, true)
+	if !c.Mode.Changed || c.Mode.To != "non-secure" {
+		t.Errorf("mode %+v", c.Mode)
+	}
+	for _, a := range c.Actions {
+		if !strings.Contains(a.Reason, "R12") {
+			t.Errorf("refresh reason %q does not cite R12", a.Reason)
+		}
+	}
+	goldenAll(t, "mixed-to-non-secure", p)
+
+	l.install(p, "hq", "alice")
+	back := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c = clusterOf(t, back, "hq")
+	expect(t, c, 0, 2, 0, 0, true)
+	if !c.Mode.Changed || c.Mode.From != "non-secure" || !strings.Contains(strings.Join(c.Notes, " "), "R11") {
+		t.Errorf("mode %+v notes %v", c.Mode, c.Notes)
+	}
+	goldenAll(t, "non-secure-to-mixed", back)
+}
+
+func TestScenarioNodeAdded(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	l.clusters["hq"].AddNode()
+	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 1, 0, 0, 0, true)
+	if missing := countStatus(c, "missing"); missing != 1 {
+		t.Errorf("%d targets missing a file, want the new node", missing)
+	}
+	goldenAll(t, "node-added", p)
+}
+
+func TestScenarioIPChanged(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	l.clusters["hq"].ChangeIP("cm2", "127.0.0.42")
+	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 0, 1, 0, 0, true)
+	if a := c.Actions[0]; !strings.Contains(a.Reason, "127.0.0.42") || a.Rule != "R22" {
+		t.Errorf("action %+v", a)
+	}
+	goldenAll(t, "ip-changed", p)
+}
+
+func TestScenarioCertRegenerated(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	l.clusters["hq"].RegenCert("cm1")
+	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 0, 1, 0, 0, true)
+	if a := c.Actions[0]; !strings.Contains(a.Reason, "certificate") {
+		t.Errorf("action %+v", a)
+	}
+	goldenAll(t, "cert-regenerated", p)
+}
+
+func TestScenarioCAPFEnabled(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	l.clusters["hq"].EnableCAPF()
+	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 1, 0, 0, 0, true)
+	if a := c.Actions[0]; a.After == nil || a.After.Role != ctl.RoleCAPF.String() {
+		t.Errorf("action %+v", a)
+	}
+	goldenAll(t, "capf-enabled", p)
+}
+
+func TestScenarioAlternateTFTP(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2, "branch": 1})
+	branch := clusterSpec{name: "branch", mode: "mixed", tokens: []string{"alice", "carol"}}
+	withAlt := clusterSpec{name: "hq", mode: "mixed", tokens: []string{"alice", "bob"}, alternates: []string{"branch"}}
+	// Both clusters mixed (R17), hq's CTL installed without the alternate.
+	l.install(l.plan(l.spec(hq("mixed", "alice", "bob"), branch)), "branch", "alice")
+	l.install(l.plan(l.spec(hq("mixed", "alice", "bob"), branch)), "hq", "alice")
+
+	added := l.plan(l.spec(withAlt, branch), "hq")
+	c := clusterOf(t, added, "hq")
+	expect(t, c, 1, 0, 0, 0, true)
+	if countStatus(c, "missing") != 1 {
+		t.Errorf("the alternate location should hold no file yet: %+v", c.Targets)
+	}
+	goldenAll(t, "alternate-added", added)
+
+	l.install(added, "hq", "alice")
+	l.clusters["branch"].RegenCert("cm1")
+	replaced := l.plan(l.spec(withAlt, branch), "hq")
+	c = clusterOf(t, replaced, "hq")
+	expect(t, c, 0, 0, 1, 0, true)
+	if a := c.Actions[0]; a.Symbol != "-/+" || a.Rule != "R18" || strings.Join(a.Actions, ",") != "delete,create" {
+		t.Errorf("action %+v", a)
+	}
+	goldenAll(t, "alternate-replaced", replaced)
+
+	removed := l.plan(l.spec(hq("mixed", "alice", "bob"), branch), "hq")
+	expect(t, clusterOf(t, removed, "hq"), 0, 0, 0, 1, true)
+	goldenAll(t, "alternate-removed", removed)
+}
+
+func TestScenarioAlternateModeMismatch(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 1, "branch": 1})
+	// branch is declared mixed but still runs non-secure: hq's alternate must be refused (R17).
+	cfg := l.spec(clusterSpec{name: "hq", mode: "mixed", tokens: []string{"alice", "bob"}, alternates: []string{"branch"}},
+		clusterSpec{name: "branch", mode: "mixed", tokens: []string{"alice", "bob"}})
+	p := l.plan(cfg, "hq")
+	expect(t, clusterOf(t, p, "hq"), 4, 0, 0, 0, true, "R17")
+	goldenAll(t, "alternate-r17", p)
+}
+
+func TestScenarioServerHoldsOtherFile(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	// A validly signed file pushed behind ctlops' back: signed by bob, a trusted token.
+	other := l.plan(l.spec(hq("mixed", "alice", "bob", "carol")))
+	data := signDesired(t, l, other, "hq", "bob")
+	l.clusters["hq"].PutCTL("cm2", data)
+	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 0, 0, 0, 0, true)
+	if c.Summary.Sync != 1 || countStatus(c, "differs") != 1 {
+		t.Errorf("sync %d, targets %+v", c.Summary.Sync, c.Targets)
+	}
+	goldenAll(t, "server-differs", p)
+}
+
+func TestScenarioTamperedRefused(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	l.clusters["hq"].Tamper("cm2", 600)
+	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	if len(c.Refusals) != 1 || !strings.Contains(c.Refusals[0].Message, "cm2") || !strings.Contains(c.Refusals[0].Message, "tampering") {
+		t.Fatalf("refusals %+v", c.Refusals)
+	}
+	goldenAll(t, "tampered", p)
+}
+
+func TestScenarioUnknownSignerRefused(t *testing.T) {
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	rogue := l.plan(l.spec(hq("mixed", "erin", "dave")))
+	l.clusters["hq"].PutCTL("cm1", signDesired(t, l, rogue, "hq", "erin"))
+	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	c := clusterOf(t, p, "hq")
+	if len(c.Refusals) != 1 || !strings.Contains(c.Refusals[0].Message, "neither a SAST record") {
+		t.Fatalf("refusals %+v", c.Refusals)
+	}
+}
+
+func TestScenarioServerDown(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2, "branch": 1})
+	cfg := l.spec(hq("mixed", "alice", "bob"), clusterSpec{name: "branch", mode: "mixed", tokens: []string{"alice", "bob"}})
+	l.clusters["hq"].Node("cm2").Stop()
+	p := l.plan(cfg)
+	c := clusterOf(t, p, "hq")
+	if c.Error == "" || !strings.Contains(c.Error, "cm2") && !strings.Contains(c.Error, l.clusters["hq"].Node("cm2").Addr) {
+		t.Fatalf("hq error %q does not name the server that is down", c.Error)
+	}
+	if b := clusterOf(t, p, "branch"); b.Error != "" || !b.Summary.Changes {
+		t.Errorf("branch was not planned: %+v", b)
+	}
+	if !p.Failed() {
+		t.Error("plan not failed")
+	}
+	goldenAll(t, "server-down", p)
+}
+
+func signDesired(t *testing.T, l *lab, p *plan.Plan, cluster, signer string) []byte {
+	t.Helper()
+	f, err := ctl.Parse(clusterOf(t, p, cluster).Desired.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := l.tokens[signer]
+	if err := f.Sign(tk.key, tk.cert, ctl.SHA1, l.now); err != nil {
+		t.Fatal(err)
+	}
+	data, err := f.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func hasWarning(c *plan.Cluster, s string) bool {
+	for _, w := range c.Warnings {
+		if strings.Contains(w.Message, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func countStatus(c *plan.Cluster, status string) int {
+	n := 0
+	for _, t := range c.Targets {
+		if t.Status == status {
+			n++
+		}
+	}
+	return n
+}
