@@ -1,0 +1,193 @@
+package lab
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ProviderBinary is the reference provider's program name.
+const ProviderBinary = "ctl-provider"
+
+// FindProvider returns the ctl-provider to run: the one given, else the one next to the running
+// executable (`make build` puts both in bin/), else the one on PATH.
+func FindProvider(given string) (string, error) {
+	if given != "" {
+		p, err := exec.LookPath(given)
+		if err != nil {
+			return "", fmt.Errorf("ctl-provider %s: %w", given, err)
+		}
+		return filepath.Abs(p)
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), ProviderBinary)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath(ProviderBinary); err == nil {
+		return filepath.Abs(p)
+	}
+	return "", errors.New("the reference CTL Provider `ctl-provider` was found neither next to ctlops nor on PATH: " +
+		"build both with `make build` (they land in bin/), or `go build -o bin/ ./cmd/...`")
+}
+
+// freePorts returns n distinct free TCP ports and n distinct free UDP ports on 127.0.0.1. They
+// are free when asked; a node that finds its port taken at start fails with a clear error.
+func freePorts(n int) (tcp, udp []int, err error) {
+	var closers []func()
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, fmt.Errorf("finding a free TCP port: %w", err)
+		}
+		closers = append(closers, func() { ln.Close() })
+		tcp = append(tcp, ln.Addr().(*net.TCPAddr).Port)
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, fmt.Errorf("finding a free UDP port: %w", err)
+		}
+		closers = append(closers, func() { pc.Close() })
+		udp = append(udp, pc.LocalAddr().(*net.UDPAddr).Port)
+	}
+	return tcp, udp, nil
+}
+
+func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
+
+// start runs `ctl-provider serve --config cfg` in a session of its own, so that it outlives
+// this process and a signal to its group reaches nothing else, and waits until it serves.
+func start(bin, cfg, logPath string) (int, error) {
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return 0, err
+	}
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	defer logf.Close()
+	off, _ := logf.Seek(0, 2)
+	cmd := exec.Command(bin, "serve", "--config", cfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	pid := cmd.Process.Pid
+	// Reap the child if it exits while this process lives (tests, a long `lab event`): a zombie
+	// would look alive to kill(pid, 0).
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		out := readFrom(logPath, off)
+		if bytes.Contains(out, []byte(" serving https://")) {
+			return pid, nil
+		}
+		// Not alive(): until the child has exec'd, its command line is still this process's.
+		select {
+		case err := <-exited:
+			return 0, fmt.Errorf("the node of %s exited at start (%v): %s (log %s)", cfg, err, lastLine(out), logPath)
+		default:
+		}
+		if time.Now().After(deadline) {
+			stop(pid, cfg)
+			return 0, fmt.Errorf("the node of %s did not start serving within 15 s (log %s)", cfg, logPath)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func readFrom(path string, off int64) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil || int64(len(b)) < off {
+		return nil
+	}
+	return b[off:]
+}
+
+func lastLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	if s == "" {
+		return "no output"
+	}
+	return s
+}
+
+// alive reports whether pid is a live (not zombie) process serving cfg: the config path on its
+// command line guards against a recycled pid, so nothing else is ever signalled.
+func alive(pid int, cfg string) bool {
+	if pid <= 0 {
+		return false
+	}
+	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return false
+	}
+	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	found := false
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--config" && args[i+1] == cfg {
+			found = true
+		}
+	}
+	if !found {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command name in parentheses, which may itself hold spaces.
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		if st := stat[i+2]; st == 'Z' || st == 'X' {
+			return false
+		}
+	}
+	return true
+}
+
+// stop ends a node process and its group: SIGTERM, then SIGKILL after 5 s. It returns once the
+// process is gone, or an error if even SIGKILL did not end it.
+func stop(pid int, cfg string) error {
+	if !alive(pid, cfg) {
+		return nil
+	}
+	// The node is its own session and group leader (Setsid), so -pid is its group only.
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	if waitGone(pid, cfg, 5*time.Second) {
+		return nil
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	if waitGone(pid, cfg, 5*time.Second) {
+		return nil
+	}
+	return fmt.Errorf("process %d (%s) did not exit after SIGKILL", pid, cfg)
+}
+
+func waitGone(pid int, cfg string, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for alive(pid, cfg) {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
+}
