@@ -98,7 +98,9 @@ func newNodeCert(caCert *x509.Certificate, caKey *rsa.PrivateKey, cfg *Config, c
 			ips = append(ips, ip)
 		}
 	}
-	now := time.Now()
+	// Whole days: a certificate regenerated the same day keeps its validity, so the change a
+	// plan shows is the key and serial, not the second it was issued in.
+	now := time.Now().UTC().Truncate(24 * time.Hour)
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject: pkix.Name{CommonName: cfg.Name, OrganizationalUnit: []string{"VTG"}, Organization: []string{"ctlops lab"},
