@@ -363,5 +363,3 @@ func (l *Lab) Client(ref string) (*provider.Client, error) {
 	}
 	return l.client(n)
 }
-
-

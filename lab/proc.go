@@ -68,6 +68,11 @@ func freePorts(n int) (tcp, udp []int, err error) {
 
 func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
+// NodesDieWithCaller makes node processes receive SIGKILL when the process that started them
+// dies. For in-process tests: a test binary that panics or is killed runs no cleanup, and its
+// nodes would otherwise outlive it. `ctlops lab up` leaves it off: its nodes must outlive it.
+var NodesDieWithCaller bool
+
 // start runs `ctl-provider serve --config cfg` in a session of its own, so that it outlives
 // this process and a signal to its group reaches nothing else, and waits until it serves.
 func start(bin, cfg, logPath string) (int, error) {
@@ -83,6 +88,9 @@ func start(bin, cfg, logPath string) (int, error) {
 	cmd := exec.Command(bin, "serve", "--config", cfg)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if NodesDieWithCaller {
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting %s: %w", bin, err)
 	}
