@@ -169,7 +169,11 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 				l.Errors = append(l.Errors, fmt.Sprintf("server %s: the inventory gives no CTL Provider address", s.Name))
 				continue
 			}
-			r, err := provider.Open(s.Provider, po)
+			// Reuse the declared provider's client (and its TLS connection) for the same node.
+			r, err := reuse(readers, s.Provider), error(nil)
+			if r == nil {
+				r, err = provider.Open(s.Provider, po)
+			}
 			if err != nil {
 				l.Errors = append(l.Errors, fmt.Sprintf("server %s (%s): %v", s.Name, s.Provider, err))
 				continue
@@ -238,6 +242,16 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	}
 	wg.Wait()
 	return l
+}
+
+// reuse returns the reader already open for addr, or nil.
+func reuse(readers []provider.Reader, addr string) provider.Reader {
+	for _, r := range readers {
+		if r.Name() == addr {
+			return r
+		}
+	}
+	return nil
 }
 
 // alternate reads what the planner needs of an alternate TFTP server: the node itself (its

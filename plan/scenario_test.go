@@ -58,7 +58,7 @@ func testKeys(t testing.TB) []*rsa.PrivateKey {
 
 // lab is one or two reference clusters on loopback plus a spec directory.
 type lab struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	clusters map[string]*providertest.Cluster
 	tokens   map[string]*token
@@ -151,7 +151,12 @@ func (l *lab) trySpec(cs ...clusterSpec) (*spec.Config, error) {
 
 func (l *lab) plan(cfg *spec.Config, names ...string) *plan.Plan {
 	l.t.Helper()
-	p, err := live.Plan(context.Background(), cfg, names, live.Options{Timeout: 5 * time.Second, Retries: -1}, "test", l.now)
+	return l.planWith(cfg, 10, names...)
+}
+
+func (l *lab) planWith(cfg *spec.Config, parallelism int, names ...string) *plan.Plan {
+	l.t.Helper()
+	p, err := live.Plan(context.Background(), cfg, names, live.Options{Parallelism: parallelism, Timeout: 10 * time.Second, Retries: -1}, "test", l.now)
 	if err != nil {
 		l.t.Fatal(err)
 	}
