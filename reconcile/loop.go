@@ -1,0 +1,176 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Loop runs drift checks once or on a schedule and publishes each result: one JSON line per
+// check on Log, one more per drift state change, the latest full result in ReportFile, the
+// metrics in MetricsFile (and whoever serves Metrics.Handler), and each state change POSTed
+// as JSON to NotifyURL.
+type Loop struct {
+	// Check runs one drift check (Check with the spec and options bound).
+	Check       func(ctx context.Context) (*Result, error)
+	Every       time.Duration
+	Log         io.Writer
+	ReportFile  string
+	Metrics     *Metrics
+	MetricsFile string
+	NotifyURL   string
+	// HTTP posts notifications; a client with a 10 s timeout when nil.
+	HTTP *http.Client
+
+	tracker *Tracker
+	mu      sync.Mutex // serialises writes to Log
+}
+
+// CheckLine is the JSON line logged for every check.
+type CheckLine struct {
+	Type     string            `json:"type"` // "check"
+	Time     time.Time         `json:"time"`
+	Duration float64           `json:"duration_seconds"`
+	Shard    string            `json:"shard,omitempty"`
+	Clusters int               `json:"clusters"`
+	Drift    []string          `json:"drift"`
+	Errors   map[string]string `json:"errors,omitempty"`
+}
+
+// Once runs one check and publishes it; the error is the check's or a publishing failure
+// (report or metrics file), never a failed notification (logged and retried at the next
+// change: a webhook outage must not stop drift checks).
+func (l *Loop) Once(ctx context.Context) (*Result, []Event, error) {
+	if l.tracker == nil {
+		l.tracker = NewTracker()
+	}
+	r, err := l.Check(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	line := CheckLine{Type: "check", Time: r.Time, Duration: r.Duration, Shard: r.Shard, Clusters: len(r.Clusters), Drift: []string{}}
+	for _, c := range r.Clusters {
+		if c.Error != "" {
+			if line.Errors == nil {
+				line.Errors = map[string]string{}
+			}
+			line.Errors[c.Name] = c.Error
+		} else if c.Drift {
+			line.Drift = append(line.Drift, c.Name)
+		}
+	}
+	sort.Strings(line.Drift)
+	l.logJSON(line)
+	events := l.tracker.Observe(r)
+	for _, e := range events {
+		l.logJSON(e)
+	}
+	var errs []error
+	if l.Metrics != nil {
+		l.Metrics.Update(r)
+		if l.MetricsFile != "" {
+			if err := l.Metrics.WriteFile(l.MetricsFile); err != nil {
+				errs = append(errs, fmt.Errorf("--metrics: %w", err))
+			}
+		}
+	}
+	if l.ReportFile != "" {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err == nil {
+			err = writeAtomic(l.ReportFile, append(b, '\n'))
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--report: %w", err))
+		}
+	}
+	if l.NotifyURL != "" {
+		for _, e := range events {
+			if err := l.notify(ctx, e); err != nil {
+				l.logJSON(map[string]any{"type": "notify_error", "time": time.Now().UTC(), "cluster": e.Cluster, "error": err.Error()})
+			}
+		}
+	}
+	return r, events, errors.Join(errs...)
+}
+
+// Run checks every l.Every until ctx ends. A failed check is logged and the loop goes on: a
+// scheduler that dies on the first unreachable server reports nothing at all.
+func (l *Loop) Run(ctx context.Context) error {
+	if l.Every <= 0 {
+		return errors.New("the interval must be positive")
+	}
+	t := time.NewTicker(l.Every)
+	defer t.Stop()
+	for {
+		if _, _, err := l.Once(ctx); err != nil && ctx.Err() == nil {
+			l.logJSON(map[string]any{"type": "error", "time": time.Now().UTC(), "error": err.Error()})
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (l *Loop) logJSON(v any) {
+	if l.Log == nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, _ = l.Log.Write(append(b, '\n'))
+}
+
+// notify POSTs one event. Its error never names the URL: webhook URLs often carry a token.
+func (l *Loop) notify(ctx context.Context, e Event) error {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	c := l.HTTP
+	if c == nil {
+		c = &http.Client{Timeout: 10 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.NotifyURL, bytes.NewReader(body))
+	if err != nil {
+		return errors.New("notify: invalid URL")
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "ctlops-drift")
+	resp, err := c.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("notify: %v", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("notify: the webhook answered %s", resp.Status)
+	}
+	return nil
+}
+
+// ValidateNotifyURL refuses what cannot be a webhook before the first check runs.
+func ValidateNotifyURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("--notify: want an http:// or https:// URL")
+	}
+	return nil
+}
