@@ -18,7 +18,6 @@ func (l *Lab) writeSpec() error {
 	var b strings.Builder
 	b.WriteString(`# The ctlops lab: written by ` + "`ctlops lab up`" + `. Secrets come from lab.env:
 #   . ` + filepath.Join(l.Dir, EnvFile) + `
-# yaml-language-server: $schema=https://raw.githubusercontent.com/ctlops/ctlops/main/schemas/ctlops.schema.json
 version: 1
 clusters:
 `)

@@ -617,3 +617,45 @@ func TestEnvRoundTrip(t *testing.T) {
 		t.Errorf("sh read %q", out)
 	}
 }
+
+// BenchmarkUpDown measures a whole `lab up` (clusters, keys, tokens, four node processes) and
+// `lab down --purge`, with software keys so that the figure does not depend on SoftHSM2.
+func BenchmarkUpDown(b *testing.B) {
+	for _, software := range []bool{true, false} {
+		name := "softhsm"
+		if software {
+			name = "software"
+		} else if haveSoftHSM() != nil {
+			continue
+		}
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				dir := filepath.Join(b.TempDir(), "lab")
+				if _, err := Up(context.Background(), UpOptions{Dir: dir, Provider: providerBin, SoftwareKeys: software}); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := Down(dir, true); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStatus measures `lab status`: every node config read and every pid checked.
+func BenchmarkStatus(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "lab")
+	l, err := Up(context.Background(), UpOptions{Dir: dir, Provider: providerBin, SoftwareKeys: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer Down(dir, true)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		st, err := l.Status()
+		if err != nil || Running(st) != 4 {
+			b.Fatal(err, st)
+		}
+	}
+}

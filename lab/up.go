@@ -62,13 +62,24 @@ func Up(ctx context.Context, o UpOptions) (*Lab, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	unlock, err := lock(dir)
+	unlockOnce, err := lock(dir)
 	if err != nil {
 		return nil, err
+	}
+	unlocked := false
+	unlock := func() {
+		if !unlocked {
+			unlocked = true
+			unlockOnce()
+		}
 	}
 	defer unlock()
 	l := &Lab{Dir: dir, State: State{Version: 1, Created: time.Now().UTC().Truncate(time.Second), Provider: bin}}
 	if err := l.create(ctx, o); err != nil {
+		// The directory was missing or empty and no node runs yet: leave nothing half made,
+		// so that the next `lab up` does not find a directory that holds no lab.
+		unlock()
+		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("making the lab in %s: %w", dir, err)
 	}
 	// Recorded before any process starts, so that `lab down` finds whatever did start.
