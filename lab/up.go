@@ -260,7 +260,11 @@ func Down(dir string, purge bool) (string, error) {
 	var stopped []string
 	for _, p := range l.State.Procs {
 		if alive(p.PID, p.Config) {
-			stopped = append(stopped, fmt.Sprintf("%s/%s (pid %d)", p.Cluster, p.Node, p.PID))
+			name := p.Node
+			if c, err := refserver.LoadConfig(p.Config); err == nil {
+				name = c.Name // after a rename, the node's name is no longer its directory's
+			}
+			stopped = append(stopped, fmt.Sprintf("%s/%s (pid %d)", p.Cluster, name, p.PID))
 		}
 	}
 	err = l.stopAll()
