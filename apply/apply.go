@@ -1,0 +1,274 @@
+// Package apply executes a plan: it shows it, asks, takes every target node's update lock
+// (R24), signs the desired CTL on a security token that phones already trust (R19-R21), pushes
+// it to every CallManager/TFTP server and alternate TFTP target (R4, R23), reads each copy back,
+// sets the security mode when it changes (R10, R11), and appends one line to an audit log.
+//
+// Nothing leaves the machine before every file to push is signed and verified in software, and
+// before every target has been re-read under the lock and found as the plan saw it: a plan is
+// either applied to what it was made against or not at all. A push that fails on some servers
+// leaves each of them with either the old file or the new one (the providers write atomically);
+// the report says which, and the next plan lists exactly the servers still to bring in line.
+//
+// The package asks nothing itself: confirmation and the signer come from functions in Options,
+// so the CLI, tests and a scheduler drive the same code.
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ctlops/ctlops/live"
+	"github.com/ctlops/ctlops/plan"
+	"github.com/ctlops/ctlops/spec"
+	"github.com/ctlops/ctlops/token"
+)
+
+// Options are everything one apply needs.
+type Options struct {
+	Config *spec.Config
+	// SpecPath is the spec as given with -f ("" for ./ctlops.yaml); the audit log defaults to
+	// .ctlops/audit.jsonl beside it.
+	SpecPath string
+	// Clusters selects clusters by name (all when empty); not allowed with PlanFile, whose
+	// clusters are the ones it was made for.
+	Clusters []string
+	// PlanFile is a plan saved by `ctlops plan --out`; "" plans afresh.
+	PlanFile string
+	Live     live.Options
+	Version  string
+	// Now is the clock (signing time, audit); time.Now when nil.
+	Now func() time.Time
+
+	// AutoApprove skips the question. Otherwise Confirm asks it; a nil Confirm means nobody can
+	// be asked (no terminal, --input=false), which is an error naming --auto-approve.
+	AutoApprove bool
+	Confirm     func(prompt string) (bool, error)
+
+	// Out receives the plan, progress and the result; ShowPlan renders the plan on it (plain
+	// text when nil).
+	Out      io.Writer
+	ShowPlan func(w io.Writer, p *plan.Plan) error
+
+	// OpenSigner opens the token that signs (R19-R21); called once, after the locks are taken,
+	// and only when a file must be signed. TokenOpener is the usual one.
+	OpenSigner func(ctx context.Context, req SignerRequest) (token.Signer, error)
+
+	// LockTimeout is how long to wait for a lock another client holds; 0 fails at once,
+	// naming the holder (R24).
+	LockTimeout time.Duration
+	// Lease of each lock, renewed while working; 2 minutes when zero.
+	Lease time.Duration
+	// RestartServices restarts CallManager and TFTP on every server that runs them (R23).
+	RestartServices bool
+	// AuditLog is the JSON-lines file appended to; DefaultAuditLog(SpecPath) when "".
+	AuditLog string
+	// User and Host name the lock holder and the audit entry; the OS's when "".
+	User, Host string
+	// Event, when set, is told of each step as it starts (tests use it to act mid-apply).
+	Event func(Event)
+}
+
+// Event is one step of an apply, reported as it starts.
+type Event struct {
+	Kind    string // "lock-wait", "locked", "push", "pushed", "mode", "restart"
+	Cluster string
+	Server  string
+	Address string
+	Detail  string
+}
+
+// SignerRequest says what the signer must sign for: the clusters, their signWith, and the
+// declared tokens phones already trust (R19) that would do.
+type SignerRequest struct {
+	Clusters []string
+	SignWith *spec.SignWith
+	Trusted  []plan.SignerOption
+}
+
+// ErrDeclined: the user did not type "yes".
+var ErrDeclined = errors.New("apply cancelled: the plan was not confirmed")
+
+// ErrInputNeeded: a question would have to be asked but nobody can answer.
+var ErrInputNeeded = errors.New(`confirmation needed but input is disabled or stdin is not a terminal: review the plan and pass --auto-approve`)
+
+// StaleError: the saved plan no longer describes the clusters (Terraform's "saved plan is
+// stale").
+type StaleError struct {
+	Path    string
+	Reasons []string
+}
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("saved plan %s is stale: %s; make a new plan with `ctlops plan --out %s`",
+		e.Path, strings.Join(e.Reasons, "; "), e.Path)
+}
+
+// DefaultAuditLog is .ctlops/audit.jsonl in the spec's directory (the spec directory itself
+// when the spec is a directory of files).
+func DefaultAuditLog(specPath string) string {
+	if specPath == "" {
+		specPath = spec.DefaultFile
+	}
+	dir := filepath.Dir(specPath)
+	if fi, err := os.Stat(specPath); err == nil && fi.IsDir() {
+		dir = specPath
+	}
+	return filepath.Join(dir, ".ctlops", "audit.jsonl")
+}
+
+func (o *Options) defaults() {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.ShowPlan == nil {
+		o.ShowPlan = func(w io.Writer, p *plan.Plan) error { return p.WriteText(w, plan.TextOptions{}) }
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
+	}
+	if o.AuditLog == "" {
+		o.AuditLog = DefaultAuditLog(o.SpecPath)
+	}
+	if o.User == "" {
+		if u, err := user.Current(); err == nil {
+			o.User = u.Username
+		} else {
+			o.User = os.Getenv("USER")
+		}
+	}
+	if o.Host == "" {
+		o.Host, _ = os.Hostname()
+	}
+	if o.Live.Parallelism <= 0 {
+		o.Live.Parallelism = 10
+	}
+}
+
+func (o *Options) event(e Event) {
+	if o.Event != nil {
+		o.Event(e)
+	}
+}
+
+// Run plans (or loads and checks a saved plan), shows it, asks, and applies it. The Result is
+// non-nil whenever a plan was made; its NoChanges and Clusters say what happened. The error is
+// ErrDeclined when the user said no, a *StaleError for a stale plan, and a *PushError when some
+// servers could not be brought in line.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	o.defaults()
+	if o.Config == nil {
+		return nil, errors.New("apply: no spec")
+	}
+	var p *plan.Plan
+	if o.PlanFile != "" {
+		if len(o.Clusters) > 0 {
+			return nil, fmt.Errorf("--cluster cannot narrow a saved plan: %s applies to the clusters it was made for", o.PlanFile)
+		}
+		saved, err := plan.Load(o.PlanFile)
+		if err != nil {
+			return nil, err
+		}
+		var names []string
+		for _, c := range saved.Clusters {
+			names = append(names, c.Name)
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("%s: the plan holds no cluster", o.PlanFile)
+		}
+		// Always read every server again: the saved plan is applied only to what it saw.
+		fresh, err := live.Plan(ctx, o.Config, names, o.Live, o.Version, o.Now())
+		if err != nil {
+			return nil, err
+		}
+		if why := plan.Stale(saved, fresh); len(why) > 0 {
+			return &Result{Plan: fresh}, &StaleError{Path: o.PlanFile, Reasons: why}
+		}
+		p = saved
+		fmt.Fprintf(o.Out, "Saved plan %s (made %s by ctlops %s), checked against the live clusters:\n",
+			o.PlanFile, p.Created.Format(time.RFC3339), p.CtlopsVersion)
+		for _, c := range p.Clusters {
+			fmt.Fprintf(o.Out, "  %s: %s\n", c.Name, c.SummaryLine())
+		}
+	} else {
+		var err error
+		p, err = live.Plan(ctx, o.Config, o.Clusters, o.Live, o.Version, o.Now())
+		if err != nil {
+			return nil, err
+		}
+		if err := o.ShowPlan(o.Out, p); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Plan: p}
+	if err := refusals(o.Config, p); err != nil {
+		return res, err
+	}
+	if !p.HasChanges() {
+		res.NoChanges = true
+		fmt.Fprintln(o.Out, "\nNo changes. Every server holds the declared CTL; nothing to apply.")
+		return res, nil
+	}
+	if !o.AutoApprove {
+		if o.Confirm == nil {
+			return res, ErrInputNeeded
+		}
+		var names []string
+		for _, c := range p.Clusters {
+			if c.Summary.Changes {
+				names = append(names, c.Name)
+			}
+		}
+		ok, err := o.Confirm(fmt.Sprintf("\nctlops will sign a new CTL and push it to every server of %s.\n"+
+			"Only 'yes' will be accepted.\n\nType \"yes\" to apply: ", strings.Join(names, ", ")))
+		if err != nil {
+			return res, err
+		}
+		if !ok {
+			return res, ErrDeclined
+		}
+	}
+	return res, apply(ctx, &o, p, res)
+}
+
+// refusals turns what stops a plan from being applied into one error.
+func refusals(cfg *spec.Config, p *plan.Plan) error {
+	var why []string
+	for _, c := range p.Clusters {
+		switch {
+		case c.Error != "":
+			why = append(why, fmt.Sprintf("cluster %s could not be planned: %s", c.Name, c.Error))
+		case len(c.Refusals) > 0:
+			for _, r := range c.Refusals {
+				rule := ""
+				if r.Rule != "" {
+					rule = " (" + r.Rule + ")"
+				}
+				why = append(why, fmt.Sprintf("cluster %s: %s%s", c.Name, r.Message, rule))
+			}
+		case c.Summary.Changes && c.Suspended:
+			why = append(why, fmt.Sprintf("cluster %s is suspended in the spec (suspend: true): apply is refused; leave it out with --cluster", c.Name))
+		case c.Summary.Changes:
+			if sc := cfg.Cluster(c.Name); sc != nil {
+				for _, pr := range sc.Providers {
+					if pr.ReadOnly() {
+						why = append(why, fmt.Sprintf("cluster %s: provider %s is read-only; apply writes through CTL Providers only", c.Name, pr))
+					}
+				}
+			}
+		}
+	}
+	if len(why) > 0 {
+		return fmt.Errorf("the plan cannot be applied:\n  %s", strings.Join(why, "\n  "))
+	}
+	return nil
+}

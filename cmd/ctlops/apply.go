@@ -1,0 +1,126 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ctlops/ctlops/apply"
+	"github.com/ctlops/ctlops/live"
+	"github.com/ctlops/ctlops/plan"
+	"github.com/ctlops/ctlops/token"
+)
+
+func init() { register(newApplyCmd) }
+
+func newApplyCmd() *cobra.Command {
+	var f planFlags
+	var autoApprove, input, restart bool
+	var lockTimeout, lease time.Duration
+	var tok apply.TokenOptions
+	var auditLog string
+	cmd := &cobra.Command{
+		Use:   "apply [PLANFILE]",
+		Short: "Sign the declared CTL on a security token and push it to every server",
+		Long: `apply shows the plan (a fresh one, or PLANFILE saved by 'ctlops plan --out'), asks
+'Type "yes" to apply', takes the update lock of every server it writes (R24), signs the new
+CTL on a security token that phones already trust (R19-R21), pushes it to every
+CallManager/TFTP server and alternate TFTP target (R4, R23), reads each copy back, sets the
+security mode when it changes (R10, R11) and appends one line to the audit log.
+
+A saved plan is applied only if every server still holds what it saw and the spec is
+unchanged; otherwise it is refused as stale. A push that fails on some servers reports what
+each holds and exits 1; run 'ctlops plan' and apply again to bring the rest in line.
+
+The token: --token-label/--token-serial, else signWith in the spec, else the only one
+inserted (R20). The PIN: --pin-file, CTLOPS_TOKEN_PIN, signWith.pkcs11.pin, or a prompt
+without echo on a terminal (R21).
+
+Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			stdin, stdout, stderr := cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			cfg, err := loadSpec(f.file, stderr)
+			if err != nil {
+				return err
+			}
+			_, tty := token.TerminalFD(stdin)
+			tok.Input, tok.Stdin, tok.Prompt = input, stdin, stderr
+			o := apply.Options{
+				Config: cfg, SpecPath: f.file, Clusters: f.clusters, Version: version,
+				Live:        live.Options{Parallelism: f.parallelism, Timeout: f.timeout},
+				AutoApprove: autoApprove, Out: stdout,
+				ShowPlan: func(w io.Writer, p *plan.Plan) error {
+					return renderPlan(w, p, "text", &f, "ctlops apply", "")
+				},
+				OpenSigner:  apply.TokenOpener(tok),
+				LockTimeout: lockTimeout, Lease: lease, RestartServices: restart, AuditLog: auditLog,
+			}
+			if len(args) == 1 {
+				o.PlanFile = args[0]
+			}
+			if input && tty {
+				o.Confirm = func(prompt string) (bool, error) {
+					fmt.Fprint(stderr, prompt)
+					line, err := readLine(stdin)
+					if err != nil && line == "" {
+						return false, fmt.Errorf("reading the answer: %w", err)
+					}
+					return strings.TrimSpace(line) == "yes", nil
+				}
+			}
+			_, err = apply.Run(ctx, o)
+			switch {
+			case errors.Is(err, apply.ErrDeclined):
+				fmt.Fprintln(stderr, "Apply cancelled.")
+				return exitCode(3, nil)
+			case err != nil:
+				return err
+			}
+			return nil
+		},
+	}
+	f.add(cmd)
+	fl := cmd.Flags()
+	fl.BoolVar(&autoApprove, "auto-approve", false, "apply without asking (CI)")
+	fl.BoolVar(&input, "input", true, "ask questions on the terminal; --input=false makes every question an error naming the flag that answers it")
+	fl.DurationVar(&lockTimeout, "lock-timeout", 0, "wait this long for an update lock another client holds (0: fail at once, naming the holder)")
+	fl.DurationVar(&lease, "lock-lease", 2*time.Minute, "lease of each update lock, renewed while applying; a crashed apply's locks expire after it")
+	fl.StringVar(&tok.Module, "pkcs11-module", "", "PKCS#11 module (default $CTLOPS_PKCS11_MODULE, else signWith.pkcs11.module)")
+	fl.StringVar(&tok.Label, "token-label", "", "sign with the token that has this label")
+	fl.StringVar(&tok.Serial, "token-serial", "", "sign with the token that has this serial")
+	fl.StringVar(&tok.PINFile, "pin-file", "", "read the token PIN from the first line of FILE (default $CTLOPS_TOKEN_PIN, else ask)")
+	fl.BoolVar(&restart, "restart-services", false, "restart CallManager and TFTP on every server that runs them (R23)")
+	fl.StringVar(&auditLog, "audit-log", "", "append the audit line here (default .ctlops/audit.jsonl beside the spec)")
+	return cmd
+}
+
+// readLine reads up to a newline one byte at a time, so that nothing after the answer is
+// taken from stdin (the token choice and PIN prompts read it next).
+func readLine(r io.Reader) (string, error) {
+	var b strings.Builder
+	buf := make([]byte, 1)
+	for {
+		n, err := r.Read(buf)
+		if n == 1 {
+			if buf[0] == '\n' {
+				return b.String(), nil
+			}
+			b.WriteByte(buf[0])
+		}
+		if err != nil {
+			return b.String(), err
+		}
+		if b.Len() > 1024 {
+			return b.String(), nil
+		}
+	}
+}
