@@ -199,6 +199,9 @@ func Judge(pc *plan.Cluster) *ClusterResult {
 		cr.Reasons = append(cr.Reasons, fmt.Sprintf("security mode is %s, declared %s (R9, R10)", pc.Mode.From, pc.Mode.To))
 	}
 	for _, a := range pc.Actions {
+		if !pc.Summary.Changes {
+			break // e.g. the records a first non-secure CTL would hold: none is created (R12)
+		}
 		what := a.Reason
 		if strings.HasPrefix(a.Reason, "discovered server ") && a.Symbol == "+" {
 			what = strings.TrimPrefix(a.Reason, "discovered ") + " is missing from the CTL"
