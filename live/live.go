@@ -151,6 +151,7 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	type job struct {
 		server, addr string
 		alternate    bool
+		altIndex     int
 		reader       provider.Reader
 	}
 	var jobs []job
@@ -189,6 +190,9 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	alternateOpts := make([]provider.Options, len(c.AlternateTFTP))
 	for i, a := range c.AlternateTFTP {
 		l.Alternates[i].Decl = a
+		if other := f.cfg.Cluster(a.Cluster); other != nil {
+			l.Alternates[i].DeclaredMode = string(other.Mode)
+		}
 		ao, err := AlternateOptions(f.cfg, c, a, f.opt)
 		if err != nil {
 			l.Alternates[i].Err = err.Error()
@@ -200,7 +204,7 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 			l.Alternates[i].Err = err.Error()
 			continue
 		}
-		jobs = append(jobs, job{server: a.Host, addr: a.Addr(), alternate: true, reader: r})
+		jobs = append(jobs, job{server: a.Host, addr: a.Addr(), alternate: true, altIndex: i, reader: r})
 	}
 
 	l.Targets = make([]plan.Target, len(jobs))
@@ -241,6 +245,15 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 		}()
 	}
 	wg.Wait()
+	// Name alternate targets by the server's own name once it is known.
+	for i, j := range jobs {
+		if !j.alternate {
+			continue
+		}
+		if s := l.Alternates[j.altIndex].Server; s != nil && s.Name != "" {
+			l.Targets[i].Server = s.Name
+		}
+	}
 	return l
 }
 

@@ -372,7 +372,13 @@ func (b *builder) alternateRecord(a Alternate, mixed bool) (ctl.Record, bool) {
 		return ctl.Record{}, false
 	}
 	if inv := a.Inventory; inv != nil && d.Cluster != "" {
-		if string(inv.Mode) != string(b.spec.Mode) {
+		switch {
+		case string(inv.Mode) == string(b.spec.Mode):
+		case a.DeclaredMode == string(b.spec.Mode):
+			// Both clusters are declared in the same mode (the spec checks that); the other
+			// cluster's own plan sets its mode.
+			b.warn("R17", "alternate TFTP server %s is in cluster %s, which still runs %s; its own plan sets %s: apply both clusters", d.Host, d.Cluster, inv.Mode, b.spec.Mode)
+		default:
 			b.p.Refusals = append(b.p.Refusals, Problem{Rule: "R17", Pos: d.Pos.String(),
 				Message: fmt.Sprintf("alternate TFTP server %s is in cluster %s, whose security mode is %s; this cluster is declared %s: both must run the same mode", d.Host, d.Cluster, inv.Mode, b.spec.Mode)})
 		}

@@ -45,5 +45,8 @@ type Alternate struct {
 	Server *provider.Server
 	// Inventory is the node's cluster, for the R17 checks (same mode, same version).
 	Inventory *provider.Inventory
-	Err       string
+	// DeclaredMode is the mode the spec declares for the server's cluster, "" when that
+	// cluster is not declared: a declared cluster's own plan brings its live mode in line.
+	DeclaredMode string
+	Err          string
 }

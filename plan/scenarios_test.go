@@ -218,10 +218,20 @@ func TestScenarioAlternateTFTP(t *testing.T) {
 
 func TestScenarioAlternateModeMismatch(t *testing.T) {
 	l := newLab(t, map[string]int{"hq": 1, "branch": 1})
-	// branch is declared mixed but still runs non-secure: hq's alternate must be refused (R17).
+	// branch is declared mixed but still runs non-secure: its own plan sets the mode, so hq's
+	// plan only warns (R17).
 	cfg := l.spec(clusterSpec{name: "hq", mode: "mixed", tokens: []string{"alice", "bob"}, alternates: []string{"branch"}},
 		clusterSpec{name: "branch", mode: "mixed", tokens: []string{"alice", "bob"}})
 	p := l.plan(cfg, "hq")
+	c := clusterOf(t, p, "hq")
+	expect(t, c, 4, 0, 0, 0, true)
+	if !hasWarning(c, "still runs non-secure") {
+		t.Errorf("warnings %+v", c.Warnings)
+	}
+	// A branch declared in another mode (a spec built in code, past the loader's own R17
+	// check) is never brought in line: refused.
+	cfg.Clusters[1].Mode = "non-secure"
+	p = l.plan(cfg, "hq")
 	expect(t, clusterOf(t, p, "hq"), 4, 0, 0, 0, true, "R17")
 	goldenAll(t, "alternate-r17", p)
 }
