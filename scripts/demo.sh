@@ -1,15 +1,94 @@
 #!/usr/bin/env bash
-# `make demo`: shows ctlops on the public sample files. (The local-lab story replaces this
-# once the lab lands: see issue 9.)
+# `make demo`: the whole ctlops story on a built-in lab, without a question.
+#
+# Two simulated CUCM clusters (hq: publisher, subscriber, TFTP-only node; branch: one node that
+# is also hq's alternate TFTP server) run on loopback with real TLS and TFTP, and two SoftHSM2
+# tokens stand in for USB eTokens. The story: plan the first CTL, apply it (signed on a token),
+# check for drift, change a node's IP address as a real cluster would, find that drift, plan
+# and apply the fix, check again, and stop everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-say "A real CUCM-made CTLFile.tlv: six records, signed by the publisher's certificate"
-bin/ctlops inspect ctl/testdata/SCFFile.tlv
-say "The same file as JSON (first lines)"
-bin/ctlops inspect --format json ctl/testdata/SCFFile.tlv | head -20
-say "One flipped byte: ctlops refuses the file and says why (exit 1 expected)"
-tmp=$(mktemp); trap 'rm -f "$tmp"' EXIT
-cp ctl/testdata/SCFFile.tlv "$tmp"; printf '\x00' | dd of="$tmp" bs=1 seek=4000 conv=notrunc status=none
-if bin/ctlops inspect "$tmp" >/dev/null; then echo "unexpected: the tampered file verified"; exit 1; fi
-echo "exit status 1, as it should be"
+
+CTLOPS=${CTLOPS:-bin/ctlops}
+LAB=${LAB:-.ctlops-demo}
+SPEC=$LAB/ctlops.yaml
+
+bold=$'\033[1m' dim=$'\033[2m' reset=$'\033[0m'
+if [ ! -t 1 ] || [ -n "${NO_COLOR:-}" ]; then bold='' dim='' reset=''; fi
+step=0
+say() { step=$((step + 1)); printf '\n%s== %d. %s%s\n' "$bold" "$step" "$1" "$reset"; shift; for l in "$@"; do printf '%s   %s%s\n' "$dim" "$l" "$reset"; done; }
+run() { printf '%s$ %s%s\n' "$bold" "$*" "$reset"; "$@"; }
+# expect CODE CMD...: run CMD and insist on its exit status.
+expect() {
+  local want=$1; shift
+  printf '%s$ %s%s\n' "$bold" "$*" "$reset"
+  set +e; "$@"; local got=$?; set -e
+  if [ "$got" != "$want" ]; then echo "demo: expected exit status $want, got $got" >&2; exit 1; fi
+  printf '%s(exit status %d, as expected)%s\n' "$dim" "$got" "$reset"
+}
+
+"$CTLOPS" lab down --dir "$LAB" --purge >/dev/null 2>&1 || true
+trap '"$CTLOPS" lab down --dir "$LAB" --purge >/dev/null 2>&1 || true' EXIT
+
+say "Start the lab" \
+  "Reference CTL Providers stand in for CUCM nodes; SoftHSM2 tokens stand in for eTokens." \
+  "lab.env exports the lab's passwords, token PIN and PKCS#11 module (a lab PIN is no secret)."
+run "$CTLOPS" lab up --dir "$LAB"
+# shellcheck disable=SC1090,SC1091
+. "$LAB/lab.env"
+
+say "The desired state, as it would sit in Git" \
+  "Mode, tokens (by certificate) and the alternate TFTP server are declared; servers are discovered (R14)."
+grep -v '^#' "$SPEC" | sed -n '1,22p'
+run "$CTLOPS" validate -f "$SPEC"
+
+say "Plan the first CTL" \
+  "No CTL exists yet: two tokens (R16), every CallManager/TFTP/CAPF server, br1 as hq's alternate TFTP."
+expect 2 "$CTLOPS" plan -f "$SPEC" --detailed-exitcode --out "$LAB/first.plan"
+
+say "Apply it" \
+  "apply re-reads every server, refuses the plan if anything changed, locks every node (R24)," \
+  "signs on token lab-alice over PKCS#11 (PIN from lab.env), pushes, reads back and verifies." \
+  "--auto-approve answers the 'Type yes' question, as in CI."
+run "$CTLOPS" apply "$LAB/first.plan" -f "$SPEC" --auto-approve
+
+say "What a phone downloads" \
+  "The file cm2 serves over TFTP, decoded; the signature verifies against lab-alice's certificate."
+cm2_tftp=$("$CTLOPS" lab status --dir "$LAB" --format json | tr '{' '\n' | grep '"name": *"cm2"' | sed 's/.*"tftp": *"\([^"]*\)".*/\1/')
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"; "$CTLOPS" lab down --dir "$LAB" --purge >/dev/null 2>&1 || true' EXIT
+tftp -m binary "${cm2_tftp%:*}" "${cm2_tftp#*:}" -c get CTLFile.tlv "$tmp/CTLFile.tlv"
+run "$CTLOPS" inspect "$tmp/CTLFile.tlv" | sed -n '1,12p;/^Signature:/p'
+
+say "Check for drift" "Nothing changed since the apply: exit 0."
+expect 0 "$CTLOPS" drift -f "$SPEC"
+
+say "The cluster changes" "cm2 gets a new IP address; its CTL record is now stale (R22)."
+run "$CTLOPS" lab event --dir "$LAB" ip-change cm2 10.10.0.12
+
+say "Drift is found" "ctlops drift names the node and the record: exit 2."
+expect 2 "$CTLOPS" drift -f "$SPEC"
+
+say "Plan the fix" "One record to refresh (~), shown as a diff of the show-ctl text."
+expect 2 "$CTLOPS" plan -f "$SPEC" --cluster hq --detailed-exitcode
+
+say "Apply the fix" "Signed again on lab-alice, which the installed CTL trusts (R19)."
+run "$CTLOPS" apply -f "$SPEC" --cluster hq --auto-approve
+
+say "Check again" "The live clusters match the spec: exit 0."
+expect 0 "$CTLOPS" drift -f "$SPEC"
+
+say "Stop the lab" "Every node process is stopped; nothing is left running."
+run "$CTLOPS" lab down --dir "$LAB" --purge
+trap 'rm -rf "$tmp"' EXIT
+
+cat <<EOF
+
+${bold}What to try next${reset}
+  $CTLOPS lab up                      # a lab of your own in .ctlops-lab
+  . .ctlops-lab/lab.env
+  $CTLOPS plan -f .ctlops-lab/ctlops.yaml --format markdown    # the pull-request view
+  $CTLOPS lab event --help            # certificates regenerated, nodes added, CAPF enabled, tampering
+  $CTLOPS drift -f .ctlops-lab/ctlops.yaml --every 10s --metrics drift.prom
+  $CTLOPS tokens                      # the lab's SoftHSM2 tokens
+  $CTLOPS lab down
+EOF
