@@ -54,7 +54,7 @@ run "$CTLOPS" apply "$LAB/first.plan" -f "$SPEC" --auto-approve
 
 say "What a phone downloads" \
   "The file cm2 serves over TFTP, decoded; the signature verifies against lab-alice's certificate."
-cm2_tftp=$("$CTLOPS" lab status --dir "$LAB" --format json | tr '{' '\n' | grep '"name": *"cm2"' | sed 's/.*"tftp": *"\([^"]*\)".*/\1/')
+cm2_tftp=$("$CTLOPS" lab status --dir "$LAB" | awk '$1 == "hq" && $2 == "cm2" { print $5 }')
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"; "$CTLOPS" lab down --dir "$LAB" --purge >/dev/null 2>&1 || true' EXIT
 tftp -m binary "${cm2_tftp%:*}" "${cm2_tftp#*:}" -c get CTLFile.tlv "$tmp/CTLFile.tlv"
 run "$CTLOPS" inspect "$tmp/CTLFile.tlv" | sed -n '1,12p;/^Signature:/p'
