@@ -1,0 +1,124 @@
+package reconcile_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ctlops/ctlops/internal/labtest"
+	"github.com/ctlops/ctlops/reconcile"
+)
+
+// BenchmarkDriftFleet checks a fleet of reference clusters of 3 nodes on loopback, every
+// request delayed 50 ms (a WAN), with a CTL installed: the claim is that a fleet costs
+// a few round trips, not one per server. It reports the wall time of one fleet check
+// (sec/check), its ratio to one cluster's check (x-single), the round trips that makes
+// (RTTs, at 50 ms each) and the peak heap in use and memory obtained from the OS while
+// checking. CTLOPS_BENCH_FLEET sets the number of clusters (default 200); setting the fleet
+// up generates 5 RSA keys per cluster, about a minute for 200 on 2 cores.
+//
+//	go test ./reconcile -run '^$' -bench DriftFleet -benchtime 5x
+func BenchmarkDriftFleet(b *testing.B) {
+	n := 200
+	if s := os.Getenv("CTLOPS_BENCH_FLEET"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			b.Fatalf("CTLOPS_BENCH_FLEET=%q", s)
+		}
+		n = v
+	}
+	const delay = 50 * time.Millisecond
+	nodes := map[string]int{}
+	var specs []labtest.ClusterSpec
+	for i := range n {
+		name := fmt.Sprintf("site%03d", i)
+		nodes[name] = 3
+		specs = append(specs, labtest.Mixed(name))
+	}
+	t0 := time.Now()
+	l := labtest.New(b, nodes)
+	cfg := l.Spec(specs...)
+	l.InstallAll(l.Plan(cfg), "alice")
+	for _, pc := range l.Clusters {
+		for _, nd := range pc.Nodes() {
+			pc.SetDelay(nd.Name, delay)
+		}
+	}
+	b.Logf("fleet of %d clusters x 3 nodes set up in %s", n, time.Since(t0).Round(time.Second))
+	o := reconcile.Options{Parallelism: n, Timeout: 30 * time.Second, Retries: -1}
+	ctx := context.Background()
+	run := func(b testing.TB, names []string) time.Duration {
+		start := time.Now()
+		r, err := reconcile.Check(ctx, cfg, names, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if code := r.ExitCode(); code != 0 {
+			for _, c := range r.Clusters {
+				if c.Drift || c.Error != "" {
+					b.Fatalf("cluster %s: %s %q", c.Name, c.Error, c.Reasons)
+				}
+			}
+		}
+		return time.Since(start)
+	}
+	// The fleet is set up once; the check is measured in a sub-benchmark, which the testing
+	// package runs as often as it needs.
+	b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) { measureFleet(b, run, specs[0].Name, n, delay) })
+}
+
+func measureFleet(b *testing.B, run func(testing.TB, []string) time.Duration, first string, n int, delay time.Duration) {
+	var single time.Duration
+	for range 3 {
+		single += run(b, []string{first})
+	}
+	single /= 3
+
+	var peakHeap, peakSys atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var ms runtime.MemStats
+		tk := time.NewTicker(20 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peakHeap.Load() {
+				peakHeap.Store(ms.HeapInuse)
+			}
+			if ms.Sys > peakSys.Load() {
+				peakSys.Store(ms.Sys)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+			}
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	var total time.Duration
+	for range b.N {
+		total += run(b, nil)
+	}
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	fleet := total / time.Duration(b.N)
+	b.ReportMetric(fleet.Seconds(), "sec/check")
+	b.ReportMetric(single.Seconds(), "sec/single")
+	b.ReportMetric(fleet.Seconds()/single.Seconds(), "x-single")
+	b.ReportMetric(fleet.Seconds()/delay.Seconds(), "RTTs")
+	b.ReportMetric(float64(n)/fleet.Seconds(), "clusters/s")
+	b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MB")
+}
