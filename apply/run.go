@@ -66,7 +66,10 @@ const unknown = "?"
 
 // PushError: some servers were not brought in line. Each is listed with what it holds.
 type PushError struct {
-	Failed      []string
+	// Failed are the servers whose push failed, with what each holds.
+	Failed []string
+	// Problems are the steps after the push that failed (mode, restarts).
+	Problems    []string
 	Interrupted bool
 }
 
@@ -75,8 +78,13 @@ func (e *PushError) Error() string {
 	if e.Interrupted {
 		what = "apply interrupted"
 	}
-	return fmt.Sprintf("%s: %d server(s) not brought in line (%s); every server holds either its old file or the new one: run `ctlops plan` to see them and apply again",
-		what, len(e.Failed), strings.Join(e.Failed, ", "))
+	var parts []string
+	if len(e.Failed) > 0 {
+		parts = append(parts, fmt.Sprintf("%d server(s) not brought in line (%s); every server holds either its old file or the new one",
+			len(e.Failed), strings.Join(e.Failed, ", ")))
+	}
+	parts = append(parts, e.Problems...)
+	return what + ": " + strings.Join(parts, "; ") + ": run `ctlops plan` to see what is left and apply again"
 }
 
 // node is one server whose update lock is held (R24): a cluster node or an alternate TFTP
@@ -287,7 +295,8 @@ func (o *Options) renew(ctx context.Context, cancel context.CancelFunc, nodes []
 			for _, n := range nodes {
 				if _, err := n.w.RenewLock(ctx, n.lock.ID, o.Lease); err != nil && ctx.Err() == nil {
 					mu.Lock()
-					lostErr = fmt.Errorf("server %s: the update lock was lost while applying (%v); servers may hold different files: run `ctlops plan`", n.addr, err)
+					msg := strings.ReplaceAll(err.Error(), n.lock.ID, "<lock id>")
+					lostErr = fmt.Errorf("server %s: the update lock was lost while applying (%s); servers may hold different files: run `ctlops plan`", n.addr, msg)
 					mu.Unlock()
 					cancel()
 					return
@@ -321,7 +330,9 @@ func (o *Options) releaseAll(nodes []*node, res *Result) {
 			continue
 		}
 		if err := n.w.ReleaseLock(ctx, n.lock.ID); err != nil && !errors.Is(err, provider.ErrNotLocked) {
-			failed = append(failed, fmt.Sprintf("%s (%v)", n.addr, err))
+			// The lock id is a capability: it stays out of every message.
+			msg := strings.ReplaceAll(err.Error(), n.lock.ID, "<lock id>")
+			failed = append(failed, fmt.Sprintf("%s (%s)", n.addr, msg))
 			continue
 		}
 		n.lock = nil
@@ -725,7 +736,7 @@ func (o *Options) restart(ctx context.Context, w *work) {
 // report prints each cluster's outcome and the next steps, and returns a *PushError when a
 // server was not brought in line.
 func (o *Options) report(ctx context.Context, works []*work) error {
-	var failed []string
+	var failed, problems []string
 	for _, w := range works {
 		fmt.Fprintf(o.Out, "\nCluster %s:\n", w.c.Name)
 		width := 0
@@ -765,8 +776,8 @@ func (o *Options) report(ctx context.Context, works []*work) error {
 		for _, pr := range w.res.Problems {
 			fmt.Fprintf(o.Out, "  Problem: %s\n", pr)
 		}
-		if len(w.res.Problems) > 0 {
-			failed = append(failed, fmt.Sprintf("%s: %d problem(s)", w.c.Name, len(w.res.Problems)))
+		for _, pr := range w.res.Problems {
+			problems = append(problems, w.c.Name+": "+pr)
 		}
 		if len(w.c.After) > 0 {
 			fmt.Fprintln(o.Out, "  Next:")
@@ -780,8 +791,8 @@ func (o *Options) report(ctx context.Context, works []*work) error {
 			}
 		}
 	}
-	if len(failed) > 0 {
-		return &PushError{Failed: failed, Interrupted: ctx.Err() != nil}
+	if len(failed) > 0 || len(problems) > 0 {
+		return &PushError{Failed: failed, Problems: problems, Interrupted: ctx.Err() != nil}
 	}
 	fmt.Fprintln(o.Out, "\nApply complete.")
 	return nil

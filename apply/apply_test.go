@@ -1,0 +1,523 @@
+package apply_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctlops/ctlops/apply"
+	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/provider"
+	"github.com/ctlops/ctlops/token"
+)
+
+func hq(mode string, toks ...string) cs { return cs{name: "hq", mode: mode, tokens: toks} }
+
+// TestFirstCTL: a cluster without a CTL gets one signed by a declared token, on every node,
+// in mixed mode; the next plan is empty and the audit log has one line.
+func TestFirstCTL(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	res := l.mustApply(cfg, "alice")
+	f := l.checkServed("hq", "alice")
+	if len(f.Records) != 4 {
+		t.Errorf("%d records, want 2 SAST + 2 CCM+TFTP", len(f.Records))
+	}
+	for _, n := range l.clusters["hq"].Nodes() {
+		if m := l.nodeMode("hq", n.Name); m != "mixed" {
+			t.Errorf("node %s mode %s, want mixed (R10)", n.Name, m)
+		}
+	}
+	l.noChanges(cfg)
+	l.unlocked("hq")
+	if res.Signer == nil || res.Signer.CertificateSHA256 != ctl.Fingerprint(tokens["alice"].Cert.Raw) {
+		t.Errorf("result signer %+v", res.Signer)
+	}
+	for _, c := range res.Clusters {
+		for _, tg := range c.Targets {
+			if tg.Status != "updated" || tg.Holds != c.Digest || tg.Before != "" {
+				t.Errorf("target %+v, want updated from nothing to %s", tg, c.Digest)
+			}
+		}
+	}
+	lines := l.auditLines()
+	if len(lines) != 1 {
+		t.Fatalf("%d audit lines, want 1", len(lines))
+	}
+	a := lines[0]
+	if a.Result != "applied" || a.User != "tester" || a.Host != "testhost" || a.PlanDigest != res.Plan.Digest() ||
+		strings.Join(a.Clusters, ",") != "hq" || a.Signer == nil || a.Signer.Serial != ctl.SerialHex(tokens["alice"].Cert.SerialNumber.Bytes()) ||
+		len(a.Details) != 1 || len(a.Details[0].Targets) != 2 || a.Details[0].Mode != "mixed" {
+		t.Errorf("audit entry %+v", a)
+	}
+	// Nothing to do: exit 0 without a question, a lock or an audit line.
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.AutoApprove, o.OpenSigner = false, nil
+	res, text, err := l.run(o)
+	if err != nil || !res.NoChanges || !strings.Contains(text, "No changes") {
+		t.Errorf("second apply: %v, %+v\n%s", err, res, text)
+	}
+	if n := len(l.auditLines()); n != 1 {
+		t.Errorf("%d audit lines after a no-op apply, want 1", n)
+	}
+}
+
+// TestTokensAddedAndRemoved: a token joins (signed by one phones trust), then the first token
+// leaves and the file is signed by another trusted token (R15, R16, R19).
+func TestTokensAddedAndRemoved(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	l.mustApply(l.spec(hq("mixed", "alice", "bob")), "alice")
+
+	cfg := l.spec(hq("mixed", "alice", "bob", "carol"))
+	l.mustApply(cfg, "alice")
+	f := l.checkServed("hq", "alice")
+	if !token.IsSAST(f, tokens["carol"].Cert) {
+		t.Error("carol is not a SAST record after being added")
+	}
+	l.noChanges(cfg)
+
+	cfg = l.spec(hq("mixed", "bob", "carol"))
+	l.mustApply(cfg, "carol")
+	f = l.checkServed("hq", "carol")
+	if token.IsSAST(f, tokens["alice"].Cert) || !token.IsSAST(f, tokens["bob"].Cert) {
+		t.Error("alice still present or bob gone after removing alice")
+	}
+	l.noChanges(cfg)
+	if n := len(l.auditLines()); n != 3 {
+		t.Errorf("%d audit lines, want 3", n)
+	}
+}
+
+// TestModeChangeBothWays: mixed → non-secure keeps the file without certificates (R12) and sets
+// the mode on every node (R10, R11); back to mixed restores them.
+func TestModeChangeBothWays(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	l.mustApply(l.spec(hq("mixed", "alice", "bob")), "alice")
+
+	cfg := l.spec(hq("non-secure", "alice", "bob"))
+	l.mustApply(cfg, "bob")
+	f := l.checkServed("hq", "bob")
+	for _, r := range f.Records {
+		if r.Role != ctl.RoleSAST && r.Certificate != nil {
+			t.Errorf("record %s %s keeps a certificate in non-secure mode (R12)", r.Role, r.DNSName)
+		}
+	}
+	for _, n := range l.clusters["hq"].Nodes() {
+		if m := l.nodeMode("hq", n.Name); m != "non-secure" {
+			t.Errorf("node %s mode %s, want non-secure", n.Name, m)
+		}
+	}
+	l.noChanges(cfg)
+
+	cfg = l.spec(hq("mixed", "alice", "bob"))
+	l.mustApply(cfg, "alice")
+	f = l.checkServed("hq", "alice")
+	for _, r := range f.Records {
+		if r.Certificate == nil {
+			t.Errorf("record %s %s has no certificate in mixed mode", r.Role, r.DNSName)
+		}
+	}
+	for _, n := range l.clusters["hq"].Nodes() {
+		if m := l.nodeMode("hq", n.Name); m != "mixed" {
+			t.Errorf("node %s mode %s, want mixed", n.Name, m)
+		}
+	}
+	l.noChanges(cfg)
+}
+
+// TestIPChangeAfterDrift: a node's new address reaches the file (R22).
+func TestIPChangeAfterDrift(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	l.mustApply(cfg, "alice")
+	node := l.clusters["hq"].Nodes()[1].Name
+	l.clusters["hq"].ChangeIP(node, "192.0.2.77")
+	if p := l.plan(cfg); !p.HasChanges() {
+		t.Fatal("the plan does not see the IP change")
+	}
+	l.mustApply(cfg, "bob")
+	f := l.checkServed("hq", "bob")
+	found := false
+	for _, r := range f.Records {
+		found = found || r.IPAddress.String() == "192.0.2.77"
+	}
+	if !found {
+		t.Errorf("no record carries the new IP:\n%s", f.Text())
+	}
+	l.noChanges(cfg)
+}
+
+// TestAlternateAcrossClusters: branch's node keeps hq's CTL in its alternate location (R4,
+// R17) while serving branch's own file.
+func TestAlternateAcrossClusters(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2, "branch": 1})
+	branch := cs{name: "branch", mode: "mixed", tokens: []string{"alice", "bob"}}
+	hqs := cs{name: "hq", mode: "mixed", tokens: []string{"alice", "bob"}, alternates: []string{"branch"}}
+	// R17: the alternate's cluster must already run the same mode, so branch goes first.
+	l.mustApply(l.spec(branch, hqs), "bob", "branch")
+	cfg := l.spec(branch, hqs)
+	res := l.mustApply(cfg, "alice", "hq")
+	l.checkServed("branch", "bob")
+	hqFile := l.checkServed("hq", "alice")
+	br := l.clusters["branch"]
+	alt := br.Nodes()[0]
+	opts := br.Options()
+	opts.Location = "hq"
+	c, err := provider.NewClient(alt.Addr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := c.CTL(context.Background())
+	if err != nil {
+		t.Fatalf("alternate location: %v", err)
+	}
+	want, _ := hqFile.Marshal()
+	if !bytes.Equal(data, want) {
+		t.Error("the alternate location does not hold hq's file")
+	}
+	alternates := 0
+	for _, tg := range res.Clusters[0].Targets {
+		if tg.Alternate {
+			alternates++
+			if tg.Status != "updated" {
+				t.Errorf("alternate target %+v", tg)
+			}
+		}
+	}
+	if alternates != 1 {
+		t.Errorf("%d alternate targets, want 1", alternates)
+	}
+	if m := l.nodeMode("branch", alt.Name); m != "mixed" {
+		t.Errorf("branch node mode %s", m)
+	}
+	l.noChanges(cfg)
+	l.unlocked("branch")
+}
+
+// TestStalePlan: a saved plan is refused once a node changed, and nothing is written.
+func TestStalePlan(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	l.mustApply(l.spec(hq("mixed", "alice", "bob")), "alice")
+	cfg := l.spec(hq("mixed", "alice", "bob", "carol"))
+	p := l.plan(cfg)
+	path := filepath.Join(l.dir, "p.json")
+	if err := p.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	l.clusters["hq"].ChangeIP(l.clusters["hq"].Nodes()[0].Name, "192.0.2.55")
+	before := l.digests("hq")
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.PlanFile = path
+	_, _, err := l.run(o)
+	var se *apply.StaleError
+	if !errors.As(err, &se) || !strings.Contains(err.Error(), "stale") || !strings.Contains(err.Error(), "inventory changed") {
+		t.Fatalf("err %v, want a stale plan naming the inventory change", err)
+	}
+	if after := l.digests("hq"); !equalMaps(before, after) {
+		t.Errorf("a stale plan changed servers: %v → %v", before, after)
+	}
+	// --cluster cannot narrow a saved plan.
+	o.Clusters = []string{"hq"}
+	if _, _, err := l.run(o); err == nil || !strings.Contains(err.Error(), "--cluster") {
+		t.Errorf("err %v", err)
+	}
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSavedPlanApplied: a fresh saved plan is applied as saved.
+func TestSavedPlanApplied(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	path := filepath.Join(l.dir, "p.json")
+	if err := l.plan(cfg).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.PlanFile = path
+	res, text, err := l.run(o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if !strings.Contains(text, "Saved plan "+path) || res.Plan.Created.IsZero() {
+		t.Errorf("output does not show the saved plan:\n%s", text)
+	}
+	l.checkServed("hq", "alice")
+	if a := l.auditLines(); len(a) != 1 || a[0].PlanFile != path {
+		t.Errorf("audit %+v", a)
+	}
+}
+
+// TestLockHeld: another client's lock stops the apply at once, naming the holder; with
+// --lock-timeout it waits until the lock is released.
+func TestLockHeld(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	pc := l.clusters["hq"]
+	other := pc.Client(pc.Nodes()[1].Name)
+	ctx := context.Background()
+	lk, err := other.Lock(ctx, provider.LockRequest{User: "bob-admin", Host: "pc9", Operation: "ctl client", LeaseSec: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	_, _, err = l.run(l.opts(cfg, "alice", &out))
+	if err == nil || !strings.Contains(err.Error(), "bob-admin@pc9") || !strings.Contains(err.Error(), "R24") {
+		t.Fatalf("err %v, want the holder named", err)
+	}
+	for n, d := range l.digests("hq") {
+		if d != "" {
+			t.Errorf("node %s was written although a lock was held", n)
+		}
+	}
+	// The first node's lock, taken before the held one was met, was given back.
+	if _, err := pc.Client(pc.Nodes()[0].Name).GetLock(ctx); !errors.Is(err, provider.ErrNotLocked) {
+		t.Errorf("first node left locked: %v", err)
+	}
+	if got, err := other.GetLock(ctx); err != nil || got.User != "bob-admin" {
+		t.Errorf("the other client's lock was touched: %v %v", got, err)
+	}
+
+	out.Reset()
+	o := l.opts(cfg, "alice", &out)
+	o.LockTimeout = 30 * time.Second
+	released := false
+	o.Event = func(e apply.Event) {
+		if e.Kind == "lock-wait" && !released {
+			released = true
+			if err := other.ReleaseLock(context.Background(), lk.ID); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if _, text, err := l.run(o); err != nil || !released {
+		t.Fatalf("apply with --lock-timeout: %v (waited: %v)\n%s", err, released, text)
+	}
+	l.checkServed("hq", "alice")
+	l.unlocked("hq")
+}
+
+// TestProviderKilledMidPush: a node dies as its push starts; the others get the file, the
+// report says what each holds, and a re-run converges, touching only the laggard.
+func TestProviderKilledMidPush(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 3})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	pc := l.clusters["hq"]
+	victim := pc.Nodes()[2]
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.Lease = time.Second // the dead node keeps this apply's lock until the lease ends
+	o.Event = func(e apply.Event) {
+		if e.Kind == "push" && e.Address == victim.Addr {
+			victim.Stop()
+		}
+	}
+	res, text, err := l.run(o)
+	var pe *apply.PushError
+	if !errors.As(err, &pe) || pe.Interrupted || len(pe.Failed) != 1 {
+		t.Fatalf("err %v, want one failed server\n%s", err, text)
+	}
+	c := res.Clusters[0]
+	for _, tg := range c.Targets {
+		switch {
+		case tg.Address == victim.Addr && (tg.Status != "failed" || tg.Holds != "?"):
+			t.Errorf("victim %+v", tg)
+		case tg.Address != victim.Addr && (tg.Status != "updated" || tg.Holds != c.Digest):
+			t.Errorf("survivor %+v", tg)
+		}
+	}
+	if !strings.Contains(text, "FAILED") || !strings.Contains(text, "security mode left at non-secure") {
+		t.Errorf("report:\n%s", text)
+	}
+	if a := l.auditLines(); len(a) != 1 || a[0].Result != "partial" {
+		t.Errorf("audit %+v", a)
+	}
+
+	pc.Restart(victim)
+	p := l.plan(cfg)
+	pcl := p.Clusters[0]
+	if len(pcl.Actions) != 0 || pcl.Summary.Sync != 1 || !pcl.Mode.Changed {
+		t.Errorf("re-plan: actions %d, sync %d, mode %+v: want exactly the laggard and the mode", len(pcl.Actions), pcl.Summary.Sync, pcl.Mode)
+	}
+	for _, tg := range pcl.Targets {
+		if (tg.Address == victim.Addr) != (tg.Status != "current") {
+			t.Errorf("re-plan target %s status %s", tg.Server, tg.Status)
+		}
+	}
+	survivor := l.digests("hq")[pc.Nodes()[0].Name]
+
+	out.Reset()
+	o = l.opts(cfg, "alice", &out)
+	o.LockTimeout = 30 * time.Second // until the dead apply's lease on the victim ends
+	signed := false
+	open := o.OpenSigner
+	o.OpenSigner = func(ctx context.Context, r apply.SignerRequest) (token.Signer, error) {
+		signed = true
+		return open(ctx, r)
+	}
+	res, text, err = l.run(o)
+	if err != nil {
+		t.Fatalf("re-run: %v\n%s", err, text)
+	}
+	if signed {
+		t.Error("the re-run signed a new file instead of bringing the laggard in line")
+	}
+	for _, tg := range res.Clusters[0].Targets {
+		want := "unchanged"
+		if tg.Address == victim.Addr {
+			want = "updated"
+		}
+		if tg.Status != want || tg.Holds != survivor {
+			t.Errorf("re-run target %+v, want %s holding %s", tg, want, survivor)
+		}
+	}
+	l.checkServed("hq", "alice")
+	for _, n := range pc.Nodes() {
+		if m := l.nodeMode("hq", n.Name); m != "mixed" {
+			t.Errorf("node %s mode %s after the re-run", n.Name, m)
+		}
+	}
+	l.noChanges(cfg)
+	l.unlocked("hq")
+}
+
+// TestInterrupted: Ctrl-C during the push releases every lock and reports what each server
+// holds; a re-run converges.
+func TestInterrupted(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 3})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.Event = func(e apply.Event) {
+		if e.Kind == "push" {
+			cancel()
+		}
+	}
+	res, err := apply.Run(ctx, o)
+	l.captured = append(l.captured, out.String())
+	var pe *apply.PushError
+	if !errors.As(err, &pe) || !pe.Interrupted {
+		t.Fatalf("err %v, want an interrupted push\n%s", err, out.String())
+	}
+	l.captured = append(l.captured, err.Error())
+	l.unlocked("hq")
+	held := l.digests("hq")
+	for _, tg := range res.Clusters[0].Targets {
+		for _, n := range l.clusters["hq"].Nodes() {
+			if n.Addr == tg.Address && held[n.Name] != tg.Holds {
+				t.Errorf("report says %s holds %q, it holds %q", tg.Server, tg.Holds, held[n.Name])
+			}
+		}
+	}
+	if a := l.auditLines(); len(a) != 1 || a[0].Result != "interrupted" {
+		t.Errorf("audit %+v", a)
+	}
+	l.mustApply(cfg, "alice")
+	l.checkServed("hq", "alice")
+	l.noChanges(cfg)
+}
+
+// TestTokenFaults: a wrong PIN, a token the installed CTL does not trust, a token without a
+// key: each is refused before anything is written.
+func TestTokenFaults(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	l.mustApply(l.spec(hq("mixed", "alice", "bob")), "alice")
+	cfg := l.spec(hq("mixed", "alice", "bob", "carol"))
+	before := l.digests("hq")
+	for _, tc := range []struct {
+		name, label, pin string
+		want             []string
+	}{
+		{"wrong PIN", "dave", "Zz9-not-the-pin", []string{"wrong PIN", `"dave"`}},
+		{"untrusted", "mallory", tokens["mallory"].PIN, []string{"not a SAST record", "R19", "alice (", "bob ("}},
+		// carol is declared but not yet in the installed CTL: she cannot sign her own entry.
+		{"declared, not installed", "carol", tokens["carol"].PIN, []string{"not a SAST record", "alice ("}},
+		{"no key", "nokey", tokens["nokey"].PIN, []string{"no private key"}},
+		{"absent", "zelda", "whatever1", []string{`no security token with label "zelda"`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			o := l.opts(cfg, "alice", &out)
+			o.OpenSigner = apply.TokenOpener(apply.TokenOptions{Label: tc.label, PINFile: l.pinFile(tc.pin)})
+			_, text, err := l.run(o)
+			if err == nil {
+				t.Fatalf("applied with %s\n%s", tc.name, text)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), tc.pin) {
+				t.Error("the PIN appears in the error")
+			}
+			if after := l.digests("hq"); !equalMaps(before, after) {
+				t.Errorf("servers changed: %v → %v", before, after)
+			}
+			l.unlocked("hq")
+		})
+	}
+	if a := l.auditLines(); len(a) != 6 || a[5].Result != "failed" {
+		t.Errorf("%d audit lines, last %+v", len(a), a[len(a)-1])
+	}
+}
+
+// TestQuestions: without --auto-approve the question is asked; "no" declines, and nobody to ask
+// is an error naming --auto-approve. Refused plans and suspended clusters are not applied.
+func TestQuestions(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 1})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.AutoApprove = false
+	var asked string
+	o.Confirm = func(prompt string) (bool, error) { asked = prompt; return false, nil }
+	if _, _, err := l.run(o); !errors.Is(err, apply.ErrDeclined) || !strings.Contains(asked, `Type "yes" to apply`) {
+		t.Errorf("err %v, prompt %q", err, asked)
+	}
+	o.Confirm = nil
+	if _, _, err := l.run(o); !errors.Is(err, apply.ErrInputNeeded) || !strings.Contains(err.Error(), "--auto-approve") {
+		t.Errorf("err %v", err)
+	}
+	for n, d := range l.digests("hq") {
+		if d != "" {
+			t.Errorf("node %s written without confirmation", n)
+		}
+	}
+
+	for _, c := range []cs{{name: "hq", mode: "mixed", tokens: []string{"alice", "bob"}, extra: "    expectServers:\n      - {host: nosuch}\n"}, {name: "hq", mode: "mixed", tokens: []string{"alice", "bob"}, extra: "    suspend: true\n"}} {
+		out.Reset()
+		o := l.opts(l.spec(c), "alice", &out)
+		_, _, err := l.run(o)
+		if err == nil || !(strings.Contains(err.Error(), "nosuch") || strings.Contains(err.Error(), "suspend")) {
+			t.Errorf("err %v, want a refusal", err)
+		}
+	}
+	out.Reset()
+	o = l.opts(cfg, "alice", &out)
+	o.AutoApprove = false
+	o.Confirm = func(string) (bool, error) { return true, nil }
+	if _, text, err := l.run(o); err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	l.checkServed("hq", "alice")
+}
