@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/internal/atomicfile"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/provider/refserver"
 	"github.com/ctlops/ctlops/token"
@@ -294,7 +295,7 @@ func (l *Lab) tamper(ref string) (string, error) {
 		}
 	}
 	data[off] ^= 0xff
-	if err := writeFileAtomic(path, data, 0o644); err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("flipped byte %d (in %s) of %s's %s behind the provider's back: the file no longer verifies", off, where, n, provider.FileName), nil

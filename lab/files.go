@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ctlops/ctlops/internal/atomicfile"
 	"github.com/ctlops/ctlops/provider/refserver"
 )
 
@@ -55,7 +56,7 @@ clusters:
 		}
 		b.WriteString(l.signWith())
 	}
-	return writeFileAtomic(l.path(SpecFile), []byte(b.String()), 0o644)
+	return atomicfile.Write(l.path(SpecFile), []byte(b.String()), 0o644)
 }
 
 func (l *Lab) signWith() string {
@@ -93,7 +94,7 @@ func (l *Lab) writeEnv() error {
 		}
 		exp(PasswordEnv[cs.Name], string(trimNL(pw)))
 	}
-	return writeFileAtomic(l.path(EnvFile), []byte(b.String()), 0o600)
+	return atomicfile.Write(l.path(EnvFile), []byte(b.String()), 0o600)
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/atomicfile"
 )
 
 // DefaultDir is where the lab lives when no --dir is given.
@@ -155,7 +157,7 @@ func (l *Lab) save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(l.path(StateFile), append(data, '\n'), 0o644)
+	return atomicfile.Write(l.path(StateFile), append(data, '\n'), 0o644)
 }
 
 func clusterOrder(name string) string {
@@ -188,28 +190,4 @@ func lock(dir string) (func(), error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ctlops/ctlops/internal/atomicfile"
 	"github.com/ctlops/ctlops/token"
 	"github.com/ctlops/ctlops/token/softhsm"
 )
@@ -34,7 +35,7 @@ func (l *Lab) makeTokens(ctx context.Context, software bool, out io.Writer) erro
 		return err
 	}
 	pinFile := filepath.Join(tokDir, "pin")
-	if err := writeFileAtomic(pinFile, []byte(pin+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(pinFile, []byte(pin+"\n"), 0o600); err != nil {
 		return err
 	}
 	ts := TokenState{Labels: TokenLabels, PINFile: "tokens/pin"}
@@ -54,7 +55,7 @@ func (l *Lab) makeTokens(ctx context.Context, software bool, out io.Writer) erro
 			if err != nil {
 				return fmt.Errorf("creating lab token %s: %w", label, err)
 			}
-			if err := writeFileAtomic(filepath.Join(tokDir, label+".pem"), tok.CertPEM, 0o644); err != nil {
+			if err := atomicfile.Write(filepath.Join(tokDir, label+".pem"), tok.CertPEM, 0o644); err != nil {
 				return err
 			}
 		}
@@ -68,10 +69,10 @@ func (l *Lab) makeTokens(ctx context.Context, software bool, out io.Writer) erro
 		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(tokDir, label+".key"), keyPEM, 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(tokDir, label+".key"), keyPEM, 0o600); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(tokDir, label+".pem"), certPEM, 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(tokDir, label+".pem"), certPEM, 0o644); err != nil {
 			return err
 		}
 	}

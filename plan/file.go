@@ -7,9 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/atomicfile"
 	"github.com/ctlops/ctlops/spec"
 )
 
@@ -31,31 +31,14 @@ func (p *Plan) Digest() string {
 	return "sha256:" + hex.EncodeToString(s[:])
 }
 
-// Save writes the plan file atomically (temporary file, fsync, rename), so an interrupted
-// `plan --out` never leaves half a plan for apply to read.
+// Save writes the plan file atomically, so an interrupted `plan --out` never leaves half a
+// plan for apply to read.
 func (p *Plan) Save(path string) error {
 	var buf bytes.Buffer
 	if err := p.WriteJSON(&buf); err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".ctlops-plan-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, buf.Bytes(), 0o644)
 }
 
 // Load reads a plan file written by Save, refusing other format versions.

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/atomicfile"
 )
 
 // Files of a cluster directory written by Init.
@@ -99,7 +101,7 @@ func Init(opt InitOptions) (*ClusterInfo, error) {
 			return nil, err
 		}
 		info.Password = base64.RawURLEncoding.EncodeToString(b)
-		if err := writeFileAtomic(filepath.Join(opt.Dir, PasswordFile), []byte(info.Password+"\n"), 0o600); err != nil {
+		if err := atomicfile.Write(filepath.Join(opt.Dir, PasswordFile), []byte(info.Password+"\n"), 0o600); err != nil {
 			return nil, err
 		}
 	}

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ctlops/ctlops/internal/atomicfile"
 )
 
 // Config is one node's YAML file. Relative paths are relative to the file's directory.
@@ -175,7 +177,7 @@ func (c *Config) Save() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(c.path, data, 0o600)
+	return atomicfile.Write(c.path, data, 0o600)
 }
 
 // UpdateConfig loads, changes and saves a config, bumping its generation.
@@ -189,30 +191,6 @@ func UpdateConfig(path string, change func(*Config) error) error {
 	}
 	c.Generation++
 	return c.Save()
-}
-
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Password hashes: "pbkdf2-sha256$<iterations>$<salt b64>$<key b64>". The config holds only

@@ -12,6 +12,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/atomicfile"
 )
 
 // keyBits is the RSA size of every lab key: what CUCM uses for CallManager.pem by default.
@@ -22,7 +24,7 @@ func newSerial() (*big.Int, error) {
 }
 
 func writePEM(path, typ string, der []byte, perm os.FileMode) error {
-	return writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), perm)
+	return atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), perm)
 }
 
 // newCA makes the lab cluster's CA; clients trust its ca.pem.

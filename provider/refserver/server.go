@@ -22,6 +22,7 @@ import (
 
 	"github.com/pin/tftp/v3"
 
+	"github.com/ctlops/ctlops/internal/atomicfile"
 	"github.com/ctlops/ctlops/provider"
 )
 
@@ -178,7 +179,7 @@ func (n *Node) saveState() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(n.statePath(), data, 0o600)
+	return atomicfile.Write(n.statePath(), data, 0o600)
 }
 
 // Restarts returns the restarts recorded so far.
