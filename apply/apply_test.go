@@ -521,3 +521,47 @@ func TestQuestions(t *testing.T) {
 	}
 	l.checkServed("hq", "alice")
 }
+
+// TestRestartServices: --restart-services restarts CallManager and TFTP on every server that
+// runs them (R23), as the nodes' own audit logs show; without it the steps are printed.
+func TestRestartServices(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.RestartServices = true
+	res, text, err := l.run(o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if r := res.Clusters[0].Restarted; len(r) != 2 {
+		t.Errorf("restarted %v, want both nodes", r)
+	}
+	for _, n := range l.clusters["hq"].Nodes() {
+		entries, err := n.Server.Audit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, e := range entries {
+			found = found || (e.Op == "restart" && e.Result == "ok")
+		}
+		if !found {
+			t.Errorf("node %s recorded no restart", n.Name)
+		}
+	}
+	_, report, _ := strings.Cut(text, "Taking the update lock")
+	if strings.Contains(report, "Restart Cisco") || !strings.Contains(report, "Reset every device") {
+		t.Errorf("next steps after restarting:\n%s", text)
+	}
+
+	l.clusters["hq"].ChangeIP(l.clusters["hq"].Nodes()[0].Name, "192.0.2.66")
+	out.Reset()
+	_, text, err = l.run(l.opts(cfg, "alice", &out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, "Next:\n    1. Restart Cisco CallManager on") {
+		t.Errorf("without --restart-services the restarts are not printed as next steps:\n%s", text)
+	}
+}

@@ -192,8 +192,8 @@ func (l *lab) opts(cfg *spec.Config, signer string, out *bytes.Buffer) apply.Opt
 		Config: cfg, SpecPath: filepath.Join(l.dir, "ctlops.yaml"), Version: "test",
 		Live:        live.Options{Timeout: 5 * time.Second, Retries: -1, Parallelism: 4},
 		AutoApprove: true, Out: out,
-		OpenSigner:  apply.TokenOpener(apply.TokenOptions{Label: signer, PINFile: l.pinFile(tokens[signer].PIN)}),
-		User:        "tester", Host: "testhost",
+		OpenSigner: apply.TokenOpener(apply.TokenOptions{Label: signer, PINFile: l.pinFile(tokens[signer].PIN)}),
+		User:       "tester", Host: "testhost",
 	}
 }
 
