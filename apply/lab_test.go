@@ -71,14 +71,14 @@ func TestMain(m *testing.M) {
 
 // lab is reference clusters on loopback and a spec directory.
 type lab struct {
-	t        *testing.T
+	t        testing.TB
 	dir      string
 	clusters map[string]*providertest.Cluster
 	mu       sync.Mutex
 	captured []string // every output and error, scanned for secrets at the end
 }
 
-func newLab(t *testing.T, nodes map[string]int) *lab {
+func newLab(t testing.TB, nodes map[string]int) *lab {
 	t.Helper()
 	l := &lab{t: t, dir: t.TempDir(), clusters: map[string]*providertest.Cluster{}}
 	for name, n := range nodes {
@@ -229,7 +229,7 @@ func (l *lab) mustApply(cfg *spec.Config, signer string, names ...string) *apply
 }
 
 // servedFile fetches node's CTLFile.tlv over TFTP, as a phone does (R4).
-func servedFile(t *testing.T, n *providertest.Node) []byte {
+func servedFile(t testing.TB, n *providertest.Node) []byte {
 	t.Helper()
 	r, err := provider.NewTFTPReader(n.TFTPAddr, provider.Options{Timeout: 5 * time.Second})
 	if err != nil {
