@@ -270,12 +270,11 @@ func reuse(readers []provider.Reader, addr string) provider.Reader {
 // alternate reads what the planner needs of an alternate TFTP server: the node itself (its
 // certificate, R15) and its cluster (mode and version, R17).
 func (f *fetcher) alternate(ctx context.Context, a spec.AlternateTFTP, po provider.Options, out *plan.Alternate) {
-	c, err := provider.NewClient(a.Addr(), po)
+	c, err := provider.OpenNode(a.Addr(), po)
 	if err != nil {
 		out.Err = err.Error()
 		return
 	}
-	defer c.CloseIdleConnections()
 	err = f.do(ctx, func(ctx context.Context) (err error) { out.Server, err = c.Node(ctx); return })
 	if err == nil {
 		err = f.do(ctx, func(ctx context.Context) (err error) { out.Inventory, err = c.Cluster(ctx); return })

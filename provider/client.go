@@ -123,6 +123,33 @@ func checkLocationSource(source string, opt Options) error {
 	return CheckLocation(opt.Location)
 }
 
+// NodeReader is a Reader that can also describe the node itself: what the planner reads of an
+// alternate TFTP server (its certificate, R15).
+type NodeReader interface {
+	Reader
+	Node(ctx context.Context) (*Server, error)
+}
+
+// OpenNode is Open for a CTL Provider whose own description is needed; like Open it hands out
+// a value with no write methods.
+func OpenNode(addr string, opt Options) (NodeReader, error) {
+	if err := checkLocationSource(addr, opt); err != nil {
+		return nil, err
+	}
+	c, err := NewClient(addr, opt)
+	if err != nil {
+		return nil, err
+	}
+	return readOnlyNode{readOnly{c}, c}, nil
+}
+
+type readOnlyNode struct {
+	readOnly
+	c *Client
+}
+
+func (r readOnlyNode) Node(ctx context.Context) (*Server, error) { return r.c.Node(ctx) }
+
 type readOnly struct{ r Reader }
 
 func (r readOnly) Name() string                                    { return r.r.Name() }
@@ -405,6 +432,9 @@ func (c *Client) CTL(ctx context.Context) ([]byte, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	if got := resp.Header.Get(HeaderLocation); got != c.opt.Location {
+		return nil, "", c.fail("get ctl", fmt.Errorf("asked for alternate location %q, the server answered for %q: it does not support alternate locations (PROTOCOL.md)", c.opt.Location, got))
+	}
 	etag := ETag(data)
 	if got := strings.Trim(resp.Header.Get("ETag"), `"`); got != etag {
 		return nil, "", c.fail("get ctl", fmt.Errorf("ETag %q is not the SHA-256 of the %d bytes received", got, len(data)))
@@ -436,6 +466,9 @@ func (c *Client) WriteCTL(ctx context.Context, data []byte, opt WriteOptions) (s
 	}
 	if res.ETag != ETag(data) {
 		return "", c.fail("write ctl", fmt.Errorf("server stored ETag %s, sent %s", res.ETag, ETag(data)))
+	}
+	if res.Location != c.opt.Location {
+		return "", c.fail("write ctl", fmt.Errorf("wrote to alternate location %q, the server reports %q: it does not support alternate locations (PROTOCOL.md)", c.opt.Location, res.Location))
 	}
 	return res.ETag, nil
 }

@@ -9,6 +9,9 @@ const ProtocolVersion = "v1"
 const (
 	HeaderLock     = "Ctl-Lock"     // the lock id a change is made under (R24)
 	HeaderOverride = "Ctl-Override" // "R19": write a file phones would reject, recorded
+	// HeaderLocation answers GET /v1/ctl?location=… with the location served, so that a
+	// client never mistakes a server that ignores the parameter for one that honours it.
+	HeaderLocation = "Ctl-Location"
 )
 
 // Error codes of PROTOCOL.md.
@@ -60,4 +63,5 @@ type WriteResult struct {
 	ETag     string `json:"etag"`
 	Previous string `json:"previous,omitempty"` // ETag of the file kept as CTLFile.tlv.previous
 	Override bool   `json:"override,omitempty"`
+	Location string `json:"location,omitempty"` // the alternate location written, "" for the FileLocation
 }

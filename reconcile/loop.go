@@ -12,6 +12,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/atomicfile"
 )
 
 // Loop runs drift checks once or on a schedule and publishes each result: one JSON line per
@@ -85,7 +87,7 @@ func (l *Loop) Once(ctx context.Context) (*Result, []Event, error) {
 	if l.ReportFile != "" {
 		b, err := json.MarshalIndent(r, "", "  ")
 		if err == nil {
-			err = writeAtomic(l.ReportFile, append(b, '\n'))
+			err = atomicfile.Write(l.ReportFile, append(b, '\n'), 0o644) // world-readable: dashboards run as other users; no secret in it
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--report: %w", err))

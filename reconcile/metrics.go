@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/ctlops/ctlops/internal/atomicfile"
 	"github.com/ctlops/ctlops/plan"
 )
 
@@ -150,7 +151,7 @@ func (m *Metrics) WriteFile(path string) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b)
+	return atomicfile.Write(path, b, 0o644) // read by node_exporter, another user
 }
 
 // Handler serves /metrics.

@@ -623,6 +623,9 @@ func (n *Node) getCTL(w http.ResponseWriter, r *http.Request) {
 	}
 	etag := `"` + provider.ETag(data) + `"`
 	w.Header().Set("ETag", etag)
+	if loc := r.URL.Query().Get("location"); loc != "" {
+		w.Header().Set(provider.HeaderLocation, loc)
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
 	if match(r.Header.Get("If-None-Match"), provider.ETag(data)) {
@@ -761,7 +764,7 @@ func (n *Node) putCTL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n.audit(AuditEntry{User: in.user, Remote: in.remote, Op: "write ctl", Result: "ok", Details: details})
-	res := provider.WriteResult{ETag: provider.ETag(data), Override: override}
+	res := provider.WriteResult{ETag: provider.ETag(data), Override: override, Location: r.URL.Query().Get("location")}
 	if cur != nil {
 		res.Previous = provider.ETag(cur)
 	}
