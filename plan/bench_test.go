@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctlops/ctlops/provider/providertest"
+	"github.com/ctlops/ctlops/internal/labtest"
 )
 
 // BenchmarkPlanFleet plans 100 two-node clusters whose providers each add 20 ms to every
@@ -15,28 +15,25 @@ import (
 //	go test -run XXX -bench PlanFleet -benchtime 3x ./plan
 func BenchmarkPlanFleet(b *testing.B) {
 	const clusters, latency = 100, 20 * time.Millisecond
-	l := &lab{t: b, dir: b.TempDir(), clusters: map[string]*providertest.Cluster{}, tokens: map[string]*token{}, now: time.Now()}
-	var specs []clusterSpec
+	nodes := map[string]int{}
 	for i := range clusters {
-		name := fmt.Sprintf("c%03d", i)
-		pc := providertest.StartNamed(b, name, 2)
+		nodes[fmt.Sprintf("c%03d", i)] = 2
+	}
+	l := labtest.New(b, nodes)
+	var specs []clusterSpec
+	for name, pc := range l.Clusters {
 		for _, n := range pc.Nodes() {
 			pc.SetDelay(n.Name, latency)
 		}
-		l.clusters[name] = pc
-		specs = append(specs, clusterSpec{name: name, mode: "mixed", tokens: []string{"alice", "bob"}})
+		specs = append(specs, labtest.Mixed(name))
 	}
-	b.Setenv("LAB_CTL_PASSWORD", providertest.Password)
-	for i, name := range []string{"alice", "bob"} {
-		l.tokens[name] = l.newToken(name, testKeys(b)[i], int64(0x5A5700+i))
-	}
-	cfg := l.spec(specs...)
+	cfg := l.Spec(specs...)
 	for _, par := range []int{10, 100} {
 		b.Run(fmt.Sprintf("parallelism=%d", par), func(b *testing.B) {
 			var total time.Duration
 			for b.Loop() {
 				start := time.Now()
-				p := l.planWith(cfg, par)
+				p := l.PlanWith(cfg, par)
 				total += time.Since(start)
 				if p.Failed() || len(p.Clusters) != clusters {
 					b.Fatalf("plan failed: %d clusters", len(p.Clusters))

@@ -9,7 +9,7 @@ import (
 )
 
 func hq(mode string, tokens ...string) clusterSpec {
-	return clusterSpec{name: "hq", mode: mode, tokens: tokens}
+	return clusterSpec{Name: "hq", Mode: mode, Tokens: tokens}
 }
 
 // expect checks a cluster's summary counts, refusal rules and whether it has changes.
@@ -32,13 +32,13 @@ func expect(t *testing.T, c *plan.Cluster, add, refresh, replace, remove int, ch
 func installed(t *testing.T, nodes int, cs clusterSpec) *lab {
 	t.Helper()
 	l := newLab(t, map[string]int{"hq": nodes})
-	l.install(l.plan(l.spec(cs)), "hq", "alice")
+	l.Install(clusterOf(t, l.Plan(l.Spec(cs)), "hq"), "alice")
 	return l
 }
 
 func TestScenarioFirstCTL(t *testing.T) {
 	l := newLab(t, map[string]int{"hq": 2})
-	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 4, 0, 0, 0, true)
 	if !c.Mode.Changed || c.Mode.From != "non-secure" || c.Live.Digest != "" || len(c.Signers) != 2 {
@@ -54,7 +54,7 @@ func TestScenarioFirstCTL(t *testing.T) {
 
 func TestScenarioNoChange(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
-	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 0, 0, 0, 0, false)
 	if p.HasChanges() || c.Desired != nil || c.Summary.Unchanged != 4 {
@@ -65,7 +65,7 @@ func TestScenarioNoChange(t *testing.T) {
 
 func TestScenarioAddToken(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
-	p := l.plan(l.spec(hq("mixed", "alice", "bob", "carol")))
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob", "carol")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 1, 0, 0, 0, true)
 	if a := c.Actions[0]; a.Symbol != "+" || !strings.Contains(a.Record, "SAST-carol") {
@@ -79,7 +79,7 @@ func TestScenarioAddToken(t *testing.T) {
 
 func TestScenarioRemoveToken(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob", "carol"))
-	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 0, 0, 0, 1, true)
 	if !hasWarning(c, "only two tokens") {
@@ -92,12 +92,12 @@ func TestScenarioRemoveToOneRefused(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
 	// The spec refuses one token with its line (R16); the planner refuses it on its own too,
 	// for specs built in code.
-	if _, err := l.trySpec(hq("mixed", "alice")); err == nil || !strings.Contains(err.Error(), "R16") || !strings.Contains(err.Error(), "ctlops.yaml:") {
+	if _, err := l.TrySpec(hq("mixed", "alice")); err == nil || !strings.Contains(err.Error(), "R16") || !strings.Contains(err.Error(), "ctlops.yaml:") {
 		t.Fatalf("spec error %v, want R16 with its position", err)
 	}
-	cfg := l.spec(hq("mixed", "alice", "bob"))
+	cfg := l.Spec(hq("mixed", "alice", "bob"))
 	cfg.Clusters[0].Tokens = cfg.Clusters[0].Tokens[:1]
-	p := l.plan(cfg)
+	p := l.Plan(cfg)
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 0, 0, 0, 1, true, "R16")
 	if !p.Failed() {
@@ -108,13 +108,13 @@ func TestScenarioRemoveToOneRefused(t *testing.T) {
 
 func TestScenarioUntrustedTokensRefused(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
-	p := l.plan(l.spec(hq("mixed", "carol", "dave")))
+	p := l.Plan(l.Spec(hq("mixed", "carol", "dave")))
 	expect(t, clusterOf(t, p, "hq"), 2, 0, 0, 2, true, "R19")
 }
 
 func TestScenarioMixedToNonSecureAndBack(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
-	p := l.plan(l.spec(hq("non-secure", "alice", "bob")))
+	p := l.Plan(l.Spec(hq("non-secure", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 0, 2, 0, 0, true)
 	if !c.Mode.Changed || c.Mode.To != "non-secure" {
@@ -127,8 +127,8 @@ func TestScenarioMixedToNonSecureAndBack(t *testing.T) {
 	}
 	goldenAll(t, "mixed-to-non-secure", p)
 
-	l.install(p, "hq", "alice")
-	back := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	l.Install(clusterOf(t, p, "hq"), "alice")
+	back := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c = clusterOf(t, back, "hq")
 	expect(t, c, 0, 2, 0, 0, true)
 	if !c.Mode.Changed || c.Mode.From != "non-secure" || !strings.Contains(strings.Join(c.Notes, " "), "R11") {
@@ -139,8 +139,8 @@ func TestScenarioMixedToNonSecureAndBack(t *testing.T) {
 
 func TestScenarioNodeAdded(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
-	l.clusters["hq"].AddNode()
-	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	l.Clusters["hq"].AddNode()
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 1, 0, 0, 0, true)
 	if missing := countStatus(c, "missing"); missing != 1 {
@@ -151,8 +151,8 @@ func TestScenarioNodeAdded(t *testing.T) {
 
 func TestScenarioIPChanged(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
-	l.clusters["hq"].ChangeIP("cm2", "127.0.0.42")
-	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	l.Clusters["hq"].ChangeIP("cm2", "127.0.0.42")
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 0, 1, 0, 0, true)
 	if a := c.Actions[0]; !strings.Contains(a.Reason, "127.0.0.42") || a.Rule != "R22" {
@@ -163,8 +163,8 @@ func TestScenarioIPChanged(t *testing.T) {
 
 func TestScenarioCertRegenerated(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
-	l.clusters["hq"].RegenCert("cm1")
-	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	l.Clusters["hq"].RegenCert("cm1")
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 0, 1, 0, 0, true)
 	if a := c.Actions[0]; !strings.Contains(a.Reason, "certificate") {
@@ -175,8 +175,8 @@ func TestScenarioCertRegenerated(t *testing.T) {
 
 func TestScenarioCAPFEnabled(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
-	l.clusters["hq"].EnableCAPF()
-	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	l.Clusters["hq"].EnableCAPF()
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 1, 0, 0, 0, true)
 	if a := c.Actions[0]; a.After == nil || a.After.Role != ctl.RoleCAPF.String() {
@@ -187,13 +187,14 @@ func TestScenarioCAPFEnabled(t *testing.T) {
 
 func TestScenarioAlternateTFTP(t *testing.T) {
 	l := newLab(t, map[string]int{"hq": 2, "branch": 1})
-	branch := clusterSpec{name: "branch", mode: "mixed", tokens: []string{"alice", "carol"}}
-	withAlt := clusterSpec{name: "hq", mode: "mixed", tokens: []string{"alice", "bob"}, alternates: []string{"branch"}}
+	branch := clusterSpec{Name: "branch", Mode: "mixed", Tokens: []string{"alice", "carol"}}
+	withAlt := clusterSpec{Name: "hq", Mode: "mixed", Tokens: []string{"alice", "bob"}, Alternates: []string{"branch"}}
 	// Both clusters mixed (R17), hq's CTL installed without the alternate.
-	l.install(l.plan(l.spec(hq("mixed", "alice", "bob"), branch)), "branch", "alice")
-	l.install(l.plan(l.spec(hq("mixed", "alice", "bob"), branch)), "hq", "alice")
+	first := l.Plan(l.Spec(hq("mixed", "alice", "bob"), branch))
+	l.Install(clusterOf(t, first, "branch"), "alice")
+	l.Install(clusterOf(t, first, "hq"), "alice")
 
-	added := l.plan(l.spec(withAlt, branch), "hq")
+	added := l.Plan(l.Spec(withAlt, branch), "hq")
 	c := clusterOf(t, added, "hq")
 	expect(t, c, 1, 0, 0, 0, true)
 	if countStatus(c, "missing") != 1 {
@@ -201,9 +202,9 @@ func TestScenarioAlternateTFTP(t *testing.T) {
 	}
 	goldenAll(t, "alternate-added", added)
 
-	l.install(added, "hq", "alice")
-	l.clusters["branch"].RegenCert("cm1")
-	replaced := l.plan(l.spec(withAlt, branch), "hq")
+	l.Install(clusterOf(t, added, "hq"), "alice")
+	l.Clusters["branch"].RegenCert("cm1")
+	replaced := l.Plan(l.Spec(withAlt, branch), "hq")
 	c = clusterOf(t, replaced, "hq")
 	expect(t, c, 0, 0, 1, 0, true)
 	if a := c.Actions[0]; a.Symbol != "-/+" || a.Rule != "R18" || strings.Join(a.Actions, ",") != "delete,create" {
@@ -211,7 +212,7 @@ func TestScenarioAlternateTFTP(t *testing.T) {
 	}
 	goldenAll(t, "alternate-replaced", replaced)
 
-	removed := l.plan(l.spec(hq("mixed", "alice", "bob"), branch), "hq")
+	removed := l.Plan(l.Spec(hq("mixed", "alice", "bob"), branch), "hq")
 	expect(t, clusterOf(t, removed, "hq"), 0, 0, 0, 1, true)
 	goldenAll(t, "alternate-removed", removed)
 }
@@ -220,9 +221,9 @@ func TestScenarioAlternateModeMismatch(t *testing.T) {
 	l := newLab(t, map[string]int{"hq": 1, "branch": 1})
 	// branch is declared mixed but still runs non-secure: its own plan sets the mode, so hq's
 	// plan only warns (R17).
-	cfg := l.spec(clusterSpec{name: "hq", mode: "mixed", tokens: []string{"alice", "bob"}, alternates: []string{"branch"}},
-		clusterSpec{name: "branch", mode: "mixed", tokens: []string{"alice", "bob"}})
-	p := l.plan(cfg, "hq")
+	cfg := l.Spec(clusterSpec{Name: "hq", Mode: "mixed", Tokens: []string{"alice", "bob"}, Alternates: []string{"branch"}},
+		clusterSpec{Name: "branch", Mode: "mixed", Tokens: []string{"alice", "bob"}})
+	p := l.Plan(cfg, "hq")
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 4, 0, 0, 0, true)
 	if !hasWarning(c, "still runs non-secure") {
@@ -231,7 +232,7 @@ func TestScenarioAlternateModeMismatch(t *testing.T) {
 	// A branch declared in another mode (a spec built in code, past the loader's own R17
 	// check) is never brought in line: refused.
 	cfg.Clusters[1].Mode = "non-secure"
-	p = l.plan(cfg, "hq")
+	p = l.Plan(cfg, "hq")
 	expect(t, clusterOf(t, p, "hq"), 4, 0, 0, 0, true, "R17")
 	goldenAll(t, "alternate-r17", p)
 }
@@ -239,10 +240,10 @@ func TestScenarioAlternateModeMismatch(t *testing.T) {
 func TestScenarioServerHoldsOtherFile(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
 	// A validly signed file pushed behind ctlops' back: signed by bob, a trusted token.
-	other := l.plan(l.spec(hq("mixed", "alice", "bob", "carol")))
+	other := l.Plan(l.Spec(hq("mixed", "alice", "bob", "carol")))
 	data := signDesired(t, l, other, "hq", "bob")
-	l.clusters["hq"].PutCTL("cm2", data)
-	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	l.Clusters["hq"].PutCTL("cm2", data)
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 0, 0, 0, 0, true)
 	if c.Summary.Sync != 1 || countStatus(c, "differs") != 1 {
@@ -253,8 +254,8 @@ func TestScenarioServerHoldsOtherFile(t *testing.T) {
 
 func TestScenarioTamperedRefused(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
-	l.clusters["hq"].Tamper("cm2", 600)
-	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	l.Clusters["hq"].Tamper("cm2", 600)
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	if len(c.Refusals) != 1 || !strings.Contains(c.Refusals[0].Message, "cm2") || !strings.Contains(c.Refusals[0].Message, "tampering") {
 		t.Fatalf("refusals %+v", c.Refusals)
@@ -264,9 +265,9 @@ func TestScenarioTamperedRefused(t *testing.T) {
 
 func TestScenarioUnknownSignerRefused(t *testing.T) {
 	l := installed(t, 2, hq("mixed", "alice", "bob"))
-	rogue := l.plan(l.spec(hq("mixed", "erin", "dave")))
-	l.clusters["hq"].PutCTL("cm1", signDesired(t, l, rogue, "hq", "erin"))
-	p := l.plan(l.spec(hq("mixed", "alice", "bob")))
+	rogue := l.Plan(l.Spec(hq("mixed", "erin", "dave")))
+	l.Clusters["hq"].PutCTL("cm1", signDesired(t, l, rogue, "hq", "erin"))
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	if len(c.Refusals) != 1 || !strings.Contains(c.Refusals[0].Message, "neither a SAST record") {
 		t.Fatalf("refusals %+v", c.Refusals)
@@ -275,11 +276,11 @@ func TestScenarioUnknownSignerRefused(t *testing.T) {
 
 func TestScenarioServerDown(t *testing.T) {
 	l := newLab(t, map[string]int{"hq": 2, "branch": 1})
-	cfg := l.spec(hq("mixed", "alice", "bob"), clusterSpec{name: "branch", mode: "mixed", tokens: []string{"alice", "bob"}})
-	l.clusters["hq"].Node("cm2").Stop()
-	p := l.plan(cfg)
+	cfg := l.Spec(hq("mixed", "alice", "bob"), clusterSpec{Name: "branch", Mode: "mixed", Tokens: []string{"alice", "bob"}})
+	l.Clusters["hq"].Node("cm2").Stop()
+	p := l.Plan(cfg)
 	c := clusterOf(t, p, "hq")
-	if c.Error == "" || !strings.Contains(c.Error, "cm2") && !strings.Contains(c.Error, l.clusters["hq"].Node("cm2").Addr) {
+	if c.Error == "" || !strings.Contains(c.Error, "cm2") && !strings.Contains(c.Error, l.Clusters["hq"].Node("cm2").Addr) {
 		t.Fatalf("hq error %q does not name the server that is down", c.Error)
 	}
 	if b := clusterOf(t, p, "branch"); b.Error != "" || !b.Summary.Changes {
@@ -293,19 +294,7 @@ func TestScenarioServerDown(t *testing.T) {
 
 func signDesired(t *testing.T, l *lab, p *plan.Plan, cluster, signer string) []byte {
 	t.Helper()
-	f, err := ctl.Parse(clusterOf(t, p, cluster).Desired.Data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk := l.tokens[signer]
-	if err := f.Sign(tk.key, tk.cert, ctl.SHA1, l.now); err != nil {
-		t.Fatal(err)
-	}
-	data, err := f.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return l.Sign(clusterOf(t, p, cluster).Desired.Data, signer)
 }
 
 func hasWarning(c *plan.Cluster, s string) bool {

@@ -24,6 +24,7 @@ import (
 	"github.com/ctlops/ctlops/ctl"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
+	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/provider/providertest"
 	"github.com/ctlops/ctlops/spec"
 )
@@ -32,7 +33,7 @@ import (
 const PasswordEnv = "LAB_CTL_PASSWORD"
 
 // TokenNames are the tokens every lab has.
-var TokenNames = []string{"alice", "bob", "carol"}
+var TokenNames = []string{"alice", "bob", "carol", "dave", "erin"}
 
 // Token is a SAST token: a software key and its certificate file.
 type Token struct {
@@ -97,9 +98,7 @@ func New(t testing.TB, nodes map[string]int) *Lab {
 	if len(l.Clusters) != len(names) {
 		t.FailNow()
 	}
-	if err := os.Setenv(PasswordEnv, providertest.Password); err != nil {
-		t.Fatal(err)
-	}
+	t.Setenv(PasswordEnv, providertest.Password)
 	for i, name := range TokenNames {
 		l.Tokens[name] = l.newToken(name, testKeys()[i], int64(0x5A5700+i))
 	}
@@ -133,7 +132,9 @@ type ClusterSpec struct {
 	// Providers overrides the provider lines (e.g. "tftp://127.0.0.1:PORT"); default: every
 	// node's CTL Provider.
 	Providers []string
-	Extra     string // more YAML lines for the cluster, indented by 4
+	// Alternates are clusters whose first node is this cluster's alternate TFTP server.
+	Alternates []string
+	Extra      string // more YAML lines for the cluster, indented by 4
 }
 
 // Mixed is a mixed-mode cluster with the alice and bob tokens.
@@ -164,6 +165,13 @@ func (l *Lab) YAML(cs ...ClusterSpec) string {
 		for _, tk := range c.Tokens {
 			fmt.Fprintf(&b, "      - {name: %s, certificate: %s}\n", tk, l.Tokens[tk].File)
 		}
+		if len(c.Alternates) > 0 {
+			b.WriteString("    alternateTFTP:\n")
+			for _, a := range c.Alternates {
+				host, port, _ := strings.Cut(l.Clusters[a].Addrs()[0], ":")
+				fmt.Fprintf(&b, "      - {host: %s, port: %s, cluster: %s}\n", host, port, a)
+			}
+		}
 		b.WriteString(c.Extra)
 	}
 	return b.String()
@@ -182,17 +190,30 @@ func (l *Lab) WriteSpec(cs ...ClusterSpec) string {
 // Spec writes and loads the spec.
 func (l *Lab) Spec(cs ...ClusterSpec) *spec.Config {
 	l.T.Helper()
-	cfg, _, err := spec.Load(l.WriteSpec(cs...))
+	cfg, err := l.TrySpec(cs...)
 	if err != nil {
 		l.T.Fatalf("spec: %v", err)
 	}
 	return cfg
 }
 
+// TrySpec writes and loads the spec, returning the loader's error.
+func (l *Lab) TrySpec(cs ...ClusterSpec) (*spec.Config, error) {
+	l.T.Helper()
+	cfg, _, err := spec.Load(l.WriteSpec(cs...))
+	return cfg, err
+}
+
 // Plan fetches and plans cfg.
 func (l *Lab) Plan(cfg *spec.Config, names ...string) *plan.Plan {
 	l.T.Helper()
-	p, err := live.Plan(context.Background(), cfg, names, live.Options{Parallelism: 64, Timeout: 10 * time.Second, Retries: -1}, "test", l.Now)
+	return l.PlanWith(cfg, 64, names...)
+}
+
+// PlanWith is Plan with a given parallelism.
+func (l *Lab) PlanWith(cfg *spec.Config, parallelism int, names ...string) *plan.Plan {
+	l.T.Helper()
+	p, err := live.Plan(context.Background(), cfg, names, live.Options{Parallelism: parallelism, Timeout: 10 * time.Second, Retries: -1}, "test", l.Now)
 	if err != nil {
 		l.T.Fatal(err)
 	}
@@ -208,8 +229,9 @@ func (l *Lab) InstallAll(p *plan.Plan, signer string) {
 	}
 }
 
-// Install signs a cluster's desired file with a token and places it on every node, and sets
-// the cluster's mode, as a successful apply would; it returns the signed bytes.
+// Install signs a cluster's desired file with a token and places it on every node and every
+// alternate TFTP server's alternate location, and sets the cluster's mode, as a successful
+// apply would; it returns the signed bytes.
 func (l *Lab) Install(c *plan.Cluster, signer string) []byte {
 	l.T.Helper()
 	if c.Desired == nil {
@@ -220,10 +242,36 @@ func (l *Lab) Install(c *plan.Cluster, signer string) []byte {
 	for _, n := range pc.Nodes() {
 		pc.PutCTL(n.Name, data)
 	}
+	for _, tg := range c.Targets {
+		if tg.Alternate {
+			l.putAlternate(tg.Address, c.Name, data)
+		}
+	}
 	if c.Mode.Changed {
 		l.SetMode(c.Name, c.Mode.To)
 	}
 	return data
+}
+
+// putAlternate writes a cluster's file into the alternate location of the node at addr.
+func (l *Lab) putAlternate(addr, cluster string, data []byte) {
+	l.T.Helper()
+	for _, pc := range l.Clusters {
+		for _, n := range pc.Nodes() {
+			if n.Addr != addr {
+				continue
+			}
+			dir := filepath.Join(n.FileLocation(), provider.AlternateDir, cluster)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				l.T.Fatal(err)
+			}
+			if err := provider.WriteCTLFile(dir, data); err != nil {
+				l.T.Fatal(err)
+			}
+			return
+		}
+	}
+	l.T.Fatalf("labtest: no node at %s", addr)
 }
 
 // Sign signs an unsigned CTL with a token.
@@ -251,12 +299,12 @@ func (l *Lab) SetMode(cluster, mode string) {
 	cl := pc.Client(pc.Nodes()[0].Name)
 	defer cl.CloseIdleConnections()
 	ctx := context.Background()
-	lk, err := cl.Lock(ctx, lockRequest())
+	lk, err := cl.Lock(ctx, provider.LockRequest{User: "labtest", Host: "labtest", Operation: "set mode", LeaseSec: 60})
 	if err != nil {
 		l.T.Fatal(err)
 	}
 	defer cl.ReleaseLock(ctx, lk.ID)
-	if err := cl.SetMode(ctx, lk.ID, modeOf(mode)); err != nil {
+	if err := cl.SetMode(ctx, lk.ID, provider.Mode(mode)); err != nil {
 		l.T.Fatal(err)
 	}
 }
