@@ -109,8 +109,10 @@ func Resign(data []byte, s Signer, o ResignOptions) (*ResignResult, error) {
 		res.Warnings = append(res.Warnings,
 			"--force: "+msg+"; its SAST record was added. PHONES THAT HOLD THE CURRENT FILE WILL REJECT THIS ONE; only phones without a CTL accept it")
 	}
-	if err := serialClash(f, cert); err != nil {
+	if warning, err := serialClash(f, cert); err != nil {
 		return nil, err
+	} else if warning != "" {
+		res.Warnings = append(res.Warnings, warning)
 	}
 	now := o.Now
 	if now.IsZero() {
@@ -139,19 +141,25 @@ func Resign(data []byte, s Signer, o ResignOptions) (*ResignResult, error) {
 	return res, nil
 }
 
-// serialClash refuses a signer whose serial another SAST record of the file shares: the CTL
-// header names its signer by serial (CTL-FORMAT §2.5), so the file would verify against the
-// wrong record, on phones as in ctlops. Self-signed lab certificates made with a fixed
-// "serial = 1" hit this; certificates from a CA never do.
-func serialClash(f *ctl.File, cert *x509.Certificate) error {
+// serialClash looks for another SAST record with the signer's serial. The CTL header names
+// its signer by serial, name and issuer (CTL-FORMAT §2.5); ctlops picks the record that matches
+// all three, but whether phones compare more than the serial is not known. Self-signed lab
+// certificates made with a fixed "serial = 1" hit this; certificates from a CA never do. Two
+// records that also share subject and issuer cannot be told apart at all: refused.
+func serialClash(f *ctl.File, cert *x509.Certificate) (warning string, err error) {
 	serial := cert.SerialNumber.Bytes()
+	name, issuer := ctl.NameString(cert.Subject), ctl.NameString(cert.Issuer)
 	for _, r := range f.Records {
-		if r.Role == ctl.RoleSAST && ctl.SameSerial(r.SerialNumber, serial) && !bytes.Equal(r.Certificate, cert.Raw) {
-			return fmt.Errorf("the signer %s and the SAST record %q share serial %s: the CTL names its signer by serial only, so phones could not tell which one signed; give each token certificate its own serial",
-				ctl.NameString(cert.Subject), r.SubjectName, ctl.SerialHex(serial))
+		if r.Role != ctl.RoleSAST || !ctl.SameSerial(r.SerialNumber, serial) || bytes.Equal(r.Certificate, cert.Raw) {
+			continue
 		}
+		if r.SubjectName == name && r.IssuerName == issuer {
+			return "", fmt.Errorf("the signer %s and another SAST record share serial %s, subject and issuer: nothing in the CTL header could tell them apart; give each token certificate its own serial", name, ctl.SerialHex(serial))
+		}
+		return fmt.Sprintf("the signer %s and the SAST record %q share serial %s: ctlops tells them apart by subject and issuer, but phones that match the signer by serial alone could check the wrong record; give each token certificate its own serial",
+			name, r.SubjectName, ctl.SerialHex(serial)), nil
 	}
-	return nil
+	return "", nil
 }
 
 // AskToken lets a terminal user pick one of several present tokens (R20): it lists them on w
