@@ -103,7 +103,8 @@ func (b *builder) diff(desired *ctl.File) {
 func addReason(d *ctl.Record, m recordMeta) string {
 	switch {
 	case d.Role == ctl.RoleSAST:
-		return "declared " + m.source
+		// The reviewer checks the certificate against the token in hand.
+		return fmt.Sprintf("declared %s, certificate sha256 %s…", m.source, ctl.Fingerprint(d.Certificate)[:16])
 	case m.alternate:
 		return "declared " + m.source
 	}
