@@ -17,6 +17,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -204,9 +205,28 @@ func NewClient(addr string, opt Options) (*Client, error) {
 	}, nil
 }
 
+// sessionCaches holds one TLS session cache per trust configuration (CA certificates and
+// pins), shared by every client that trusts the same way: a drift check of a fleet opens
+// several clients per node and check, and resuming a session spares the full handshake.
+// Sessions are never shared between configurations, because a resumed session is not checked
+// against the roots again.
+var sessionCaches sync.Map // trust key -> tls.ClientSessionCache
+
+func sessionCache(pool *x509.CertPool, caPEM []byte, pins []string) tls.ClientSessionCache {
+	// The pool by identity: callers that keep their pool (spec.TLS.CertPool does) share
+	// sessions; two pools are never taken for one, whatever they hold.
+	h := sha256.New()
+	fmt.Fprintf(h, "%p\x00%s\x00", pool, strings.Join(pins, ","))
+	h.Write(caPEM)
+	key := hex.EncodeToString(h.Sum(nil))
+	c, _ := sessionCaches.LoadOrStore(key, tls.NewLRUClientSessionCache(256))
+	return c.(tls.ClientSessionCache)
+}
+
 func tlsConfig(opt Options) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}
 	pool := opt.CAPool
+	var caPEM []byte
 	if opt.CAFile != "" {
 		pem, err := os.ReadFile(opt.CAFile)
 		if err != nil {
@@ -220,8 +240,10 @@ func tlsConfig(opt Options) (*tls.Config, error) {
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("CA file %s: no PEM certificate in it", opt.CAFile)
 		}
+		caPEM = pem
 	}
 	tc.RootCAs = pool
+	tc.ClientSessionCache = sessionCache(opt.CAPool, caPEM, opt.Pins)
 	if len(opt.Pins) == 0 {
 		return tc, nil
 	}

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync"
 )
 
 // Version is the only file format version this package reads.
@@ -163,18 +164,25 @@ type TLS struct {
 	// ctl.Fingerprint returns.
 	Pins []string
 	Pos  Pos
+
+	poolOnce sync.Once
+	pool     *x509.CertPool
 }
 
-// CertPool returns the CA certificates as a pool, nil when no CA is declared.
+// CertPool returns the CA certificates as a pool, nil when no CA is declared. It is the same
+// pool at every call, so that TLS sessions made under it can be resumed (provider keys its
+// session caches by pool).
 func (t *TLS) CertPool() *x509.CertPool {
 	if t == nil || len(t.CA) == 0 {
 		return nil
 	}
-	p := x509.NewCertPool()
-	for _, c := range t.CA {
-		p.AddCert(c)
-	}
-	return p
+	t.poolOnce.Do(func() {
+		t.pool = x509.NewCertPool()
+		for _, c := range t.CA {
+			t.pool.AddCert(c)
+		}
+	})
+	return t.pool
 }
 
 // Token is a security token (SAST, R15) identified by its certificate, never by a secret.
