@@ -48,7 +48,8 @@ func newRoot() *cobra.Command {
 		Long: `ctlops keeps Cisco CallManager Certificate Trust List (CTL) files in line with
 the security mode, security tokens and alternate TFTP servers declared in YAML.
 
-Exit status: 0 success, 1 error; plan and drift use 2 for "changes" or "drift found".`,
+Exit status: 0 success, 1 error; plan and drift use 2 for "changes" or "drift found",
+apply 3 when the confirmation is declined. "ctlops COMMAND --help" says more.`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
