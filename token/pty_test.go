@@ -12,35 +12,14 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/ctlops/ctlops/internal/ptytest"
 )
-
-// openPTY returns the master and slave ends of a new pseudo-terminal.
-func openPTY(t *testing.T) (*os.File, *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("no pseudo-terminal here: %v", err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, s
-}
 
 // TestTerminal runs Open as the CLI does on a terminal, in a fresh process on a real
 // pseudo-terminal: with several tokens and none named it lists them and asks (R20), then asks
 // for the PIN without echo (R21).
 func TestTerminal(t *testing.T) {
-	m, s := openPTY(t)
+	m, s := ptytest.Open(t)
 	defer m.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(hsm.Environ(nil), helperEnv+"=tty", "HELPER_MODULE="+modPath, PINEnv+"=")

@@ -12,38 +12,16 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/ctlops/ctlops/internal/ptytest"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/provider/providertest"
 )
-
-// ptyPair returns the master and slave ends of a new pseudo-terminal.
-func ptyPair(t *testing.T) (*os.File, *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("no pseudo-terminal here: %v", err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, s
-}
 
 // onTerminal runs ctlops in a fresh process on a real pseudo-terminal, answers each prompt in
 // turn, and returns the exit status and the screen.
 func onTerminal(t *testing.T, w *tokenWorld, env []string, dialogue [][2]string, args ...string) (int, string) {
 	t.Helper()
-	m, s := ptyPair(t)
+	m, s := ptytest.Open(t)
 	defer m.Close()
 	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestTokenCLIHelperProcess$", "--"}, args...)...)
 	cmd.Env = append(append(w.env.Environ(nil), tokenCLIHelper+"=1", "CTLOPS_TOKEN_PIN=", "NO_COLOR=1"), env...)
