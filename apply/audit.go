@@ -24,12 +24,14 @@ type AuditEntry struct {
 	SpecDigest    string           `json:"spec_digest"`
 	Clusters      []string         `json:"clusters"`
 	Signer        *SignerInfo      `json:"signer,omitempty"`
-	Result        string           `json:"result"` // "applied", "partial", "failed", "interrupted"
+	Result        string           `json:"result"` // "applied", "partial", "failed", "interrupted", "unlocked"
 	Error         string           `json:"error,omitempty"`
 	Details       []*ClusterResult `json:"details"`
+	// Broken are the locks `ctlops unlock` broke (their holders, never their ids).
+	Broken []BrokenLock `json:"broken_locks,omitempty"`
 }
 
-// writeAudit appends one JSON line; O_APPEND keeps concurrent writers' lines whole.
+// writeAudit records an apply.
 func writeAudit(o *Options, p *plan.Plan, res *Result, started time.Time, runErr error) error {
 	e := AuditEntry{Time: started.UTC(), Finished: o.Now().UTC(), User: o.User, Host: o.Host,
 		CtlopsVersion: o.Version, PlanDigest: p.Digest(), PlanFile: o.PlanFile, SpecDigest: p.SpecDigest,
@@ -53,14 +55,19 @@ func writeAudit(o *Options, p *plan.Plan, res *Result, started time.Time, runErr
 	if runErr != nil {
 		e.Error = runErr.Error()
 	}
+	return appendAudit(o.AuditLog, e)
+}
+
+// appendAudit appends one JSON line; O_APPEND keeps concurrent writers' lines whole.
+func appendAudit(path string, e AuditEntry) error {
 	line, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(o.AuditLog), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(o.AuditLog, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return err
 	}

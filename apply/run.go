@@ -183,15 +183,9 @@ func openTargets(o *Options, p *plan.Plan) ([]*work, []*node, error) {
 			return nil, nil, err
 		}
 		for _, ts := range c.Targets {
-			opts := po
-			if ts.Alternate {
-				decl, ok := alternateDecl(sc, ts.Address)
-				if !ok {
-					return nil, nil, fmt.Errorf("cluster %s: alternate TFTP target %s is not declared in the spec", c.Name, ts.Address)
-				}
-				if opts, err = live.AlternateOptions(o.Config, sc, decl, o.Live); err != nil {
-					return nil, nil, err
-				}
+			opts, err := targetOptions(o.Config, sc, po, ts, o.Live)
+			if err != nil {
+				return nil, nil, err
 			}
 			wr, err := provider.OpenWriter(ts.Address, opts)
 			if err != nil {
@@ -220,6 +214,19 @@ func openTargets(o *Options, p *plan.Plan) ([]*work, []*node, error) {
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].addr < nodes[j].addr })
 	return works, nodes, nil
+}
+
+// targetOptions are the provider options to write one target: the cluster's own (po), or for an
+// alternate TFTP server those of its cluster with this cluster's alternate location.
+func targetOptions(cfg *spec.Config, sc *spec.Cluster, po provider.Options, ts plan.TargetState, lo live.Options) (provider.Options, error) {
+	if !ts.Alternate {
+		return po, nil
+	}
+	decl, ok := alternateDecl(sc, ts.Address)
+	if !ok {
+		return po, fmt.Errorf("cluster %s: alternate TFTP target %s is not declared in the spec", sc.Name, ts.Address)
+	}
+	return live.AlternateOptions(cfg, sc, decl, lo)
 }
 
 func alternateDecl(c *spec.Cluster, addr string) (spec.AlternateTFTP, bool) {

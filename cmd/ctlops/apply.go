@@ -68,14 +68,7 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 				o.PlanFile = args[0]
 			}
 			if input && tty {
-				o.Confirm = func(prompt string) (bool, error) {
-					fmt.Fprint(stderr, prompt)
-					line, err := readLine(stdin)
-					if err != nil && line == "" {
-						return false, fmt.Errorf("reading the answer: %w", err)
-					}
-					return strings.TrimSpace(line) == "yes", nil
-				}
+				o.Confirm = confirmYes(stdin, stderr)
 			}
 			_, err = apply.Run(ctx, o)
 			switch {
@@ -101,6 +94,18 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 	fl.BoolVar(&restart, "restart-services", false, "restart CallManager and TFTP on every server that runs them (R23)")
 	fl.StringVar(&auditLog, "audit-log", "", "append the audit line here (default .ctlops/audit.jsonl beside the spec)")
 	return cmd
+}
+
+// confirmYes asks on the terminal; only "yes" confirms.
+func confirmYes(stdin io.Reader, stderr io.Writer) func(string) (bool, error) {
+	return func(prompt string) (bool, error) {
+		fmt.Fprint(stderr, prompt)
+		line, err := readLine(stdin)
+		if err != nil && line == "" {
+			return false, fmt.Errorf("reading the answer: %w", err)
+		}
+		return strings.TrimSpace(line) == "yes", nil
+	}
 }
 
 // readLine reads up to a newline one byte at a time, so that nothing after the answer is

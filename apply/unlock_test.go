@@ -1,0 +1,71 @@
+package apply_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ctlops/ctlops/apply"
+	"github.com/ctlops/ctlops/provider"
+)
+
+// A client died holding the locks (R24): unlock names the holder, asks, breaks the locks of
+// every node, records the holders in the audit log, and an apply goes through afterwards.
+func TestUnlock(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	pc := l.clusters["hq"]
+	ctx := context.Background()
+	for _, n := range pc.Nodes() {
+		if _, err := pc.Client(n.Name).Lock(ctx, provider.LockRequest{User: "crashed", Host: "pc7", Operation: "ctlops apply", LeaseSec: 3600}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := l.run(l.opts(cfg, "alice", &bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), "crashed@pc7") {
+		t.Fatalf("apply with the locks held: %v", err)
+	}
+
+	// Nobody to ask, no --auto-approve: nothing is broken.
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.AutoApprove = false
+	if _, err := apply.Unlock(ctx, o); !errors.Is(err, apply.ErrInputNeeded) {
+		t.Fatalf("unlock without an answer: %v", err)
+	}
+	// Declined: nothing is broken either.
+	o.Confirm = func(string) (bool, error) { return false, nil }
+	if _, err := apply.Unlock(ctx, o); !errors.Is(err, apply.ErrDeclined) {
+		t.Fatalf("declined unlock: %v", err)
+	}
+	for _, n := range pc.Nodes() {
+		if lk, err := pc.Client(n.Name).GetLock(ctx); err != nil || lk.User != "crashed" {
+			t.Fatalf("node %s lock after a declined unlock: %v %v", n.Name, lk, err)
+		}
+	}
+
+	out.Reset()
+	var asked string
+	o.Confirm = func(p string) (bool, error) { asked = out.String(); return true, nil }
+	broken, err := apply.Unlock(ctx, o)
+	if err != nil || len(broken) != 2 {
+		t.Fatalf("unlock: %d broken, %v\n%s", len(broken), err, out.String())
+	}
+	if !strings.Contains(asked, "crashed@pc7 (ctlops apply)") {
+		t.Errorf("the holders were not shown before asking:\n%s", asked)
+	}
+	l.unlocked("hq")
+	last := l.auditLines()
+	e := last[len(last)-1]
+	if e.Result != "unlocked" || len(e.Broken) != 2 || e.Broken[0].Holder.User != "crashed" || e.Broken[0].Holder.ID != "" {
+		t.Errorf("audit line %+v", e)
+	}
+	l.mustApply(cfg, "alice")
+
+	// Nothing held: nothing to do.
+	out.Reset()
+	if broken, err := apply.Unlock(ctx, o); err != nil || len(broken) != 0 || !strings.Contains(out.String(), "No update lock is held") {
+		t.Errorf("unlock with no lock held: %v %v\n%s", broken, err, out.String())
+	}
+}
