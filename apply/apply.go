@@ -59,6 +59,10 @@ type Options struct {
 	// OpenSigner opens the token that signs (R19-R21); called once, after the locks are taken,
 	// and only when a file must be signed. TokenOpener is the usual one.
 	OpenSigner func(ctx context.Context, req SignerRequest) (token.Signer, error)
+	// CheckSigner, when set, is asked before any lock is taken whether OpenSigner will be able
+	// to open the signer (module, PIN source), so that a missing PIN fails before anything is
+	// locked. TokenPreflight is the usual one.
+	CheckSigner func(req SignerRequest) error
 
 	// LockTimeout is how long to wait for a lock another client holds; 0 fails at once,
 	// naming the holder (R24).

@@ -122,6 +122,10 @@ func apply(ctx context.Context, o *Options, p *plan.Plan, res *Result) (err erro
 	if err != nil {
 		return err
 	}
+	// A signer that cannot be opened fails here, before any lock: nothing reached a server.
+	if err := o.checkSigner(works); err != nil {
+		return err
+	}
 	for _, w := range works {
 		res.Clusters = append(res.Clusters, w.res)
 	}
@@ -473,17 +477,15 @@ func (o *Options) prepare(ctx context.Context, works []*work, res *Result) error
 	return nil
 }
 
-// signAll opens the signer once (R20: one token at a time) and signs each cluster's file.
-func (o *Options) signAll(ctx context.Context, works []*work, res *Result) error {
-	if o.OpenSigner == nil {
-		return errors.New("a file must be signed but no signer is configured")
-	}
+// signerRequest is what the signer must sign for: works' clusters, their (common) signWith and
+// the declared tokens phones already trust (R19).
+func signerRequest(works []*work) (SignerRequest, error) {
 	req := SignerRequest{SignWith: works[0].spec.SignWith}
 	seen := map[string]bool{}
 	for _, w := range works {
 		req.Clusters = append(req.Clusters, w.c.Name)
 		if signWithKey(w.spec.SignWith) != signWithKey(req.SignWith) {
-			return fmt.Errorf("clusters %s and %s declare different signWith: apply them one at a time with --cluster", works[0].c.Name, w.c.Name)
+			return req, fmt.Errorf("clusters %s and %s declare different signWith: apply them one at a time with --cluster", works[0].c.Name, w.c.Name)
 		}
 		for _, s := range w.c.Signers {
 			if !seen[s.CertificateSHA256] {
@@ -491,6 +493,40 @@ func (o *Options) signAll(ctx context.Context, works []*work, res *Result) error
 				req.Trusted = append(req.Trusted, s)
 			}
 		}
+	}
+	return req, nil
+}
+
+// checkSigner runs CheckSigner before the locks for the clusters whose records change, the
+// ones that will need a signature (laggards alone get the file the others hold).
+func (o *Options) checkSigner(works []*work) error {
+	if o.CheckSigner == nil {
+		return nil
+	}
+	var signing []*work
+	for _, w := range works {
+		if len(w.c.Actions) > 0 || w.c.Live == nil || w.c.Live.Digest == "" {
+			signing = append(signing, w)
+		}
+	}
+	if len(signing) == 0 {
+		return nil
+	}
+	req, err := signerRequest(signing)
+	if err != nil {
+		return err
+	}
+	return o.CheckSigner(req)
+}
+
+// signAll opens the signer once (R20: one token at a time) and signs each cluster's file.
+func (o *Options) signAll(ctx context.Context, works []*work, res *Result) error {
+	if o.OpenSigner == nil {
+		return errors.New("a file must be signed but no signer is configured")
+	}
+	req, err := signerRequest(works)
+	if err != nil {
+		return err
 	}
 	s, err := o.OpenSigner(ctx, req)
 	if err != nil {

@@ -27,61 +27,124 @@ type TokenOptions struct {
 	Prompt io.Writer
 }
 
-// TokenOpener opens the signer as `ctlops apply` does. The PIN comes from --pin-file, else
+// resolved is what TokenOptions and a cluster's signWith decide before any token is touched.
+type resolved struct {
+	software *spec.SoftwareKey // a lab key instead of a token
+	module   string
+	sel      token.Selection
+	pin      token.PINSource
+	ask      bool // questions may be asked on the terminal
+	// pinCheck says, without asking anything, whether the PIN will be there when needed.
+	pinCheck func() error
+}
+
+// resolve picks the signer's module, token and PIN source. The PIN comes from --pin-file, else
 // $CTLOPS_TOKEN_PIN, else the spec's signWith.pkcs11.pin reference, else a prompt without echo
-// on a terminal; with none of them it fails rather than hang. When the token holds several key
-// pairs, the ones phones already trust (R19) are preferred.
+// on a terminal; with none of them it is an error rather than a hang.
+func (t TokenOptions) resolve(sw *spec.SignWith) (*resolved, error) {
+	named := t.Module != "" || t.Label != "" || t.Serial != ""
+	if !named && sw != nil && sw.Software != nil {
+		return &resolved{software: sw.Software}, nil
+	}
+	r := &resolved{}
+	var specModule string
+	var specPIN *spec.SecretRef
+	if sw != nil && sw.PKCS11 != nil {
+		specModule, specPIN = sw.PKCS11.Module, sw.PKCS11.PIN
+		r.sel = token.Selection{Label: sw.PKCS11.TokenLabel, Serial: sw.PKCS11.TokenSerial}
+	}
+	if t.Label != "" || t.Serial != "" {
+		r.sel = token.Selection{Label: t.Label, Serial: t.Serial}
+	}
+	mod, err := token.ResolveModule(t.Module, specModule)
+	if err != nil {
+		return nil, err
+	}
+	r.module = mod
+	fd, tty := token.TerminalFD(t.Stdin)
+	r.ask = tty && t.Input
+	r.pinCheck = func() error { return nil }
+	switch {
+	case t.PINFile != "":
+		r.pin = token.PINFromFile(t.PINFile)
+		r.pinCheck = func() error {
+			f, err := os.Open(t.PINFile)
+			if err != nil {
+				return fmt.Errorf("--pin-file: %w", err)
+			}
+			return f.Close()
+		}
+	case os.Getenv(token.PINEnv) != "":
+		r.pin = token.PINFromEnv(token.PINEnv)
+	case specPIN != nil:
+		ref := *specPIN
+		r.pin = func(token.Info) ([]byte, error) {
+			v, err := ref.Resolve()
+			if err != nil {
+				return nil, fmt.Errorf("token PIN: %w", err)
+			}
+			return []byte(v), nil
+		}
+		r.pinCheck = func() error {
+			if _, err := ref.Resolve(); err != nil {
+				return fmt.Errorf("token PIN: %w", err)
+			}
+			return nil
+		}
+	case r.ask:
+		r.pin = token.PINFromTerminal(fd, t.Prompt)
+	default:
+		msg := token.ErrNoPIN.Error()
+		if tty {
+			msg += " (input is disabled: --input=false)"
+		}
+		return nil, errors.New(msg)
+	}
+	return r, nil
+}
+
+// TokenPreflight checks, before any lock is taken and without touching a token, that the
+// signer TokenOpener would open can be found and unlocked: the PKCS#11 module resolves and a
+// PIN source is there (a readable --pin-file, a set variable), or the lab key loads.
+func TokenPreflight(t TokenOptions) func(SignerRequest) error {
+	return func(req SignerRequest) error {
+		r, err := t.resolve(req.SignWith)
+		if err != nil {
+			return err
+		}
+		if r.software != nil {
+			s, err := token.LoadSoftware(r.software.KeyFile, r.software.CertFile)
+			if err != nil {
+				return err
+			}
+			return s.Close()
+		}
+		if strings.ContainsRune(r.module, '/') { // a bare name is for the loader's search path
+			if _, err := os.Stat(r.module); err != nil {
+				return fmt.Errorf("PKCS#11 module: %w", err)
+			}
+		}
+		return r.pinCheck()
+	}
+}
+
+// TokenOpener opens the signer as `ctlops apply` does (see resolve for where the PIN comes
+// from). When the token holds several key pairs, the ones phones already trust (R19) are
+// preferred.
 func TokenOpener(t TokenOptions) func(context.Context, SignerRequest) (token.Signer, error) {
 	if t.Prompt == nil {
 		t.Prompt = io.Discard
 	}
 	return func(ctx context.Context, req SignerRequest) (token.Signer, error) {
-		sw := req.SignWith
-		named := t.Module != "" || t.Label != "" || t.Serial != ""
-		if !named && sw != nil && sw.Software != nil {
-			fmt.Fprintln(t.Prompt, "WARNING:", token.SoftwareWarning)
-			return token.LoadSoftware(sw.Software.KeyFile, sw.Software.CertFile)
-		}
-		var specModule string
-		var sel token.Selection
-		var specPIN *spec.SecretRef
-		if sw != nil && sw.PKCS11 != nil {
-			specModule, specPIN = sw.PKCS11.Module, sw.PKCS11.PIN
-			sel = token.Selection{Label: sw.PKCS11.TokenLabel, Serial: sw.PKCS11.TokenSerial}
-		}
-		if t.Label != "" || t.Serial != "" {
-			sel = token.Selection{Label: t.Label, Serial: t.Serial}
-		}
-		mod, err := token.ResolveModule(t.Module, specModule)
+		r, err := t.resolve(req.SignWith)
 		if err != nil {
 			return nil, err
 		}
-		fd, tty := token.TerminalFD(t.Stdin)
-		ask := tty && t.Input
-		var pin token.PINSource
-		switch {
-		case t.PINFile != "":
-			pin = token.PINFromFile(t.PINFile)
-		case os.Getenv(token.PINEnv) != "":
-			pin = token.PINFromEnv(token.PINEnv)
-		case specPIN != nil:
-			ref := *specPIN
-			pin = func(token.Info) ([]byte, error) {
-				v, err := ref.Resolve()
-				if err != nil {
-					return nil, fmt.Errorf("token PIN: %w", err)
-				}
-				return []byte(v), nil
-			}
-		case ask:
-			pin = token.PINFromTerminal(fd, t.Prompt)
-		default:
-			msg := token.ErrNoPIN.Error()
-			if tty {
-				msg += " (input is disabled: --input=false)"
-			}
-			return nil, errors.New(msg)
+		if r.software != nil {
+			fmt.Fprintln(t.Prompt, "WARNING:", token.SoftwareWarning)
+			return token.LoadSoftware(r.software.KeyFile, r.software.CertFile)
 		}
+		mod, sel, pin, ask := r.module, r.sel, r.pin, r.ask
 		o := token.Options{Module: mod, Selection: sel, PIN: pin, Warn: t.Prompt}
 		if ask {
 			o.Ask = token.AskToken(t.Stdin, t.Prompt)

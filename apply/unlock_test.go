@@ -69,3 +69,38 @@ func TestUnlock(t *testing.T) {
 		t.Errorf("unlock with no lock held: %v %v\n%s", broken, err, out.String())
 	}
 }
+
+// A signer that cannot be opened (no PIN source here) fails before any lock is taken: no
+// server is locked or written, and no audit line claims an apply.
+func TestSignerPreflight(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	l.mustApply(l.spec(hq("mixed", "alice", "bob")), "alice")
+	cfg := l.spec(hq("mixed", "alice", "bob", "carol"))
+	audits := len(l.auditLines())
+	for _, tc := range []struct {
+		name string
+		tok  apply.TokenOptions
+		want string
+	}{
+		{"missing PIN file", apply.TokenOptions{Label: "alice", PINFile: "/nonexistent/pin"}, "--pin-file"},
+		{"missing module", apply.TokenOptions{Label: "alice", Module: "/nonexistent/libpkcs11.so", PINFile: l.pinFile(tokens["alice"].PIN)}, "PKCS#11 module"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			o := l.opts(cfg, "alice", &out)
+			o.CheckSigner = apply.TokenPreflight(tc.tok)
+			o.Event = func(e apply.Event) {
+				if e.Kind == "locked" || e.Kind == "lock-wait" {
+					t.Errorf("a lock was taken (%+v) before the signer was checked", e)
+				}
+			}
+			if _, _, err := l.run(o); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one about %s", err, tc.want)
+			}
+			l.unlocked("hq")
+		})
+	}
+	if got := len(l.auditLines()); got != audits {
+		t.Errorf("%d audit lines after preflight failures, want %d", got, audits)
+	}
+}

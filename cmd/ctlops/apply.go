@@ -62,6 +62,7 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 					return renderPlan(w, p, "text", &f, "ctlops apply", "")
 				},
 				OpenSigner:  apply.TokenOpener(tok),
+				CheckSigner: apply.TokenPreflight(tok),
 				LockTimeout: lockTimeout, Lease: lease, RestartServices: restart, AuditLog: auditLog,
 			}
 			if len(args) == 1 {
