@@ -27,27 +27,20 @@ func writePEM(path, typ string, der []byte, perm os.FileMode) error {
 	return atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), perm)
 }
 
-// newCA makes the lab cluster's CA; clients trust its ca.pem.
-func newCA(cluster, certPath, keyPath string) error {
+// issue makes a key, signs tmpl with parent's key (or self-signs when parent is nil) under a
+// fresh serial, and writes the key (0600) and the certificate.
+func issue(tmpl, parent *x509.Certificate, parentKey *rsa.PrivateKey, certPath, keyPath string) error {
 	key, err := rsa.GenerateKey(rand.Reader, keyBits)
 	if err != nil {
 		return err
 	}
-	serial, err := newSerial()
-	if err != nil {
+	if tmpl.SerialNumber, err = newSerial(); err != nil {
 		return err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cluster + " CTL lab CA", OrganizationalUnit: []string{"ctlops lab"}, Organization: []string{"ctlops"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+	if parent == nil {
+		parent, parentKey = tmpl, key
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
 		return err
 	}
@@ -55,6 +48,19 @@ func newCA(cluster, certPath, keyPath string) error {
 		return err
 	}
 	return writePEM(certPath, "CERTIFICATE", der, 0o644)
+}
+
+// newCA makes the lab cluster's CA; clients trust its ca.pem.
+func newCA(cluster, certPath, keyPath string) error {
+	now := time.Now()
+	return issue(&x509.Certificate{
+		Subject:               pkix.Name{CommonName: cluster + " CTL lab CA", OrganizationalUnit: []string{"ctlops lab"}, Organization: []string{"ctlops"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(10, 0, 0),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+	}, nil, nil, certPath, keyPath)
 }
 
 func loadCA(certPath, keyPath string) (*x509.Certificate, *rsa.PrivateKey, error) {
@@ -86,14 +92,6 @@ func loadCA(certPath, keyPath string) (*x509.Certificate, *rsa.PrivateKey, error
 // that clients verify the TLS connection whichever of them they dial: CUCM serves the CTL
 // Provider with the same certificate phones find in the CTL.
 func newNodeCert(caCert *x509.Certificate, caKey *rsa.PrivateKey, cfg *Config, certPath, keyPath string) error {
-	key, err := rsa.GenerateKey(rand.Reader, keyBits)
-	if err != nil {
-		return err
-	}
-	serial, err := newSerial()
-	if err != nil {
-		return err
-	}
 	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
 	for _, s := range []string{cfg.IPv4, hostOf(cfg.Listen)} {
 		if ip := net.ParseIP(s); ip != nil && !ip.IsUnspecified() {
@@ -103,8 +101,7 @@ func newNodeCert(caCert *x509.Certificate, caKey *rsa.PrivateKey, cfg *Config, c
 	// Whole days: a certificate regenerated the same day keeps its validity, so the change a
 	// plan shows is the key and serial, not the second it was issued in.
 	now := time.Now().UTC().Truncate(24 * time.Hour)
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
+	return issue(&x509.Certificate{
 		Subject: pkix.Name{CommonName: cfg.Name, OrganizationalUnit: []string{"VTG"}, Organization: []string{"ctlops lab"},
 			Locality: []string{"Lab"}, Province: []string{"Lab"}, Country: []string{"US"}},
 		NotBefore:   now.Add(-time.Hour),
@@ -113,30 +110,13 @@ func newNodeCert(caCert *x509.Certificate, caKey *rsa.PrivateKey, cfg *Config, c
 		IPAddresses: ips,
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		return err
-	}
-	if err := writePEM(keyPath, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key), 0o600); err != nil {
-		return err
-	}
-	return writePEM(certPath, "CERTIFICATE", der, 0o644)
+	}, caCert, caKey, certPath, keyPath)
 }
 
 // newCAPFCert makes the publisher's CAPF certificate, self-signed as CUCM's is.
 func newCAPFCert(cluster, certPath, keyPath string) error {
-	key, err := rsa.GenerateKey(rand.Reader, keyBits)
-	if err != nil {
-		return err
-	}
-	serial, err := newSerial()
-	if err != nil {
-		return err
-	}
 	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
+	return issue(&x509.Certificate{
 		Subject: pkix.Name{CommonName: "CAPF-" + cluster, OrganizationalUnit: []string{"VTG"}, Organization: []string{"ctlops lab"},
 			Locality: []string{"Lab"}, Province: []string{"Lab"}, Country: []string{"US"}},
 		NotBefore:             now.Add(-time.Hour),
@@ -144,15 +124,7 @@ func newCAPFCert(cluster, certPath, keyPath string) error {
 		IsCA:                  true,
 		BasicConstraintsValid: true,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	if err := writePEM(keyPath, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key), 0o600); err != nil {
-		return err
-	}
-	return writePEM(certPath, "CERTIFICATE", der, 0o644)
+	}, nil, nil, certPath, keyPath)
 }
 
 func hostOf(hostport string) string {
