@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ctlops/ctlops/internal/ptytest"
 	"github.com/ctlops/ctlops/provider"
@@ -21,52 +17,14 @@ import (
 // turn, and returns the exit status and the screen.
 func onTerminal(t *testing.T, w *tokenWorld, env []string, dialogue [][2]string, args ...string) (int, string) {
 	t.Helper()
-	m, s := ptytest.Open(t)
-	defer m.Close()
 	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^TestTokenCLIHelperProcess$", "--"}, args...)...)
 	cmd.Env = append(append(w.env.Environ(nil), tokenCLIHelper+"=1", "CTLOPS_TOKEN_PIN=", "NO_COLOR=1"), env...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = s, s, s
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	var mu sync.Mutex
-	var screen bytes.Buffer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := m.Read(buf)
-			mu.Lock()
-			screen.Write(buf[:n])
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	text := func() string { mu.Lock(); defer mu.Unlock(); return screen.String() }
+	term := ptytest.Start(t, cmd)
 	for _, d := range dialogue {
-		deadline := time.Now().Add(20 * time.Second)
-		for !strings.Contains(text(), d[0]) {
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatalf("%q never appeared; screen:\n%s", d[0], text())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		fmt.Fprint(m, d[1])
+		term.WaitFor(d[0])
+		term.Send(d[1])
 	}
-	_ = cmd.Wait()
-	// The reader ends when the last holder of the terminal is gone: then the screen is whole.
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("the terminal stayed open after the process ended; screen:\n%s", text())
-	}
-	return cmd.ProcessState.ExitCode(), text()
+	return term.Wait()
 }
 
 // TestApplyTerminal: on a terminal apply asks; anything but "yes" declines with exit 3 and
