@@ -14,6 +14,7 @@ import (
 	"github.com/ctlops/ctlops/apply"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
+	"github.com/ctlops/ctlops/spec"
 	"github.com/ctlops/ctlops/token"
 )
 
@@ -54,17 +55,12 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 			}
 			_, tty := token.TerminalFD(stdin)
 			tok.Input, tok.Stdin, tok.Prompt = input, stdin, stderr
-			o := apply.Options{
-				Config: cfg, SpecPath: f.file, Clusters: f.clusters, Version: version,
-				Live:        live.Options{Parallelism: f.parallelism, Timeout: f.timeout},
-				AutoApprove: autoApprove, Out: stdout,
-				ShowPlan: func(w io.Writer, p *plan.Plan) error {
-					return renderPlan(w, p, "text", &f, "ctlops apply", "")
-				},
-				OpenSigner:  apply.TokenOpener(tok),
-				CheckSigner: apply.TokenPreflight(tok),
-				LockTimeout: lockTimeout, Lease: lease, RestartServices: restart, AuditLog: auditLog,
+			o := f.applyOptions(cfg, autoApprove, stdout, auditLog)
+			o.ShowPlan = func(w io.Writer, p *plan.Plan) error {
+				return renderPlan(w, p, "text", &f, "ctlops apply", "")
 			}
+			o.OpenSigner, o.CheckSigner = apply.TokenOpener(tok), apply.TokenPreflight(tok)
+			o.LockTimeout, o.Lease, o.RestartServices = lockTimeout, lease, restart
 			if len(args) == 1 {
 				o.PlanFile = args[0]
 			}
@@ -95,6 +91,16 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 	fl.BoolVar(&restart, "restart-services", false, "restart CallManager and TFTP on every server that runs them (R23)")
 	fl.StringVar(&auditLog, "audit-log", "", "append the audit line here (default .ctlops/audit.jsonl beside the spec)")
 	return cmd
+}
+
+// applyOptions are what apply and unlock share: the spec, the selected clusters, how to read
+// the servers, whether to ask, where to report and audit.
+func (f *planFlags) applyOptions(cfg *spec.Config, autoApprove bool, out io.Writer, auditLog string) apply.Options {
+	return apply.Options{
+		Config: cfg, SpecPath: f.file, Clusters: f.clusters, Version: version,
+		Live:        live.Options{Parallelism: f.parallelism, Timeout: f.timeout},
+		AutoApprove: autoApprove, Out: out, AuditLog: auditLog,
+	}
 }
 
 // confirmYes asks on the terminal; only "yes" confirms.

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctlops/ctlops/apply"
-	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/token"
 )
 
@@ -41,11 +40,7 @@ Exit status: 0 broken or none held; 1 error; 3 declined at the prompt.`,
 			if err != nil {
 				return err
 			}
-			o := apply.Options{
-				Config: cfg, SpecPath: f.file, Clusters: f.clusters, Version: version,
-				Live:        live.Options{Parallelism: f.parallelism, Timeout: f.timeout},
-				AutoApprove: autoApprove, Out: stdout, AuditLog: auditLog,
-			}
+			o := f.applyOptions(cfg, autoApprove, stdout, auditLog)
 			if _, tty := token.TerminalFD(stdin); input && tty {
 				o.Confirm = confirmYes(stdin, stderr)
 			}
