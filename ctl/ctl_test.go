@@ -173,20 +173,7 @@ func TestBuildSignParseVerify(t *testing.T) {
 		for _, h := range []HashAlgorithm{SHA1, SHA256, SHA512} {
 			t.Run(fmt.Sprintf("rsa%d-%s", bits, h), func(t *testing.T) {
 				f, tok1, _ := buildCluster(t, bits)
-				if err := f.Sign(tok1.key, tok1.cert, h, now); err != nil {
-					t.Fatal(err)
-				}
-				data, err := f.Marshal()
-				if err != nil {
-					t.Fatal(err)
-				}
-				g, err := Parse(data)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := g.Verify(); err != nil {
-					t.Fatal(err)
-				}
+				g, data := signed(t, f, tok1, h, now)
 				hl := int(binary.BigEndian.Uint16(data[8:]))
 				if hl%4 != 0 || int(g.Header.HeaderLength) != hl {
 					t.Errorf("header length %d is not a multiple of 4", hl)
@@ -246,20 +233,7 @@ func TestUnknownTagsPreserved(t *testing.T) {
 	f, tok1, _ := buildCluster(t, 2048)
 	f.Header.Unknown = []Field{{Tag: 99, Value: []byte("future header field")}}
 	f.Records[2].Unknown = []Field{{Tag: 42, Value: []byte{1, 2, 3}}, {Tag: 11, Value: bytes.Repeat([]byte{0xaa}, 20)}}
-	if err := f.Sign(tok1.key, tok1.cert, SHA1, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	data, err := f.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Verify(); err != nil {
-		t.Fatal(err)
-	}
+	g, data := signed(t, f, tok1, SHA1, time.Now())
 	if len(g.Header.Unknown) != 1 || g.Header.Unknown[0].Tag != 99 || string(g.Header.Unknown[0].Value) != "future header field" {
 		t.Errorf("header unknown = %+v", g.Header.Unknown)
 	}
@@ -276,28 +250,8 @@ func TestUnknownTagsPreserved(t *testing.T) {
 // header a multiple of 4 and the containers' lengths right.
 func TestResignParsedFile(t *testing.T) {
 	f, tok1, tok2 := buildCluster(t, 2048)
-	if err := f.Sign(tok1.key, tok1.cert, SHA1, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	data, _ := f.Marshal()
-	g, err := Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Sign(tok2.key, tok2.cert, SHA512, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	out, err := g.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := Parse(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Verify(); err != nil {
-		t.Fatal(err)
-	}
+	g, _ := signed(t, f, tok1, SHA1, time.Now())
+	h, _ := signed(t, g, tok2, SHA512, time.Now())
 	if h.SignerRecord() != 1 || h.Header.HeaderLength%4 != 0 {
 		t.Errorf("signer record %d, header length %d", h.SignerRecord(), h.Header.HeaderLength)
 	}
@@ -341,15 +295,8 @@ func TestOpenSSLVerifiesSignature(t *testing.T) {
 	for _, h := range []HashAlgorithm{SHA1, SHA256, SHA512} {
 		t.Run(h.String(), func(t *testing.T) {
 			f, tok1, _ := buildCluster(t, 2048)
-			if err := f.Sign(tok1.key, tok1.cert, h, time.Now()); err != nil {
-				t.Fatal(err)
-			}
-			data, _ := f.Marshal()
-			g, err := Parse(data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			signed, err := g.SignedBytes()
+			g, _ := signed(t, f, tok1, h, time.Now())
+			signedBytes, err := g.SignedBytes()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -364,14 +311,14 @@ func TestOpenSSLVerifiesSignature(t *testing.T) {
 			}
 			cmd := exec.Command("openssl", "dgst", "-"+h.String(),
 				"-verify", write("pub.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})),
-				"-signature", write("sig.bin", g.Header.Signature), write("signed.bin", signed))
+				"-signature", write("sig.bin", g.Header.Signature), write("signed.bin", signedBytes))
 			out, err := cmd.CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "Verified OK") {
 				t.Fatalf("openssl: %v: %s", err, out)
 			}
 			// And openssl must reject a file changed after signing.
-			signed[len(signed)-1] ^= 1
-			write("signed.bin", signed)
+			signedBytes[len(signedBytes)-1] ^= 1
+			write("signed.bin", signedBytes)
 			if out, err := exec.Command(cmd.Args[0], cmd.Args[1:]...).CombinedOutput(); err == nil {
 				t.Fatalf("openssl accepted a changed file: %s", out)
 			}
@@ -388,15 +335,7 @@ func TestAccepts(t *testing.T) {
 		for _, tk := range toks {
 			recs = append(recs, mustRecord(t, tk, RoleSAST, "", ""))
 		}
-		f := New("CTLFile.tlv", recs)
-		if err := f.Sign(signer.key, signer.cert, SHA1, time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		data, _ := f.Marshal()
-		g, err := Parse(data)
-		if err != nil {
-			t.Fatal(err)
-		}
+		g, _ := signed(t, New("CTLFile.tlv", recs), signer, SHA1, time.Now())
 		return g
 	}
 	installed := make(tokA, tokA, tokB)

@@ -91,3 +91,24 @@ func mustRecord(t testing.TB, id identity, role Role, host, ip string) Record {
 	}
 	return r
 }
+
+// signed signs f with id, encodes it and parses the bytes back (checking the signature), so
+// that tests look at what a reader of the file would see.
+func signed(t testing.TB, f *File, id identity, h HashAlgorithm, now time.Time) (*File, []byte) {
+	t.Helper()
+	if err := f.Sign(id.key, id.cert, h, now); err != nil {
+		t.Fatal(err)
+	}
+	data, err := f.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	return g, data
+}
