@@ -106,9 +106,6 @@ func AlternateOptions(cfg *spec.Config, c *spec.Cluster, a spec.AlternateTFTP, o
 	return po, nil
 }
 
-// Source is the address provider.Open understands for a declared provider.
-func Source(p spec.Provider) string { return p.String() }
-
 func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	l := &plan.Live{}
 	po, err := ProviderOptions(c, f.opt)
@@ -118,7 +115,7 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	}
 	readers := make([]provider.Reader, 0, len(c.Providers))
 	for _, p := range c.Providers {
-		r, err := provider.Open(Source(p), po)
+		r, err := provider.Open(p.String(), po) // host:port, tftp://… or dir://…
 		if err != nil {
 			l.Errors = append(l.Errors, fmt.Sprintf("%s: %v", p, err))
 			continue

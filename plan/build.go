@@ -548,13 +548,14 @@ func (b *builder) finish() {
 	recordsChange := len(b.p.Actions) > 0
 	// A first CTL in non-secure mode is not created: the default non-secure state has none (R12).
 	firstNonSecure := b.baseline == nil && b.spec.Mode == spec.ModeNonSecure
-	if firstNonSecure {
+	switch {
+	case firstNonSecure:
 		recordsChange = false
 		b.p.Notes = append(b.p.Notes, "The cluster is declared non-secure and holds no CTL: nothing to create (R12).")
-	}
-	if !firstNonSecure {
+	case !recordsChange:
+		// Records stay as they are: servers that do not hold the cluster's file get it as is.
 		for _, t := range b.p.Targets {
-			if t.Status != "current" && !recordsChange {
+			if t.Status != "current" {
 				s.Sync++
 			}
 		}
