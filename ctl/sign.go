@@ -232,15 +232,14 @@ func Accepts(installed, next *File) error {
 		return nil
 	}
 	signer := &next.Records[next.SignerRecord()]
+	if installed.HasSAST(signer) {
+		return nil
+	}
 	var trusted []string
 	for i := range installed.Records {
 		r := &installed.Records[i]
-		if r.Role != RoleSAST {
-			continue
-		}
-		trusted = append(trusted, fmt.Sprintf("%q serial %s", r.SubjectName, hexSerial(r.SerialNumber)))
-		if sameIdentity(r, signer) {
-			return nil
+		if r.Role == RoleSAST {
+			trusted = append(trusted, fmt.Sprintf("%q serial %s", r.SubjectName, hexSerial(r.SerialNumber)))
 		}
 	}
 	return &TrustError{Reason: fmt.Sprintf(
@@ -248,9 +247,21 @@ func Accepts(installed, next *File) error {
 		next.Header.SignerName, hexSerial(next.Header.SignerSerial), strings.Join(trusted, ", "))}
 }
 
-// sameIdentity compares two records by certificate, or by serial and key when one lacks a
+// HasSAST reports whether r (a record, or one built from a certificate alone) is a SAST
+// record of f: the one definition of "phones holding f trust this signer" (R19). Every trust
+// check in ctlops, the lab phones' included, goes through it or through Accepts.
+func (f *File) HasSAST(r *Record) bool {
+	for i := range f.Records {
+		if f.Records[i].Role == RoleSAST && SameIdentity(&f.Records[i], r) {
+			return true
+		}
+	}
+	return false
+}
+
+// SameIdentity compares two records by certificate, or by serial and key when one lacks a
 // certificate (eToken records always carry one; this covers hand-made files).
-func sameIdentity(a, b *Record) bool {
+func SameIdentity(a, b *Record) bool {
 	if len(a.Certificate) > 0 && len(b.Certificate) > 0 {
 		return bytes.Equal(a.Certificate, b.Certificate)
 	}
