@@ -258,3 +258,8 @@ func modulusIndex(sigLen int) (uint8, bool) {
 	}
 	return 0, false
 }
+
+// MaxFileSize is the largest CTL or ITL file a phone loads (64 KiB). It is the one limit for
+// every read, write and plan of such a file in ctlops: the plan refuses a larger desired
+// file, and providers, clients and lab phones refuse to store, send or accept one.
+const MaxFileSize = 64 << 10

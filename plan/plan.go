@@ -2,14 +2,17 @@ package plan
 
 import (
 	"time"
+
+	"github.com/ctlops/ctlops/ctl"
 )
 
 // FormatVersion is the version of the JSON view and of saved plan files. It changes whenever
 // a field changes meaning, so that `apply` never executes a plan it would misread.
 const FormatVersion = 1
 
-// MaxCTLSize is what phones load: a larger file fails on the phone, so the plan refuses it.
-const MaxCTLSize = 64 << 10
+// MaxCTLSize is what phones load (ctl.MaxFileSize): a larger file fails on the phone, so the
+// plan refuses it.
+const MaxCTLSize = ctl.MaxFileSize
 
 // ExpiryWarning is how close to its end a certificate must be for the plan to warn.
 const ExpiryWarning = 30 * 24 * time.Hour

@@ -24,6 +24,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/ctlops/ctlops/ctl"
 	"net/netip"
 	"strings"
 	"time"
@@ -39,9 +40,9 @@ const AlternateDir = "alternate"
 // DefaultPort is the CTL Provider's default TLS port (R7).
 const DefaultPort = 2444
 
-// MaxCTLSize bounds every CTL read or written: real files are a few kilobytes, and a peer that
-// sends more is broken or hostile.
-const MaxCTLSize = 1 << 20
+// MaxCTLSize bounds every CTL read or written: phones load no more (ctl.MaxFileSize), and a
+// peer that sends more is broken or hostile.
+const MaxCTLSize = ctl.MaxFileSize
 
 // Mode is the cluster-wide security mode (R9).
 type Mode string
