@@ -13,11 +13,11 @@ package ctl
 
 import (
 	"crypto"
-	"crypto/x509"
 	"fmt"
 	"net/netip"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // HashAlgorithm is the digest code of header tag 8 (§2.4).
@@ -158,37 +158,39 @@ type Record struct {
 	// layout is the tag order as read; nil means CUCM's ascending order with the tags this
 	// record carries.
 	layout []slot
+	// pos is 1 + the byte offset of the record in the file it was parsed from; 0 when built.
+	pos int
+	// cache holds the certificate and key parsed on first use (*certInfo, see cert.go).
+	cache unsafe.Pointer
 }
 
 // slot is one element of a header or record layout: a tag, and for the header containers
 // 3, 7 and 9 how many following slots they enclose.
 type slot struct {
 	tag  uint8
-	span int
+	span uint16 // a container holds at most 65535 bytes, so at most that many slots
 }
 
 // File is a whole CTL or ITL file.
 type File struct {
 	Header  Header
 	Records []Record
-}
 
-// X509 parses the record's certificate.
-func (r *Record) X509() (*x509.Certificate, error) {
-	if len(r.Certificate) == 0 {
-		return nil, fmt.Errorf("%s record %q carries no certificate", r.Role, r.DNSName)
-	}
-	c, err := x509.ParseCertificate(r.Certificate)
-	if err != nil {
-		return nil, fmt.Errorf("%s record %q: certificate: %w", r.Role, r.DNSName, err)
-	}
-	return c, nil
+	// raw is the bytes Parse read (nil for a built file), borrowed from its caller: every slice
+	// and string of Header and Records points into it, and ctl never writes to it.
+	raw []byte
+	// sigOff is the offset of the SIGNATURE TLV in raw, -1 when there is none.
+	sigOff int
+	// slotBuf holds the layouts of a parsed header and its records, so that a typical file
+	// needs no allocation for them (a larger one spills to the heap).
+	slotBuf [128]slot
 }
 
 // HasTag reports whether the record carries tag t: for a parsed record, whether the file had
 // it; for a built one, whether Marshal will write it.
 func (r *Record) HasTag(t uint8) bool {
-	for _, s := range r.slots() {
+	var buf [16]slot
+	for _, s := range r.slots(buf[:0]) {
 		if s.tag == t {
 			return true
 		}

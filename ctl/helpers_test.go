@@ -112,3 +112,12 @@ func signed(t testing.TB, f *File, id identity, h HashAlgorithm, now time.Time) 
 	}
 	return g, data
 }
+
+// encodeRecord is one record's bytes, as Marshal writes them.
+func encodeRecord(r *Record) ([]byte, error) {
+	w := writer{}
+	if _, err := r.encode(&w); err != nil {
+		return nil, err
+	}
+	return w.out, nil
+}

@@ -1,126 +1,381 @@
 package ctl
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // Marshal encodes the file. A parsed file comes back byte for byte; a file built with New gets
 // CUCM's layout. Header length, container lengths and record lengths are always computed.
+//
+// Marshal sizes the whole file first and then writes it into one buffer of exactly that size:
+// the output is its only allocation for a parsed file (issue 18).
 func (f *File) Marshal() ([]byte, error) {
-	out, _, err := f.encode()
-	return out, err
+	size, err := f.encode(nil)
+	if err != nil {
+		return nil, err
+	}
+	w := writer{out: make([]byte, 0, size)}
+	if _, err := f.encode(&w); err != nil {
+		return nil, err
+	}
+	return w.out, nil
 }
 
 // SignedBytes returns what the signature covers: the whole file with the SIGNATURE TLV (tag,
 // length and value) cut out (§2.5). HEADER_LENGTH inside it still counts the signature.
 func (f *File) SignedBytes() ([]byte, error) {
-	out, sig, err := f.encode()
+	size, err := f.encode(nil)
 	if err != nil {
 		return nil, err
 	}
-	if sig.off < 0 {
+	w := writer{out: make([]byte, 0, size), sigOff: -1}
+	if _, err := f.encode(&w); err != nil {
+		return nil, err
+	}
+	if w.sigOff < 0 {
 		return nil, errors.New("file has no SIGNATURE (tag 12): it is not signed")
 	}
-	return append(out[:sig.off:sig.off], out[sig.off+3+sig.n:]...), nil
+	out := w.out
+	n := copy(out[w.sigOff:], out[w.sigOff+3+len(f.Header.Signature):])
+	return out[: w.sigOff+n : w.sigOff+n], nil
 }
 
-type sigPos struct{ off, n int }
-
-// piece is one encoded header element.
-type piece struct {
-	tag  uint8
-	val  []byte
-	span int // containers: how many following pieces they enclose
-	kind int // pieceTLV, pieceContainer, piecePad
-}
-
-const (
-	pieceTLV = iota
-	pieceContainer
-	piecePad
-)
-
-func (p piece) size() int {
-	switch p.kind {
-	case piecePad:
-		return 1
-	case pieceContainer:
-		return 3
-	}
-	return 3 + len(p.val)
-}
-
-func (f *File) encode() ([]byte, sigPos, error) {
+// unchanged reports whether Marshal would write exactly the bytes Parse read, so that the
+// signed spans can be hashed in place (issue 18: verify over the original bytes). It walks the
+// layout once in comparing mode, nothing built: every value is compared with the bytes read
+// (a field that still points at them compares in O(1)), and every length Marshal would compute
+// (containers, records, HEADER_LENGTH) is checked against the one read once its contents are.
+func (f *File) unchanged() bool {
 	h := &f.Header
-	pieces, err := h.pieces()
-	if err != nil {
-		return nil, sigPos{-1, 0}, err
+	if f.raw == nil || h.layout == nil || h.autoPad {
+		return false
 	}
-	total := 0
-	for _, p := range pieces {
-		total += p.size()
+	w := writer{cmp: f.raw, sigOff: -1}
+	lengthAt := func(at, want int) bool {
+		return at+3 <= len(f.raw) && int(f.raw[at+1])<<8|int(f.raw[at+2]) == want
 	}
-	if h.layout == nil || h.autoPad {
-		for ; total%4 != 0; total++ {
-			pieces = append(pieces, piece{tag: hPadding, kind: piecePad})
+	type open struct{ at, left int }
+	var stack [4]open
+	n := 0
+	unknown := h.Unknown
+	for _, s := range h.layout {
+		for i := range n {
+			stack[i].left--
 		}
+		switch s.tag {
+		case hPadding:
+			w.bytes([]byte{hPadding})
+		case hSignerInfo, hSignatureInfo, hSigAlgoInfo:
+			if n == len(stack) || w.pos+3 > len(f.raw) || f.raw[w.pos] != s.tag {
+				return false
+			}
+			stack[n] = open{at: w.pos, left: int(s.span)}
+			n++
+			w.pos += 3
+		case hHeaderLength:
+			if w.pos+5 > len(f.raw) || f.raw[w.pos] != hHeaderLength || !lengthAt(w.pos, 2) {
+				return false
+			}
+			w.pos += 5 // its value is checked below, once the header is walked
+		default:
+			v, err := h.value(s.tag, &unknown, 0)
+			if err != nil {
+				return false
+			}
+			if s.tag == hSignature {
+				w.sigOff = w.pos
+			}
+			w.head(s.tag, v.size())
+			v.write(&w)
+		}
+		for n > 0 && stack[n-1].left == 0 {
+			n--
+			if !lengthAt(stack[n].at, w.pos-stack[n].at-3) {
+				return false
+			}
+		}
+		if w.diff {
+			return false
+		}
+	}
+	if n != 0 || len(unknown) != 0 || len(f.raw) < 10 || int(f.raw[8])<<8|int(f.raw[9]) != w.pos {
+		return false
+	}
+	for i := range f.Records {
+		r := &f.Records[i]
+		if r.layout == nil {
+			return false
+		}
+		start := w.pos
+		unknown := r.Unknown
+		for _, s := range r.layout {
+			if s.tag == rRecordLength {
+				if w.pos+5 > len(f.raw) || f.raw[w.pos] != rRecordLength || !lengthAt(w.pos, 2) {
+					return false
+				}
+				w.pos += 5
+				continue
+			}
+			v, err := r.value(s.tag, &unknown, 0)
+			if err != nil {
+				return false
+			}
+			w.head(s.tag, v.size())
+			v.write(&w)
+		}
+		if w.diff || len(unknown) != 0 || !lengthAt(start+2, w.pos-start) {
+			return false
+		}
+	}
+	return !w.diff && w.pos == len(f.raw) && w.sigOff == f.sigOff
+}
+
+// writer receives the encoding: appended to out, or (cmp != nil) compared with cmp, so that
+// the same code decides what Marshal writes and whether a parsed file is still what was read.
+type writer struct {
+	out    []byte
+	cmp    []byte
+	pos    int
+	diff   bool
+	sigOff int // where the SIGNATURE TLV starts
+}
+
+func (w *writer) bytes(b []byte) {
+	if w.cmp == nil {
+		w.out = append(w.out, b...)
+		return
+	}
+	if w.diff || w.pos+len(b) > len(w.cmp) {
+		w.diff = true
+	} else if c := w.cmp[w.pos : w.pos+len(b)]; !sameSlice(c, b) && string(c) != string(b) {
+		w.diff = true
+	}
+	w.pos += len(b)
+}
+
+func (w *writer) str(s string) {
+	if w.cmp == nil {
+		w.out = append(w.out, s...)
+		return
+	}
+	if w.diff || w.pos+len(s) > len(w.cmp) {
+		w.diff = true
+	} else if c := w.cmp[w.pos : w.pos+len(s)]; len(s) > 0 && unsafe.SliceData(c) != unsafe.StringData(s) && string(c) != s {
+		w.diff = true
+	}
+	w.pos += len(s)
+}
+
+func (w *writer) head(tag uint8, n int) {
+	b := [3]byte{tag, byte(n >> 8), byte(n)}
+	w.bytes(b[:])
+}
+
+func (w *writer) offset() int {
+	if w.cmp == nil {
+		return len(w.out)
+	}
+	return w.pos
+}
+
+// value is one TLV's value: bytes, a string written with its NUL (§1.4), or a few bytes held
+// inline, so that encoding needs no allocation.
+type value struct {
+	b   []byte
+	s   string
+	str bool
+	sm  [4]byte
+	smn int
+}
+
+func (v *value) size() int {
+	switch {
+	case v.str:
+		return len(v.s) + 1
+	case v.smn > 0:
+		return v.smn
+	}
+	return len(v.b)
+}
+
+func (v *value) write(w *writer) {
+	switch {
+	case v.str:
+		w.str(v.s)
+		w.bytes([]byte{0})
+	case v.smn > 0:
+		w.bytes(v.sm[:v.smn])
+	default:
+		w.bytes(v.b)
+	}
+}
+
+func small(b ...byte) value {
+	v := value{smn: len(b)}
+	copy(v.sm[:], b)
+	return v
+}
+
+func cstr(s string) value { return value{s: s, str: true} }
+
+// encode writes the file to w, or with w == nil only computes its size.
+func (f *File) encode(w *writer) (int, error) {
+	h := &f.Header
+	var slotBuf [32]slot
+	slots := h.slots(slotBuf[:0])
+	var sizeBuf [48]int
+	sizes := sizeBuf[:0]
+	var unkBuf [4]Field
+	extra := unkBuf[:0] // unknown fields added to a parsed header: after everything read
+	total := 0
+	unknown := h.Unknown
+	for _, s := range slots {
+		n, err := h.slotSize(s, &unknown)
+		if err != nil {
+			return 0, err
+		}
+		sizes = append(sizes, n)
+		total += n
+	}
+	if h.layout != nil {
+		for _, u := range unknown {
+			if len(u.Value) > maxTLVLength {
+				return 0, fmt.Errorf("header: tag %d: %d bytes exceed the 65535 a length can hold", u.Tag, len(u.Value))
+			}
+			extra = append(extra, u)
+			total += 3 + len(u.Value)
+		}
+	}
+	pad := 0
+	if h.layout == nil || h.autoPad {
+		pad = (4 - total%4) % 4
+		total += pad
 	}
 	if total > 0xFFFF {
-		return nil, sigPos{-1, 0}, fmt.Errorf("header: %d bytes exceed the 65535 that HEADER_LENGTH can hold", total)
+		return 0, fmt.Errorf("header: %d bytes exceed the 65535 that HEADER_LENGTH can hold", total)
 	}
-	recs := make([][]byte, len(f.Records))
 	size := total
 	for i := range f.Records {
-		recs[i], err = f.Records[i].encode()
+		n, err := f.Records[i].encode(nil)
 		if err != nil {
-			return nil, sigPos{-1, 0}, fmt.Errorf("record %d (%s %q): %w", i+1, f.Records[i].Role, f.Records[i].DNSName, err)
+			return 0, fmt.Errorf("record %d (%s %q): %w", i+1, f.Records[i].Role, f.Records[i].DNSName, err)
 		}
-		size += len(recs[i])
+		size += n
+	}
+	if w == nil {
+		return size, nil
 	}
 
-	out := make([]byte, 0, size)
-	sig := sigPos{-1, 0}
-	for i, p := range pieces {
-		switch p.kind {
-		case piecePad:
-			out = append(out, hPadding)
+	unknown = h.Unknown
+	for i, s := range slots {
+		switch s.tag {
+		case hPadding:
+			w.bytes([]byte{hPadding})
 			continue
-		case pieceContainer:
+		case hSignerInfo, hSignatureInfo, hSigAlgoInfo:
 			n := 0
-			for _, q := range pieces[i+1 : i+1+p.span] {
-				n += q.size()
+			for _, q := range sizes[i+1 : min(i+1+int(s.span), len(sizes))] {
+				n += q
 			}
-			out = append(out, p.tag, byte(n>>8), byte(n))
+			w.head(s.tag, n)
 			continue
 		}
-		val := p.val
-		if p.tag == hHeaderLength {
-			val = binary.BigEndian.AppendUint16(nil, uint16(total))
+		v, err := h.value(s.tag, &unknown, total)
+		if err != nil {
+			return 0, err
 		}
-		if p.tag == hSignature {
-			sig = sigPos{len(out), len(val)}
+		if s.tag == hSignature {
+			w.sigOff = w.offset()
 		}
-		out = appendTLV(out, p.tag, val)
+		w.head(s.tag, v.size())
+		v.write(w)
 	}
-	for _, r := range recs {
-		out = append(out, r...)
+	for _, u := range extra {
+		w.head(u.Tag, len(u.Value))
+		w.bytes(u.Value)
 	}
-	return out, sig, nil
+	for range pad {
+		w.bytes([]byte{hPadding})
+	}
+	for i := range f.Records {
+		if _, err := f.Records[i].encode(w); err != nil {
+			return 0, err
+		}
+	}
+	return size, nil
 }
 
-func appendTLV(b []byte, tag uint8, val []byte) []byte {
-	b = append(b, tag, byte(len(val)>>8), byte(len(val)))
-	return append(b, val...)
+// slotSize is how many bytes a header slot takes.
+func (h *Header) slotSize(s slot, unknown *[]Field) (int, error) {
+	switch s.tag {
+	case hPadding:
+		return 1, nil
+	case hSignerInfo, hSignatureInfo, hSigAlgoInfo:
+		return 3, nil
+	}
+	v, err := h.value(s.tag, unknown, 0)
+	if err != nil {
+		return 0, err
+	}
+	if v.size() > maxTLVLength {
+		return 0, fmt.Errorf("header: tag %d (%s): %d bytes exceed the 65535 a length can hold", s.tag, headerTagNames[s.tag], v.size())
+	}
+	return 3 + v.size(), nil
 }
 
-// defaultHeaderLayout is CUCM's order (§2.1, S1), with tag 28 where certutils puts it.
-func (h *Header) slots() []slot {
+// value is a header TLV's value; headerLen fills HEADER_LENGTH. Unknown tags take the next
+// field of *unknown.
+func (h *Header) value(tag uint8, unknown *[]Field, headerLen int) (value, error) {
+	switch tag {
+	case hVersion:
+		return small(h.Version[0], h.Version[1]), nil
+	case hHeaderLength:
+		return small(byte(headerLen>>8), byte(headerLen)), nil
+	case hSignerVersion:
+		return value{b: h.SignerVersion}, nil
+	case hSignerName:
+		return cstr(h.SignerName), nil
+	case hSignerSerial:
+		return value{b: h.SignerSerial}, nil
+	case hSignerIssuer:
+		return cstr(h.SignerIssuer), nil
+	case hHashAlgorithm:
+		return small(byte(h.HashAlgorithm)), nil
+	case hSigAlgorithm:
+		return small(h.SignatureAlgorithm), nil
+	case hModulus:
+		return small(h.ModulusIndex), nil
+	case hSignature:
+		return value{b: h.Signature}, nil
+	case hFileName:
+		return cstr(h.FileName), nil
+	case hTimestamp:
+		if h.Timestamp.IsZero() {
+			return small(0, 0, 0, 0), nil
+		}
+		u := h.Timestamp.Unix()
+		if u < 0 || u > 0xFFFFFFFF {
+			return value{}, fmt.Errorf("header: TIMESTAMP %s does not fit 32-bit Unix seconds", h.Timestamp)
+		}
+		return small(byte(u>>24), byte(u>>16), byte(u>>8), byte(u)), nil
+	}
+	u := *unknown
+	if len(u) == 0 || u[0].Tag != tag {
+		return value{}, fmt.Errorf("header: layout names unknown tag %d but Header.Unknown does not hold it next", tag)
+	}
+	*unknown = u[1:]
+	return value{b: u[0].Value}, nil
+}
+
+// slots is the header's layout: as read, or CUCM's order (§2.1, S1) with tag 28 where
+// certutils puts it, appended to buf.
+func (h *Header) slots(buf []slot) []slot {
 	if h.layout != nil {
 		return h.layout
 	}
-	s := []slot{{tag: hVersion}, {tag: hHeaderLength}}
+	s := append(buf, slot{tag: hVersion}, slot{tag: hHeaderLength})
 	if h.SignerVersion != nil {
 		s = append(s, slot{tag: hSignerVersion})
 	}
@@ -138,85 +393,13 @@ func (h *Header) slots() []slot {
 	return s
 }
 
-func (h *Header) pieces() ([]piece, error) {
-	slots := h.slots()
-	out := make([]piece, 0, len(slots)+4)
-	unknown := h.Unknown
-	for _, s := range slots {
-		p := piece{tag: s.tag, span: s.span}
-		switch s.tag {
-		case hPadding:
-			p.kind = piecePad
-		case hSignerInfo, hSignatureInfo, hSigAlgoInfo:
-			p.kind = pieceContainer
-		case hVersion:
-			p.val = h.Version[:]
-		case hHeaderLength:
-			p.val = []byte{0, 0} // filled in by encode
-		case hSignerVersion:
-			p.val = h.SignerVersion
-		case hSignerName:
-			p.val = cbytes(h.SignerName)
-		case hSignerSerial:
-			p.val = h.SignerSerial
-		case hSignerIssuer:
-			p.val = cbytes(h.SignerIssuer)
-		case hHashAlgorithm:
-			p.val = []byte{byte(h.HashAlgorithm)}
-		case hSigAlgorithm:
-			p.val = []byte{h.SignatureAlgorithm}
-		case hModulus:
-			p.val = []byte{h.ModulusIndex}
-		case hSignature:
-			p.val = h.Signature
-		case hFileName:
-			p.val = cbytes(h.FileName)
-		case hTimestamp:
-			ts, err := timestamp(h)
-			if err != nil {
-				return nil, err
-			}
-			p.val = ts
-		default:
-			if len(unknown) == 0 || unknown[0].Tag != s.tag {
-				return nil, fmt.Errorf("header: layout names unknown tag %d but Header.Unknown does not hold it next", s.tag)
-			}
-			p.val, unknown = unknown[0].Value, unknown[1:]
-		}
-		if len(p.val) > maxTLVLength {
-			return nil, fmt.Errorf("header: tag %d (%s): %d bytes exceed the 65535 a length can hold", s.tag, headerTagNames[s.tag], len(p.val))
-		}
-		out = append(out, p)
-	}
-	if h.layout != nil {
-		// Unknown fields added to a parsed header go after everything read.
-		for _, u := range unknown {
-			out = append(out, piece{tag: u.Tag, val: u.Value})
-		}
-	}
-	return out, nil
-}
-
-func timestamp(h *Header) ([]byte, error) {
-	if h.Timestamp.IsZero() {
-		return []byte{0, 0, 0, 0}, nil
-	}
-	u := h.Timestamp.Unix()
-	if u < 0 || u > 0xFFFFFFFF {
-		return nil, fmt.Errorf("header: TIMESTAMP %s does not fit 32-bit Unix seconds", h.Timestamp)
-	}
-	return binary.BigEndian.AppendUint32(nil, uint32(u)), nil
-}
-
-func cbytes(s string) []byte { return append([]byte(s), 0) }
-
 // slots is the record's layout: as read, or CUCM's ascending order of the tags it carries
-// (§3); non-secure placeholders come out as tags 1, 2, 4, 10 (R12).
-func (r *Record) slots() []slot {
+// (§3), appended to buf; non-secure placeholders come out as tags 1, 2, 4, 10 (R12).
+func (r *Record) slots(buf []slot) []slot {
 	if r.layout != nil {
 		return r.layout
 	}
-	s := []slot{{tag: rRecordLength}, {tag: rDNSName}}
+	s := append(buf, slot{tag: rRecordLength}, slot{tag: rDNSName})
 	if r.SubjectName != "" {
 		s = append(s, slot{tag: rSubjectName})
 	}
@@ -224,13 +407,17 @@ func (r *Record) slots() []slot {
 	if r.IssuerName != "" {
 		s = append(s, slot{tag: rIssuerName})
 	}
-	for _, t := range []struct {
-		tag uint8
-		v   []byte
-	}{{rSerialNumber, r.SerialNumber}, {rPublicKey, r.PublicKey}, {rSignature, r.CertSignature}, {rCertificate, r.Certificate}} {
-		if t.v != nil {
-			s = append(s, slot{tag: t.tag})
-		}
+	if r.SerialNumber != nil {
+		s = append(s, slot{tag: rSerialNumber})
+	}
+	if r.PublicKey != nil {
+		s = append(s, slot{tag: rPublicKey})
+	}
+	if r.CertSignature != nil {
+		s = append(s, slot{tag: rSignature})
+	}
+	if r.Certificate != nil {
+		s = append(s, slot{tag: rCertificate})
 	}
 	if r.IPAddress.IsValid() {
 		s = append(s, slot{tag: rIPAddress})
@@ -241,59 +428,87 @@ func (r *Record) slots() []slot {
 	return s
 }
 
-func (r *Record) encode() ([]byte, error) {
-	slots := r.slots()
+// value is a record TLV's value; recordLen fills RECORD_LENGTH.
+func (r *Record) value(tag uint8, unknown *[]Field, recordLen int) (value, error) {
+	switch tag {
+	case rRecordLength:
+		return small(byte(recordLen>>8), byte(recordLen)), nil
+	case rDNSName:
+		return cstr(r.DNSName), nil
+	case rSubjectName:
+		return cstr(r.SubjectName), nil
+	case rRole:
+		return small(byte(r.Role>>8), byte(r.Role)), nil
+	case rIssuerName:
+		return cstr(r.IssuerName), nil
+	case rSerialNumber:
+		return value{b: r.SerialNumber}, nil
+	case rPublicKey:
+		return value{b: r.PublicKey}, nil
+	case rSignature:
+		return value{b: r.CertSignature}, nil
+	case rCertificate:
+		return value{b: r.Certificate}, nil
+	case rIPAddress:
+		if !r.IPAddress.Is4() {
+			return value{}, fmt.Errorf("IP_ADDRESS: %v is not an IPv4 address", r.IPAddress)
+		}
+		a := r.IPAddress.As4()
+		return small(a[:]...), nil
+	}
+	u := *unknown
+	if len(u) == 0 || u[0].Tag != tag {
+		return value{}, fmt.Errorf("layout names unknown tag %d but Record.Unknown does not hold it next", tag)
+	}
+	*unknown = u[1:]
+	return value{b: u[0].Value}, nil
+}
+
+// encode writes the record to w, or with w == nil only checks it and computes its size.
+func (r *Record) encode(w *writer) (int, error) {
+	var buf [16]slot
+	slots := r.slots(buf[:0])
+	if len(slots) == 0 || slots[0].tag != rRecordLength {
+		return 0, errors.New("layout does not start with RECORD_LENGTH")
+	}
+	size := 0
 	unknown := r.Unknown
-	out := make([]byte, 0, 64+len(r.Certificate)+len(r.PublicKey)+len(r.CertSignature))
 	for _, s := range slots {
-		var val []byte
-		switch s.tag {
-		case rRecordLength:
-			val = []byte{0, 0} // filled in below
-		case rDNSName:
-			val = cbytes(r.DNSName)
-		case rSubjectName:
-			val = cbytes(r.SubjectName)
-		case rRole:
-			val = binary.BigEndian.AppendUint16(nil, uint16(r.Role))
-		case rIssuerName:
-			val = cbytes(r.IssuerName)
-		case rSerialNumber:
-			val = r.SerialNumber
-		case rPublicKey:
-			val = r.PublicKey
-		case rSignature:
-			val = r.CertSignature
-		case rCertificate:
-			val = r.Certificate
-		case rIPAddress:
-			if !r.IPAddress.Is4() {
-				return nil, fmt.Errorf("IP_ADDRESS: %v is not an IPv4 address", r.IPAddress)
-			}
-			a := r.IPAddress.As4()
-			val = a[:]
-		default:
-			if len(unknown) == 0 || unknown[0].Tag != s.tag {
-				return nil, fmt.Errorf("layout names unknown tag %d but Record.Unknown does not hold it next", s.tag)
-			}
-			val, unknown = unknown[0].Value, unknown[1:]
+		v, err := r.value(s.tag, &unknown, 0)
+		if err != nil {
+			return 0, err
 		}
-		if len(val) > maxTLVLength {
-			return nil, fmt.Errorf("tag %d (%s): %d bytes exceed the 65535 a length can hold", s.tag, recordTagNames[s.tag], len(val))
+		if v.size() > maxTLVLength {
+			return 0, fmt.Errorf("tag %d (%s): %d bytes exceed the 65535 a length can hold", s.tag, recordTagNames[s.tag], v.size())
 		}
-		out = appendTLV(out, s.tag, val)
+		size += 3 + v.size()
+	}
+	tail := unknown
+	if r.layout != nil {
+		for _, u := range tail {
+			if len(u.Value) > maxTLVLength {
+				return 0, fmt.Errorf("tag %d: %d bytes exceed the 65535 a length can hold", u.Tag, len(u.Value))
+			}
+			size += 3 + len(u.Value)
+		}
+	}
+	if size > 0xFFFF {
+		return 0, fmt.Errorf("%d bytes exceed the 65535 that RECORD_LENGTH can hold", size)
+	}
+	if w == nil {
+		return size, nil
+	}
+	unknown = r.Unknown
+	for _, s := range slots {
+		v, _ := r.value(s.tag, &unknown, size)
+		w.head(s.tag, v.size())
+		v.write(w)
 	}
 	if r.layout != nil {
 		for _, u := range unknown {
-			out = appendTLV(out, u.Tag, u.Value)
+			w.head(u.Tag, len(u.Value))
+			w.bytes(u.Value)
 		}
 	}
-	if len(out) > 0xFFFF {
-		return nil, fmt.Errorf("%d bytes exceed the 65535 that RECORD_LENGTH can hold", len(out))
-	}
-	if len(slots) == 0 || slots[0].tag != rRecordLength {
-		return nil, errors.New("layout does not start with RECORD_LENGTH")
-	}
-	binary.BigEndian.PutUint16(out[3:], uint16(len(out)))
-	return out, nil
+	return size, nil
 }

@@ -45,32 +45,22 @@ func (f *File) SignerRecord() int {
 	return best
 }
 
-// publicKey returns the record's RSA key, from its certificate or else its PUBLIC_KEY tag.
-func (r *Record) publicKey() (*rsa.PublicKey, error) {
-	if len(r.Certificate) > 0 {
-		c, err := r.X509()
-		if err != nil {
-			return nil, err
-		}
-		k, ok := c.PublicKey.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("%s record %q: certificate key is %T, not RSA", r.Role, r.DNSName, c.PublicKey)
-		}
-		return k, nil
+// Verify checks the header signature against the signer's SAST record (§2.5, §4), then that
+// every record agrees with its own certificate (CheckRecords: a record must not name one
+// identity and carry another's). RSA keys under 1024 bits are refused by Go since 1.24; the
+// error says so instead of a bare "insecure".
+//
+// A parsed file that is still what was read is verified over the bytes read, hashing the two
+// spans around the SIGNATURE TLV in place; a file changed since (or built) is encoded first.
+// The signer's key is parsed once per record and cached.
+func (f *File) Verify() error {
+	if err := f.verifySignature(); err != nil {
+		return err
 	}
-	if len(r.PublicKey) > 0 {
-		k, err := x509.ParsePKCS1PublicKey(r.PublicKey)
-		if err != nil {
-			return nil, fmt.Errorf("%s record %q: PUBLIC_KEY: %w", r.Role, r.DNSName, err)
-		}
-		return k, nil
-	}
-	return nil, fmt.Errorf("%s record %q carries neither a certificate nor a public key", r.Role, r.DNSName)
+	return f.CheckRecords()
 }
 
-// Verify checks the header signature against the signer's SAST record (§2.5, §4). RSA keys
-// under 1024 bits are refused by Go since 1.24; the error says so instead of a bare "insecure".
-func (f *File) Verify() error {
+func (f *File) verifySignature() error {
 	h := &f.Header
 	if h.Signature == nil {
 		return errors.New("file is not signed: no SIGNATURE (tag 12)")
@@ -93,17 +83,23 @@ func (f *File) Verify() error {
 	if key.Size() != len(h.Signature) {
 		return fmt.Errorf("signature is %d bytes but the signer's key (record %d) is %d-bit", len(h.Signature), i+1, key.N.BitLen())
 	}
-	signed, err := f.SignedBytes()
-	if err != nil {
-		return err
-	}
 	d := hash.New()
-	d.Write(signed)
-	if err := rsa.VerifyPKCS1v15(key, hash, d.Sum(nil), h.Signature); err != nil {
+	if f.unchanged() {
+		d.Write(f.raw[:f.sigOff])
+		d.Write(f.raw[f.sigOff+3+len(h.Signature):])
+	} else {
+		signed, err := f.SignedBytes()
+		if err != nil {
+			return err
+		}
+		d.Write(signed)
+	}
+	var sum [64]byte
+	if err := rsa.VerifyPKCS1v15(key, hash, d.Sum(sum[:0]), h.Signature); err != nil {
 		if key.N.BitLen() < 1024 {
 			return fmt.Errorf("signer key is %d-bit: Go refuses RSA keys under 1024 bits (GODEBUG=rsa1024min=0 lifts that): %w", key.N.BitLen(), err)
 		}
-		return fmt.Errorf("signature does not verify against record %d (%s %q, serial %s): the file was changed after signing or signed by another key", i+1, f.Records[i].Role, f.Records[i].DNSName, hexSerial(f.Records[i].SerialNumber))
+		return fmt.Errorf("signature does not verify against record %d (%s): the file was changed after signing or signed by another key", i+1, f.Records[i].Identity())
 	}
 	return nil
 }
@@ -200,7 +196,7 @@ func (h *Header) relayoutForSigning() {
 				}
 				n++
 			}
-			l[i].span = n
+			l[i].span = uint16(n)
 		}
 	}
 	h.layout = l
@@ -235,16 +231,43 @@ func Accepts(installed, next *File) error {
 	if installed.HasSAST(signer) {
 		return nil
 	}
+	return &TrustError{Reason: fmt.Sprintf(
+		"phones holding the installed file would reject the new one: its signer %s is not a SAST record of the installed file (R19); trusted signers: %s",
+		signer.Identity(), installed.SASTList())}
+}
+
+// SASTList names the file's SAST records, each by Identity, for messages that must tell two
+// signers with the same name apart (R19 refusals).
+func (f *File) SASTList() string {
 	var trusted []string
-	for i := range installed.Records {
-		r := &installed.Records[i]
-		if r.Role == RoleSAST {
-			trusted = append(trusted, fmt.Sprintf("%q serial %s", r.SubjectName, hexSerial(r.SerialNumber)))
+	for i := range f.Records {
+		if r := &f.Records[i]; r.Role == RoleSAST {
+			trusted = append(trusted, r.Identity())
 		}
 	}
-	return &TrustError{Reason: fmt.Sprintf(
-		"phones holding the installed file would reject the new one: its signer %q serial %s is not a SAST record of the installed file (R19); trusted signers: %s",
-		next.Header.SignerName, hexSerial(next.Header.SignerSerial), strings.Join(trusted, ", "))}
+	if len(trusted) == 0 {
+		return "(none)"
+	}
+	return strings.Join(trusted, ", ")
+}
+
+// Identity names a record so that two different signers never read the same: subject, serial
+// and the first 16 hex digits of the certificate's SHA-256 fingerprint (of the PUBLIC_KEY
+// when there is no certificate). Two tokens made from one template share subject and serial;
+// they never share a fingerprint.
+func (r *Record) Identity() string {
+	name := r.SubjectName
+	if name == "" {
+		name = r.DNSName
+	}
+	fp := "no certificate or key"
+	switch {
+	case len(r.Certificate) > 0:
+		fp = "sha256 " + Fingerprint(r.Certificate)[:16]
+	case len(r.PublicKey) > 0:
+		fp = "key sha256 " + Fingerprint(r.PublicKey)[:16]
+	}
+	return fmt.Sprintf("%q serial %s (%s)", name, hexSerial(r.SerialNumber), fp)
 }
 
 // HasSAST reports whether r (a record, or one built from a certificate alone) is a SAST

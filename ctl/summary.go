@@ -68,7 +68,8 @@ func Summarize(name string, f *File) Summary {
 		}
 	}
 	hasTag := func(t uint8) bool {
-		for _, sl := range h.slots() {
+		var buf [32]slot
+		for _, sl := range h.slots(buf[:0]) {
 			if sl.tag == t {
 				return true
 			}
