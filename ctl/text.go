@@ -37,13 +37,20 @@ func (f *File) Text() string {
 	for _, u := range h.Unknown {
 		fmt.Fprintf(&b, "Unknown tag %d:  %x\n", u.Tag, u.Value)
 	}
+	// The record the header names is only "the signer" when the signature verifies against it
+	// and every record agrees with its certificate: otherwise a file bob signed could read
+	// "signed by alice" (issue 12).
 	signer := f.SignerRecord()
+	signedBy := "  Signed this file\n"
+	if signer >= 0 && f.Verify() != nil {
+		signedBy = "  Named as signer by the header, but the file does NOT verify\n"
+	}
 	fmt.Fprintf(&b, "Records:         %d\n", len(f.Records))
 	for i := range f.Records {
 		b.WriteString("\n")
 		b.WriteString(f.Records[i].Text())
 		if i == signer {
-			b.WriteString("  Signed this file\n")
+			b.WriteString(signedBy)
 		}
 	}
 	return b.String()
