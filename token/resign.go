@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/internal/safefile"
 )
 
 // ResignOptions tunes Resign.
@@ -33,27 +34,38 @@ type ResignResult struct {
 	Warnings []string
 }
 
-// IsSAST reports whether cert is one of the file's SAST records, compared by certificate (or,
-// for a record without one, by serial and public key): the records phones trust to sign the
-// next file (R19).
+// IsSAST reports whether cert is one of the file's SAST records: the records phones trust to
+// sign the next file (R19). It is ctl's one definition (File.HasSAST), asked of a record
+// built from the certificate.
 func IsSAST(f *ctl.File, cert *x509.Certificate) bool {
-	for i := range f.Records {
-		r := &f.Records[i]
-		if r.Role != ctl.RoleSAST {
-			continue
-		}
-		if len(r.Certificate) > 0 {
-			if bytes.Equal(r.Certificate, cert.Raw) {
-				return true
-			}
-			continue
-		}
-		if rec, err := ctl.NewRecord(cert, ctl.RoleSAST, "", netip.Addr{}); err == nil &&
-			bytes.Equal(rec.PublicKey, r.PublicKey) && ctl.SameSerial(rec.SerialNumber, r.SerialNumber) {
-			return true
-		}
+	rec, err := ctl.NewRecord(cert, ctl.RoleSAST, "", netip.Addr{})
+	return err == nil && f.HasSAST(&rec)
+}
+
+// ReadCTL reads a CTL file named on the command line: a regular file only, at most
+// ctl.MaxFileSize bytes (so `resign /dev/zero` is refused at once instead of filling memory),
+// and parsed.
+func ReadCTL(path string) ([]byte, *ctl.File, error) {
+	data, err := safefile.Read(path, ctl.MaxFileSize)
+	if err != nil {
+		return nil, nil, err
 	}
-	return false
+	f, err := ctl.Parse(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return data, f, nil
+}
+
+// SHA256Warning is said whenever a file is signed with SHA-256: code 2 is a constant in public
+// tools but no phone has been seen loading such a file (CTL-FORMAT.md §2.4) [?].
+const SHA256Warning = "hash sha256 is unconfirmed on phones (§2.4): no real CTL signed with SHA-256 has been seen; sha1 is what CUCM writes. Test on one phone before a fleet"
+
+// Describe is the one-line account of a re-signed file that resign prints.
+func (r *ResignResult) Describe(out string) string {
+	return fmt.Sprintf("wrote %s: %d records, signed %s with %s serial %s, sha256 %s",
+		out, len(r.File.Records), r.File.Header.HashAlgorithm, r.File.Header.SignerName,
+		ctl.SerialHex(r.File.Header.SignerSerial), ctl.Fingerprint(r.Data))
 }
 
 // SASTFilter is an Options.Accept that keeps the key pairs phones holding f would trust.
@@ -87,23 +99,20 @@ func Resign(data []byte, s Signer, o ResignOptions) (*ResignResult, error) {
 			return nil, fmt.Errorf("the file's hash algorithm is %s; choose one with --hash sha1|sha256|sha512", h)
 		}
 	}
+	if h == ctl.SHA256 {
+		res.Warnings = append(res.Warnings, SHA256Warning)
+	}
 	cert := s.Certificate()
-	trusted := IsSAST(installed, cert)
+	rec, err := ctl.NewRecord(cert, ctl.RoleSAST, "", netip.Addr{})
+	if err != nil {
+		return nil, err
+	}
+	trusted := installed.HasSAST(&rec)
 	if !trusted {
-		var sasts []string
-		for _, r := range installed.Records {
-			if r.Role == ctl.RoleSAST {
-				sasts = append(sasts, fmt.Sprintf("%q serial %s", r.SubjectName, ctl.SerialHex(r.SerialNumber)))
-			}
-		}
-		msg := fmt.Sprintf("the signer %s serial %s is not a SAST record of the file (R19): phones that hold it would reject the new file; its SAST records: %s",
-			ctl.NameString(cert.Subject), ctl.SerialHex(cert.SerialNumber.Bytes()), strings.Join(sasts, ", "))
+		msg := fmt.Sprintf("the signer %s is not a SAST record of the file (R19): phones that hold it would reject the new file; its SAST records: %s",
+			rec.Identity(), installed.SASTList())
 		if !o.Force {
 			return nil, errors.New(msg + "; use a token listed there (--force overrides)")
-		}
-		rec, err := ctl.NewRecord(cert, ctl.RoleSAST, "", netip.Addr{})
-		if err != nil {
-			return nil, err
 		}
 		f.Records = append(f.Records, rec)
 		res.Warnings = append(res.Warnings,

@@ -2,9 +2,16 @@ package token
 
 import (
 	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +125,16 @@ func TestResign(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 	})
+	t.Run("sha256 warns that phones are unconfirmed", func(t *testing.T) {
+		s := open(t, Options{Selection: Selection{Label: "sast1"}, PIN: fixedPIN(tokSAST1.PIN)})
+		res, err := Resign(orig, s, ResignOptions{Hash: ctl.SHA256})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Warnings) != 1 || res.Warnings[0] != SHA256Warning {
+			t.Fatalf("warnings %v, want the SHA-256 one", res.Warnings)
+		}
+	})
 	t.Run("not a CTL", func(t *testing.T) {
 		var pe *ctl.ParseError
 		if _, err := Resign([]byte("hello"), stranger, ResignOptions{}); !errors.As(err, &pe) {
@@ -153,11 +170,21 @@ func TestAskToken(t *testing.T) {
 
 func TestResignSerialClash(t *testing.T) {
 	// Two lab certificates with the same serial, as TOOLCHAIN's recipe's "serial = 1" makes.
+	// The certificates really carry serial 1 (setting a parsed certificate's SerialNumber
+	// would leave its DER saying otherwise, which ctl now refuses: issue 12).
 	mk := func(cn string) Signer {
-		k, c, err := softhsm.SoftwareKey(pkix.Name{CommonName: cn}, 2048)
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			t.Fatal(err)
 		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+		k := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 		s, err := OpenSoftware(k, c)
 		if err != nil {
 			t.Fatal(err)
@@ -165,7 +192,6 @@ func TestResignSerialClash(t *testing.T) {
 		return s
 	}
 	a, b := mk("a"), mk("b")
-	b.Certificate().SerialNumber.Set(a.Certificate().SerialNumber)
 	ra, _ := ctl.NewRecord(a.Certificate(), ctl.RoleSAST, "", netip.Addr{})
 	rb, _ := ctl.NewRecord(b.Certificate(), ctl.RoleSAST, "", netip.Addr{})
 	f := ctl.New("CTLFile.tlv", []ctl.Record{ra, rb})
@@ -179,7 +205,28 @@ func TestResignSerialClash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if i := res.File.SignerRecord(); i != 1 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "share serial") {
+	if i := res.File.SignerRecord(); i != 1 || len(res.Warnings) != 2 || res.Warnings[0] != SHA256Warning || !strings.Contains(res.Warnings[1], "share serial") {
 		t.Fatalf("signer record %d, warnings %q", i, res.Warnings)
+	}
+}
+
+// Issue 12: resign's input is bounded; a device or an oversized file is refused by name
+// before anything is read into memory.
+func TestReadCTLRefusesDevicesAndHugeFiles(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.tlv")
+	if err := os.WriteFile(big, make([]byte, ctl.MaxFileSize+1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(t.TempDir(), "CTLFile.tlv")
+	if err := os.WriteFile(good, signedBy(t, tokSAST1, ctl.SHA1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, f, err := ReadCTL(good); err != nil || len(f.Records) == 0 {
+		t.Fatalf("positive control: %v", err)
+	}
+	for _, path := range []string{"/dev/zero", big} {
+		if _, _, err := ReadCTL(path); err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: err = %v, want a refusal naming it", path, err)
+		}
 	}
 }

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/internal/atomicfile"
 	"github.com/ctlops/ctlops/token"
 )
 
@@ -52,13 +51,9 @@ The PIN comes from --pin-file, CTLOPS_TOKEN_PIN, or a prompt without echo (R21).
 					return fmt.Errorf("--hash: %w", err)
 				}
 			}
-			data, err := os.ReadFile(args[0])
+			data, installed, err := token.ReadCTL(args[0])
 			if err != nil {
 				return err
-			}
-			installed, err := ctl.Parse(data)
-			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
 			}
 			var s token.Signer
 			if software {
@@ -94,12 +89,10 @@ The PIN comes from --pin-file, CTLOPS_TOKEN_PIN, or a prompt without echo (R21).
 			for _, w := range res.Warnings {
 				fmt.Fprintln(stderr, "WARNING:", w)
 			}
-			if err := writeFileAtomic(out, res.Data, 0o644); err != nil {
+			if err := atomicfile.Write(out, res.Data, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d records, signed %s with %s serial %s, sha256 %s\n",
-				out, len(res.File.Records), res.File.Header.HashAlgorithm, res.File.Header.SignerName,
-				ctl.SerialHex(res.File.Header.SignerSerial), ctl.Fingerprint(res.Data))
+			fmt.Fprintln(cmd.OutOrStdout(), res.Describe(out))
 			return nil
 		},
 	}
@@ -111,43 +104,7 @@ The PIN comes from --pin-file, CTLOPS_TOKEN_PIN, or a prompt without echo (R21).
 	f.StringVar(&keyFile, "key", "", "software private key (PEM; labs and tests only)")
 	f.StringVar(&certFile, "cert", "", "certificate of the software key (PEM)")
 	f.StringVar(&pinFile, "pin-file", "", "read the token PIN from the first line of FILE (default $CTLOPS_TOKEN_PIN, else ask)")
-	f.StringVar(&hash, "hash", "", "signature hash: sha1, sha256 or sha512 (default: the file's)")
+	f.StringVar(&hash, "hash", "", "signature hash: sha1, sha256 or sha512 (default: the file's; sha256 is unconfirmed on phones, §2.4)")
 	f.BoolVar(&force, "force", false, "sign even if phones holding FILE will reject the result (R19)")
 	return cmd
-}
-
-// writeFileAtomic writes data to path so that readers see the old file or the new one, never
-// a part: a temporary file in the same directory, synced, then renamed over path.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }
