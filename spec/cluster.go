@@ -296,7 +296,7 @@ func (d *decoder) secret(n *yaml.Node, path, what, extra, neededTo string) *Secr
 		d.errorf(f.node, path, "give exactly one of env: NAME or file: PATH")
 		return nil
 	}
-	s := &SecretRef{Pos: d.pos(f.node)}
+	s := &SecretRef{Pos: d.pos(f.node), root: d.root}
 	if hasEnv {
 		name, ok := d.str(env.val, join(path, "env"))
 		if !ok {

@@ -59,7 +59,7 @@ func load(path string, now time.Time) (*Config, []Warning, error) {
 		}
 		return nil, nil, multi([]*Error{{Pos: pos, Msg: err.Error()}})
 	}
-	cfg := &Config{Version: Version, Files: files}
+	cfg := &Config{Version: Version, Files: files, root: l.root}
 	// refs remembers, per cluster, the nodes needed by checks that span files.
 	var refs []clusterRefs
 	for _, f := range files {
@@ -146,7 +146,7 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // file decodes one YAML file; problems go to l.errs and l.warns.
 func (l *loader) file(name string) ([]*Cluster, []clusterRefs) {
 	b, err := os.ReadFile(name)
-	d := &decoder{file: name, dir: filepath.Dir(name)}
+	d := &decoder{file: name, dir: filepath.Dir(name), root: l.root}
 	defer func() {
 		l.errs = append(l.errs, d.errs...)
 		l.warns = append(l.warns, d.warns...)

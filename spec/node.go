@@ -18,6 +18,7 @@ const maxAliases = 1000
 type decoder struct {
 	file    string // as shown in messages
 	dir     string // relative paths in the file resolve against it
+	root    string // the spec's folder (loader.root), where {file:} secrets may be read
 	errs    []*Error
 	warns   []Warning
 	aliases int

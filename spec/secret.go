@@ -4,8 +4,79 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/ctlops/ctlops/internal/safefile"
 )
+
+// maxSecretSize bounds a {file:} secret: a password or PIN is short, and /dev/zero is not one.
+const maxSecretSize = 4 << 10
+
+// SecretDirsEnv names the environment variable that lists (with the OS path-list separator,
+// ':' on Linux) the directories {file:} secrets may be read from besides the spec's own
+// folder. Unset, that is DefaultSecretDir alone.
+const SecretDirsEnv = "CTLOPS_SECRET_DIRS"
+
+// DefaultSecretDir is where container runtimes and Kubernetes mount secrets.
+const DefaultSecretDir = "/run/secrets"
+
+// SecretDirs returns the directories {file:} secrets may be read from for a spec whose folder
+// is root: root itself (a pull request can only put there what it could write anyway) and
+// the operator's list, CTLOPS_SECRET_DIRS, or /run/secrets when that is unset. A pull request
+// that names {file: /home/runner/.token-pin} as a password would otherwise send that file to
+// whatever server it points the cluster at.
+func SecretDirs(root string) []string {
+	var dirs []string
+	if root != "" {
+		dirs = append(dirs, root)
+	}
+	v, ok := os.LookupEnv(SecretDirsEnv)
+	if !ok {
+		return append(dirs, DefaultSecretDir)
+	}
+	for _, d := range filepath.SplitList(v) {
+		if d != "" && filepath.IsAbs(d) {
+			dirs = append(dirs, filepath.Clean(d))
+		}
+	}
+	return dirs
+}
+
+// allowed refuses a {file:} secret outside SecretDirs. Symbolic links are followed first
+// (a link in the spec's folder to /etc/shadow is outside), and nothing under a .git directory
+// is a secret: actions/checkout keeps a token in .git/config.
+func (s SecretRef) allowed() error {
+	real := s.File
+	if r, err := filepath.EvalSymlinks(s.File); err == nil {
+		real = r
+	}
+	for _, el := range strings.Split(filepath.ToSlash(real), "/") {
+		if el == ".git" {
+			return fmt.Errorf("secret file %s is inside a .git directory, which holds no secret of ctlops", s.File)
+		}
+	}
+	dirs := SecretDirs(s.root)
+	for _, d := range dirs {
+		if rd, err := filepath.EvalSymlinks(d); err == nil {
+			d = rd
+		}
+		if rel, err := filepath.Rel(d, real); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return nil
+		}
+	}
+	return fmt.Errorf("secret file %s is outside the directories secrets are read from (%s)", s.File, describeSecretDirs())
+}
+
+// describeSecretDirs names the allowed directories without the spec's absolute folder, so that
+// the message is the same on every checkout.
+func describeSecretDirs() string {
+	v, ok := os.LookupEnv(SecretDirsEnv)
+	if !ok {
+		return "the spec's folder and " + DefaultSecretDir + "; the operator allows others with " + SecretDirsEnv
+	}
+	return "the spec's folder and " + SecretDirsEnv + "=" + v
+}
 
 // SecretRef points at a secret without holding it: the YAML is reviewed in pull requests and
 // kept in Git, so a password or PIN is never written there.
@@ -13,6 +84,12 @@ type SecretRef struct {
 	Env  string // environment variable name, or ""
 	File string // absolute path of a file holding the secret, or ""
 	Pos  Pos
+
+	// root is the spec's own folder, where {file:} secrets may always be read (SecretDirs).
+	root string
+	// refused, when set, is why this secret must not be resolved: the cluster's connection
+	// settings differ from the trusted ones (Config.Pin). Resolve returns it as its error.
+	refused string
 }
 
 // String describes the reference, never the value.
@@ -30,6 +107,9 @@ func (s SecretRef) Resolve() (string, error) {
 	if s.Pos.File != "" {
 		where = " (referenced at " + s.Pos.String() + ")"
 	}
+	if s.refused != "" {
+		return "", errors.New(s.refused)
+	}
 	switch {
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
@@ -41,7 +121,10 @@ func (s SecretRef) Resolve() (string, error) {
 		}
 		return v, nil
 	case s.File != "":
-		b, err := os.ReadFile(s.File)
+		if err := s.allowed(); err != nil {
+			return "", fmt.Errorf("%v%s", err, where)
+		}
+		b, err := safefile.Read(s.File, maxSecretSize)
 		if err != nil {
 			// The *PathError names the file and the cause; it holds no content.
 			var pe *os.PathError
@@ -69,6 +152,9 @@ func (s SecretRef) check(neededTo string) string {
 			return fmt.Sprintf("environment variable %s is not set here; it is needed to %s", s.Env, neededTo)
 		}
 		return ""
+	}
+	if err := s.allowed(); err != nil {
+		return err.Error()
 	}
 	fi, err := os.Stat(s.File)
 	switch {

@@ -68,6 +68,10 @@ type Config struct {
 	Files []string
 	// digest is computed while loading, when the bytes are at hand.
 	digest string
+	// root is the absolute directory of the spec (the file's folder, or the directory given):
+	// paths inside it are compared relative to it when checking against trusted connections,
+	// so two checkouts of one repository agree.
+	root string
 }
 
 // Cluster returns the cluster with that name, or nil.
