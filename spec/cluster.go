@@ -46,7 +46,11 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	}
 	c := &Cluster{Pos: d.pos(f.node)}
 	r := clusterRefs{cluster: c, path: path, dec: d}
-	d.required(f, "name", "mode", "providers", "tokens")
+	if l.trustOnly {
+		d.required(f, "name")
+	} else {
+		d.required(f, "name", "mode", "providers", "tokens")
+	}
 
 	if v, ok := f.get("name"); ok {
 		r.name = v.val
@@ -58,7 +62,7 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 			}
 		}
 	}
-	if v, ok := f.get("mode"); ok {
+	if v, ok := f.get("mode"); ok && !l.trustOnly {
 		if s, ok := d.str(v.val, join(path, "mode")); ok {
 			switch Mode(s) {
 			case ModeMixed, ModeNonSecure:
@@ -81,7 +85,7 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	if v, ok := f.get("tls"); ok {
 		c.TLS = l.tls(d, v.val, join(path, "tls"))
 	}
-	if v, ok := f.get("tokens"); ok {
+	if v, ok := f.get("tokens"); ok && !l.trustOnly {
 		c.Tokens = l.tokens(d, v.val, join(path, "tokens"), c.Mode)
 	}
 	if v, ok := f.get("alternateTFTP"); ok {
@@ -90,10 +94,10 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	if v, ok := f.get("signWith"); ok {
 		c.SignWith = l.signWith(d, v.val, join(path, "signWith"), c.Tokens)
 	}
-	if v, ok := f.get("expectServers"); ok {
+	if v, ok := f.get("expectServers"); ok && !l.trustOnly {
 		c.ExpectServers = l.expectServers(d, v.val, join(path, "expectServers"))
 	}
-	if v, ok := f.get("suspend"); ok {
+	if v, ok := f.get("suspend"); ok && !l.trustOnly {
 		c.Suspend, _ = d.boolean(v.val, join(path, "suspend"))
 	}
 
@@ -539,7 +543,7 @@ func (l *loader) signWith(d *decoder, n *yaml.Node, path string, tokens []Token)
 				}
 				// The signer must be one of the tokens: phones accept a CTL only when it is
 				// signed by a token they already trust, and the file lists its signer (R6, R19).
-				if k.Cert != nil {
+				if k.Cert != nil && !l.trustOnly {
 					fp := (Token{Cert: k.Cert}).Fingerprint()
 					found := false
 					for _, t := range tokens {

@@ -39,18 +39,24 @@ var errNoDefault = fmt.Errorf("no %s here; give the spec with -f FILE or -f DIR"
 
 // loader holds what is shared across the files of one Load.
 type loader struct {
-	now   time.Time
-	root  string            // absolute directory the digest names files relative to
-	files map[string][]byte // absolute path -> content, for the digest
-	errs  []*Error
-	warns []Warning
+	// trustOnly reads only what carries trust (LoadTrusted): each cluster's name, providers,
+	// credentials, tls, alternateTFTP and signWith; other keys are allowed and ignored.
+	trustOnly bool
+	now       time.Time
+	root      string            // absolute directory the digest names files relative to
+	files     map[string][]byte // absolute path -> content, for the digest
+	errs      []*Error
+	warns     []Warning
 }
 
 func load(path string, now time.Time) (*Config, []Warning, error) {
+	return (&loader{now: now, files: map[string][]byte{}}).load(path)
+}
+
+func (l *loader) load(path string) (*Config, []Warning, error) {
 	if path == "" {
 		path = DefaultFile
 	}
-	l := &loader{now: now, files: map[string][]byte{}}
 	files, err := l.list(path)
 	if err != nil {
 		pos := Pos{File: path}
