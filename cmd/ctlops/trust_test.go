@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/ctlops/ctlops/provider/providertest"
 	"github.com/ctlops/ctlops/provider/providertest/hostile"
 )
@@ -91,5 +93,60 @@ func TestPullRequestCannotSteerCredentials(t *testing.T) {
 	code, stdout, stderr := runCLI(t, nil, "plan", "-f", base, "--trusted-spec", base, "--timeout", "5s")
 	if strings.Contains(stderr, "refused before connecting") || len(other.Requests()) == 0 {
 		t.Errorf("the trusted spec itself: exit %d, %d requests\n%s%s", code, len(other.Requests()), stdout, stderr)
+	}
+}
+
+// The pull-request recipe pins connections to the base branch and keeps the plan it shows, and
+// the apply after approval applies that file; its comments say why.
+func TestCIRecipePinsConnections(t *testing.T) {
+	b, err := os.ReadFile("../../examples/ci/ctlops-github-workflow.yml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf struct {
+		Jobs map[string]struct {
+			Needs       any    `yaml:"needs"`
+			Environment string `yaml:"environment"`
+			Steps       []struct {
+				Uses string            `yaml:"uses"`
+				Run  string            `yaml:"run"`
+				With map[string]string `yaml:"with"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal(b, &wf); err != nil {
+		t.Fatal(err)
+	}
+	job := func(name string) (runs string, uses []string, with []map[string]string) {
+		for _, s := range wf.Jobs[name].Steps {
+			runs += s.Run + "\n"
+			uses = append(uses, s.Uses)
+			with = append(with, s.With)
+		}
+		return
+	}
+	runs, _, with := job("plan")
+	for _, w := range []string{"ctlops plan ", `--trusted-spec "base/`, "--out plan.json"} {
+		if !strings.Contains(runs, w) {
+			t.Errorf("plan job does not run %q:\n%s", w, runs)
+		}
+	}
+	var baseRef, upload bool
+	for _, w := range with {
+		baseRef = baseRef || (w["path"] == "base" && strings.Contains(w["ref"], "base.sha"))
+		upload = upload || w["path"] == "plan.json"
+	}
+	if !baseRef || !upload {
+		t.Errorf("plan job: base branch checked out %v, plan file uploaded %v", baseRef, upload)
+	}
+	runs, uses, _ := job("apply")
+	if wf.Jobs["apply"].Environment == "" || !strings.Contains(strings.Join(uses, " "), "download-artifact") ||
+		!strings.Contains(runs, "ctlops apply plan.json") || !strings.Contains(runs, "--trusted-spec") {
+		t.Errorf("apply job does not apply the kept plan behind an environment approval:\n%s", runs)
+	}
+	for _, w := range []string{"Why --trusted-spec", "CTLOPS_SECRET_DIRS", "persist-credentials", "CODEOWNERS"} {
+		if !strings.Contains(string(b), w) {
+			t.Errorf("the recipe's comments do not explain %q", w)
+		}
 	}
 }
