@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -23,13 +22,13 @@ const minRSABits = 1024
 // not expired. It warns when the certificate expires within expiryWarning.
 func (l *loader) certFile(d *decoder, n *yaml.Node, path, p string) (string, *x509.Certificate) {
 	abs, shown := d.resolvePath(p)
-	b, err := os.ReadFile(abs)
-	if err != nil {
-		d.errorf(n, path, "certificate file %s: %v", shown, unwrapPath(err))
+	r := l.readCerts(abs, maxCertFile)
+	if r.data == nil && r.err != nil {
+		d.errorf(n, path, "certificate file %s: %v", shown, r.err)
 		return abs, nil
 	}
-	l.files[abs] = b
-	certs, err := parseCerts(b)
+	l.files[abs] = r.data
+	certs, err := r.certs, r.err
 	if err != nil {
 		d.errorf(n, path, "certificate file %s: %v", shown, err)
 		return abs, nil
@@ -67,13 +66,13 @@ func (l *loader) certFile(d *decoder, n *yaml.Node, path, p string) (string, *x5
 // caFile reads the CA certificates the CTL Providers' TLS certificates are checked against.
 func (l *loader) caFile(d *decoder, n *yaml.Node, path, p string) (string, []*x509.Certificate) {
 	abs, shown := d.resolvePath(p)
-	b, err := os.ReadFile(abs)
-	if err != nil {
-		d.errorf(n, path, "CA file %s: %v", shown, unwrapPath(err))
+	r := l.readCerts(abs, maxCAFile)
+	if r.data == nil && r.err != nil {
+		d.errorf(n, path, "CA file %s: %v", shown, r.err)
 		return abs, nil
 	}
-	l.files[abs] = b
-	certs, err := parseCerts(b)
+	l.files[abs] = r.data
+	certs, err := r.certs, r.err
 	if err != nil {
 		d.errorf(n, path, "CA file %s: %v", shown, err)
 		return abs, nil

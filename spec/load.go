@@ -47,6 +47,8 @@ type loader struct {
 	files     map[string][]byte // absolute path -> content, for the digest
 	errs      []*Error
 	warns     []Warning
+	total     int                   // bytes of YAML read so far (MaxSpecTotal)
+	certs     map[string]certResult // certificate files read, by path and cap
 }
 
 func load(path string, now time.Time) (*Config, []Warning, error) {
@@ -151,14 +153,18 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // file decodes one YAML file; problems go to l.errs and l.warns.
 func (l *loader) file(name string) ([]*Cluster, []clusterRefs) {
-	b, err := os.ReadFile(name)
-	d := &decoder{file: name, dir: filepath.Dir(name), root: l.root}
+	b, err := l.readSpecFile(name)
+	d := &decoder{file: name, dir: filepath.Dir(name), root: l.root, src: b}
 	defer func() {
+		d.flushDropped()
 		l.errs = append(l.errs, d.errs...)
 		l.warns = append(l.warns, d.warns...)
 	}()
 	if err != nil {
-		d.errorf(nil, "", "%v", unwrapPath(err))
+		d.errorf(nil, "", "%v", err)
+		return nil, nil
+	}
+	if !d.checkInput(b) {
 		return nil, nil
 	}
 	l.addFile(name, b)
@@ -218,6 +224,7 @@ func (d *decoder) yamlError(err error) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		line = syntaxLine(d.src, line, m[2])
 		d.errs = append(d.errs, &Error{Pos: Pos{File: d.file, Line: line}, Msg: "YAML syntax: " + m[2]})
 		return
 	}

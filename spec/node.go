@@ -19,9 +19,11 @@ type decoder struct {
 	file    string // as shown in messages
 	dir     string // relative paths in the file resolve against it
 	root    string // the spec's folder (loader.root), where {file:} secrets may be read
+	src     []byte // the file's content, to place syntax errors (syntaxLine)
 	errs    []*Error
 	warns   []Warning
 	aliases int
+	dropped int // errors past maxFileErrors, counted not kept
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos {
@@ -32,11 +34,25 @@ func (d *decoder) pos(n *yaml.Node) Pos {
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	if len(d.errs) >= maxFileErrors {
+		d.dropped++
+		return
+	}
 	d.errs = append(d.errs, &Error{Pos: d.pos(n), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (d *decoder) warnf(n *yaml.Node, path, format string, args ...any) {
+	if len(d.warns) >= maxFileErrors {
+		return
+	}
 	d.warns = append(d.warns, Warning{Pos: d.pos(n), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// flushDropped reports, once, how many errors of the file were not kept.
+func (d *decoder) flushDropped() {
+	if d.dropped > 0 {
+		d.errs = append(d.errs, &Error{Pos: Pos{File: d.file}, Msg: fmt.Sprintf("%d more errors not shown; fix the ones above first", d.dropped)})
+	}
 }
 
 // deref follows aliases (*name) to the anchored node, within the alias budget.
@@ -45,7 +61,8 @@ func (d *decoder) deref(n *yaml.Node, path string) *yaml.Node {
 		d.aliases++
 		if d.aliases > maxAliases {
 			if d.aliases == maxAliases+1 {
-				d.errorf(n, path, "more than %d alias dereferences; write the values out", maxAliases)
+				// Kept past maxFileErrors: it explains the errors around it.
+				d.errs = append(d.errs, &Error{Pos: d.pos(n), Path: path, Msg: fmt.Sprintf("more than %d alias dereferences; write the values out", maxAliases)})
 			}
 			return nil
 		}
