@@ -19,7 +19,7 @@ import (
 const minRSABits = 1024
 
 // certFile reads a token (or signer) certificate: PEM or DER, exactly one certificate, RSA,
-// not expired. It warns when the certificate expires within expiryWarning.
+// not expired. It warns when the certificate expires within the expiry window in force.
 func (l *loader) certFile(d *decoder, n *yaml.Node, path, p string) (string, *x509.Certificate) {
 	abs, shown := d.resolvePath(p)
 	r := l.readCerts(abs, maxCertFile)
@@ -52,7 +52,7 @@ func (l *loader) certFile(d *decoder, n *yaml.Node, path, p string) (string, *x5
 		d.errorf(n, path, "certificate %s (%s) expired on %s; phones reject a CTL signed by it",
 			shown, c.Subject.CommonName, c.NotAfter.UTC().Format("2006-01-02"))
 		return abs, nil
-	case l.now.Add(expiryWarning).After(c.NotAfter):
+	case l.now.Add(d.window).After(c.NotAfter):
 		days := int(c.NotAfter.Sub(l.now).Hours() / 24)
 		d.warnf(n, path, "certificate %s (%s) expires on %s, in %d days: enrol its replacement token now",
 			shown, c.Subject.CommonName, c.NotAfter.UTC().Format("2006-01-02"), days)

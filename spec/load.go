@@ -23,10 +23,6 @@ import (
 // DefaultFile is what Load reads when given no path.
 const DefaultFile = "ctlops.yaml"
 
-// expiryWarning is how close to its NotAfter a certificate gets a warning: long enough to
-// order and enrol a replacement eToken before phones stop trusting the old one.
-const expiryWarning = 30 * 24 * time.Hour
-
 // Load reads the desired state from path: a YAML file, or a directory whose *.yaml and *.yml
 // files are read in name order (one cluster per file is a common layout); "" means
 // ./ctlops.yaml. On failure the error is a *multierror.Error of *Error, one per problem, in
@@ -199,6 +195,12 @@ func (l *loader) file(name string) ([]*Cluster, []clusterRefs) {
 	if v, ok := top.get("version"); ok {
 		if n, ok := d.integer(v.val, "version"); ok && n != Version {
 			d.errorf(v.val, "version", "unsupported version %d: this ctlops reads version %d", n, Version)
+		}
+	}
+	d.window = DefaultExpiryWarning
+	if v, ok := top.get("expiryWarning"); ok {
+		if w, ok := d.days(v.val, "expiryWarning"); ok {
+			d.window = w
 		}
 	}
 	var clusters []*Cluster

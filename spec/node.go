@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -23,7 +24,8 @@ type decoder struct {
 	errs    []*Error
 	warns   []Warning
 	aliases int
-	dropped int // errors past maxFileErrors, counted not kept
+	dropped int           // errors past maxFileErrors, counted not kept
+	window  time.Duration // the expiry warning window in force (expiryWarning)
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos {
@@ -244,6 +246,24 @@ func (d *decoder) integer(n *yaml.Node, path string) (int, bool) {
 		return 0, false
 	}
 	return int(v), true
+}
+
+// days decodes an expiryWarning such as "60d".
+func (d *decoder) days(n *yaml.Node, path string) (time.Duration, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return 0, false
+	}
+	if !daysPattern.MatchString(s) {
+		d.errorf(n, path, "bad duration %q: want a number of days such as 60d", s)
+		return 0, false
+	}
+	days, _ := strconv.Atoi(strings.TrimSuffix(s, "d"))
+	if days > 3650 {
+		d.errorf(n, path, "%s is more than ten years", s)
+		return 0, false
+	}
+	return time.Duration(days) * 24 * time.Hour, true
 }
 
 func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
