@@ -115,7 +115,7 @@ type Cluster struct {
 	// ExpiryWarning is how long before a token certificate's NotAfter validate, plan and drift
 	// warn: the cluster's expiryWarning, else its file's, else DefaultExpiryWarning.
 	ExpiryWarning time.Duration
-	Pos     Pos
+	Pos           Pos
 }
 
 // ProviderKind says how a provider is reached.
