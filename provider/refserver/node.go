@@ -69,7 +69,31 @@ func New(cfgPath string) (*Node, error) {
 	if err := n.loadState(); err != nil {
 		return nil, err
 	}
+	if err := n.cleanTemp(); err != nil {
+		return nil, err
+	}
 	return n, nil
+}
+
+// cleanTemp removes the temporary files a crash left in the FileLocation, its alternate
+// locations and the state directory: nothing is writing there before the node starts.
+func (n *Node) cleanTemp() error {
+	cfg := n.Config()
+	dirs := []string{cfg.Abs(cfg.FileLocation)}
+	alts, _ := filepath.Glob(filepath.Join(cfg.Abs(cfg.FileLocation), provider.AlternateDir, "*"))
+	dirs = append(dirs, alts...)
+	for _, d := range dirs {
+		if _, err := provider.CleanTemp(d); err != nil {
+			return fmt.Errorf("%s: removing temporary files: %w", d, err)
+		}
+	}
+	state, _ := filepath.Glob(filepath.Join(cfg.Abs(cfg.StateDir), ".*.tmp-*"))
+	for _, f := range state {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing temporary file %s: %w", f, err)
+		}
+	}
+	return nil
 }
 
 // current returns the config, reloading it (and the certificates) when the file changed, so
