@@ -31,9 +31,9 @@ func TestBrokenInstalledFileNeedsTheOverride(t *testing.T) {
 	}
 	installed := filepath.Join(n.FileLocation(), provider.FileName)
 	tests := []struct {
-		name  string
+		name   string
 		break_ func()
-		want  string
+		want   string
 	}{
 		{"truncated", func() { c.PutCTL(n.Name, v1[:len(v1)/2]) }, "the installed CTL does not parse"},
 		{"larger than phones load", func() { c.PutCTL(n.Name, make([]byte, ctl.MaxFileSize+1)) }, "the installed CTL cannot be read"},
