@@ -19,6 +19,8 @@ import (
 	"net"
 	"strconv"
 	"sync"
+
+	"github.com/ctlops/ctlops/cucm"
 )
 
 // Version is the only file format version this package reads.
@@ -50,14 +52,15 @@ func (p Pos) String() string {
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }
 
-// Mode is the cluster-wide security mode (R9).
-type Mode string
+// Mode is the cluster-wide security mode (R9): one type, cucm.Mode, for the spec, the planner
+// and the transports.
+type Mode = cucm.Mode
 
 const (
 	// ModeMixed lets authenticated and encrypted phones register beside non-secure ones.
-	ModeMixed Mode = "mixed"
+	ModeMixed = cucm.ModeMixed
 	// ModeNonSecure keeps the CTL file but without certificates (R12).
-	ModeNonSecure Mode = "non-secure"
+	ModeNonSecure = cucm.ModeNonSecure
 )
 
 // Config is the whole desired state: every cluster of every file loaded.
