@@ -223,4 +223,3 @@ func countRole(f *ctl.File, role ctl.Role) int {
 	}
 	return n
 }
-
