@@ -219,6 +219,9 @@ var (
 	ErrConflict     = errors.New("CTL changed since it was read")
 	ErrRejected     = errors.New("CTL refused")
 	ErrUnauthorized = errors.New("credentials refused")
+	// ErrThrottled: the server's login rate limit refused to check the credentials (429).
+	// Nothing was changed; Error.RetryAfter says when to try again.
+	ErrThrottled = errors.New("throttled by the server's login rate limit")
 )
 
 // ETag is the digest every transport reports for a CTL file.
@@ -235,7 +238,9 @@ type Error struct {
 	Code    string // the protocol's error code, "" when none
 	Message string
 	Holder  *Lock // for ErrLocked: who holds the lock
-	Err     error // sentinel or cause
+	// RetryAfter is the server's Retry-After with ErrThrottled, 0 otherwise.
+	RetryAfter time.Duration
+	Err        error // sentinel or cause
 }
 
 func (e *Error) Error() string {
