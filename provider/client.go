@@ -182,6 +182,12 @@ func NewClient(addr string, opt Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", hostport, err)
 	}
+	// The system roots vouch for any host with a public certificate, so a password is sent
+	// only where the caller named the trust: a CA or a pinned certificate (the spec's tls:,
+	// which spec.Config.Pin can hold to the trusted connections).
+	if opt.Password != "" && opt.CAPool == nil && opt.CAFile == "" && len(opt.Pins) == 0 {
+		return nil, fmt.Errorf("%s: refusing to send credentials without a CA or a pinned certificate to check the server against", hostport)
+	}
 	tr := &http.Transport{
 		TLSClientConfig:       tc,
 		DialContext:           (&net.Dialer{Timeout: opt.timeout()}).DialContext,

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"net/netip"
 	"strings"
 	"time"
@@ -131,11 +132,11 @@ func (inv *Inventory) parseCertificates() error {
 			c := &s.Certificates[j]
 			b, _ := pem.Decode([]byte(c.PEM))
 			if b == nil || b.Type != "CERTIFICATE" {
-				return fmt.Errorf("server %s: %s certificate is not a PEM certificate", s.Name, c.Role)
+				return fmt.Errorf("server %s: %s certificate is not a PEM certificate", termsafe.Line(truncate(s.Name, 128)), termsafe.Line(truncate(string(c.Role), 16)))
 			}
 			x, err := x509.ParseCertificate(b.Bytes)
 			if err != nil {
-				return fmt.Errorf("server %s: %s certificate: %w", s.Name, c.Role, err)
+				return fmt.Errorf("server %s: %s certificate: %w", termsafe.Line(truncate(s.Name, 128)), termsafe.Line(truncate(string(c.Role), 16)), err)
 			}
 			c.X509 = x
 		}
@@ -153,8 +154,10 @@ type Lock struct {
 	Expires   time.Time `json:"expires"`
 }
 
+// String describes the holder for messages; the fields come from a server and are made safe
+// for a terminal (the id is never part of it).
 func (l *Lock) String() string {
-	return fmt.Sprintf("%s@%s (%s) since %s, until %s", l.User, l.Host, l.Operation,
+	return fmt.Sprintf("%s@%s (%s) since %s, until %s", termsafe.Line(l.User), termsafe.Line(l.Host), termsafe.Line(l.Operation),
 		l.Created.UTC().Format(time.RFC3339), l.Expires.UTC().Format(time.RFC3339))
 }
 
