@@ -14,12 +14,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/safefile"
 	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
@@ -271,7 +271,7 @@ func tlsConfig(opt Options) (*tls.Config, error) {
 	pool := opt.CAPool
 	var caPEM []byte
 	if opt.CAFile != "" {
-		pem, err := os.ReadFile(opt.CAFile)
+		pem, err := safefile.Read(opt.CAFile, 1<<20)
 		if err != nil {
 			return nil, fmt.Errorf("CA file: %w", err)
 		}
