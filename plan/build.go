@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"crypto/x509"
 	"fmt"
 	"net/netip"
@@ -280,6 +281,8 @@ func (b *builder) desired() *ctl.File {
 		recs = append(recs, r)
 		b.meta = append(b.meta, m)
 	}
+	var tokens []ctl.Record
+	var tokenMeta []recordMeta
 	for _, t := range b.spec.Tokens {
 		if t.Cert == nil {
 			continue
@@ -289,9 +292,18 @@ func (b *builder) desired() *ctl.File {
 			b.p.Refusals = append(b.p.Refusals, Problem{Rule: "R16", Pos: t.Pos.String(), Message: fmt.Sprintf("token %s: %v", t.Name, err)})
 			continue
 		}
-		add(r, recordMeta{source: "token " + t.Name})
+		tokens = append(tokens, r)
+		tokenMeta = append(tokenMeta, recordMeta{source: "token " + t.Name})
+	}
+	addTokens := func(done []bool) {
+		for i, r := range tokens {
+			if done == nil || !done[i] {
+				add(r, tokenMeta[i])
+			}
+		}
 	}
 	if inv := b.live.Inventory; inv != nil {
+		addTokens(nil)
 		for i := range inv.Servers {
 			s := &inv.Servers[i]
 			if s.Error != "" {
@@ -319,11 +331,28 @@ func (b *builder) desired() *ctl.File {
 			}
 		}
 	} else if b.baseline != nil {
+		// Read-only sources: the live file is taken as it is, in its order, with its SAST
+		// records where they are declared tokens. A token is declared by its certificate
+		// alone, so nothing says which host name and address its record carries; CUCM's
+		// tokenless CTL writes the publisher's on its SAST records (§3), and a tftp:// drift
+		// check must not report as a change what it could never make.
+		done := make([]bool, len(tokens))
 		for _, r := range b.baseline.Records {
 			if r.Role != ctl.RoleSAST {
 				add(r, recordMeta{source: "live file"})
+				continue
+			}
+			for i := range tokens {
+				if !done[i] && bytes.Equal(tokens[i].Certificate, r.Certificate) {
+					done[i] = true
+					add(r, tokenMeta[i])
+					break
+				}
 			}
 		}
+		addTokens(done)
+	} else {
+		addTokens(nil)
 	}
 	for _, a := range b.live.Alternates {
 		r, ok := b.alternateRecord(a, mixed)

@@ -18,8 +18,12 @@ import (
 // check ctlops makes; refusing here says so at the line that declares the token.
 const minRSABits = 1024
 
-// certFile reads a token (or signer) certificate: PEM or DER, exactly one certificate, RSA,
-// not expired. It warns when the certificate expires within the expiry window in force.
+// certFile reads a token (or signer) certificate: PEM or DER, exactly one certificate, RSA.
+// Expiry is a warning, never an error: the spec is also what read-only commands (validate,
+// plan, drift, show) load, and a live cluster whose CTL was signed years ago with certificates
+// that have since expired (CUCM's own tokenless CTLs often are) must still be checked and
+// adopted. Signing with an expired certificate is refused where it happens, in apply.
+// It warns when the certificate expires within the expiry window in force.
 func (l *loader) certFile(d *decoder, n *yaml.Node, path, p string) (string, *x509.Certificate) {
 	abs, shown := d.resolvePath(p)
 	r := l.readCerts(abs, maxCertFile)
@@ -49,9 +53,8 @@ func (l *loader) certFile(d *decoder, n *yaml.Node, path, p string) (string, *x5
 	}
 	switch {
 	case l.now.After(c.NotAfter):
-		d.errorf(n, path, "certificate %s (%s) expired on %s; phones reject a CTL signed by it",
+		d.warnf(n, path, "certificate %s (%s) expired on %s: read-only commands carry on, apply refuses to sign with it",
 			shown, c.Subject.CommonName, c.NotAfter.UTC().Format("2006-01-02"))
-		return abs, nil
 	case l.now.Add(d.window).After(c.NotAfter):
 		days := int(c.NotAfter.Sub(l.now).Hours() / 24)
 		d.warnf(n, path, "certificate %s (%s) expires on %s, in %d days: enrol its replacement token now",
