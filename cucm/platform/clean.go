@@ -16,7 +16,7 @@ import (
 var (
 	// ansiRE matches CSI sequences (ESC [ ... final), OSC sequences (ESC ] ... BEL/ST) and
 	// two-byte escapes (ESC x): what VT100 terminals and the calltelemetry fixtures show.
-	ansiRE = regexp.MustCompile("\x1b\\[[0-9;?]*[ -/]*[@-~]|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)|\x1b[@-Z\\\\-_]")
+	ansiRE = regexp.MustCompile("\x1b\\[[0-9;?<=>]*[ -/]*[@-~]|\x1b\\][^\x07\x1b]*(?:\x07|\x1b\\\\)|\x1b[()*+][0-~]|\x1b[0-~]")
 	// pagerRE is UCOS's pager line. Its exact wording is [unconfirmed] against a capture:
 	// sessions turn pagination off first, and parsers drop the line if it shows up anyway.
 	pagerRE = regexp.MustCompile(`(?i)options: q=quit, n=next, p=prev, b=begin, e=end \(lines \d+ - \d+ of \d+\) :?`)
@@ -85,7 +85,11 @@ func (e *UnknownError) Error() string {
 	if len(t) > 300 {
 		t = t[:300] + "…"
 	}
-	return "platform CLI: `" + e.Command + "`: " + e.Why + ": " + termsafe.Line(strings.TrimSpace(t))
+	t = strings.TrimSpace(t)
+	if t == "" {
+		t = "(the answer ends here)"
+	}
+	return "platform CLI: `" + e.Command + "`: " + e.Why + ": " + termsafe.Line(t)
 }
 
 func unknown(cmd, why, text string) error { return &UnknownError{Command: cmd, Why: why, Text: text} }

@@ -120,7 +120,36 @@ func ParseShowCTL(out string) (*ShowCTL, error) {
 		return nil, unknown(cmdShowCTL, "header length is not a number", s)
 	}
 	tok = tok[9:]
-	// Split what is left into the header and "CTL Record #:n" blocks.
+	blocks := splitBlocks(tok)
+	hdr, err := fields(blocks[0], headerTags)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range hdr {
+		switch f.tag {
+		case "SIGNERNAME":
+			r.SignerName = f.value
+		case "SERIALNUMBER":
+			r.SignerSerial = strings.ToLower(strings.ReplaceAll(f.value, ":", ""))
+		case "CANAME":
+			r.SignerIssuer = f.value
+		}
+	}
+	if len(blocks) == 1 {
+		return nil, unknown(cmdShowCTL, "CTL without records", s)
+	}
+	if r.Records, r.Verified, err = records(blocks[1:]); err != nil {
+		return nil, err
+	}
+	if !r.Verified {
+		return nil, unknown(cmdShowCTL, "CUCM did not say 'The CTL file was verified successfully.'", s[max(0, len(s)-200):])
+	}
+	return r, nil
+}
+
+// splitBlocks splits tokens into what precedes the first "CTL Record #:n" and one block per
+// record, each starting with its "CTL Record #:n" tokens.
+func splitBlocks(tok []string) [][]string {
 	var blocks [][]string
 	cur := []string{}
 	for i := 0; i < len(tok); i++ {
@@ -136,42 +165,25 @@ func ParseShowCTL(out string) (*ShowCTL, error) {
 		}
 		cur = append(cur, tok[i])
 	}
-	blocks = append(blocks, cur)
-	hdr, err := fields(blocks[0], headerTags)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range hdr {
-		switch f.tag {
-		case "SIGNERNAME":
-			r.SignerName = f.value
-		case "SERIALNUMBER":
-			r.SignerSerial = f.value
-		case "CANAME":
-			r.SignerIssuer = f.value
-		}
-	}
-	if len(blocks) == 1 {
-		return nil, unknown(cmdShowCTL, "CTL without records", s)
-	}
-	last := len(blocks) - 1
-	for bi, b := range blocks[1:] {
-		rec, tail, err := record(b, bi+1 == last)
+	return append(blocks, cur)
+}
+
+// records parses record blocks in order; the last carries CUCM's verdict.
+func records(blocks [][]string) ([]ShowRecord, bool, error) {
+	out := []ShowRecord{}
+	verified := false
+	for bi, b := range blocks {
+		rec, tail, err := record(b, bi == len(blocks)-1)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		if len(r.Records) > 0 && rec.Number <= r.Records[len(r.Records)-1].Number {
-			return nil, unknown(cmdShowCTL, "record numbers do not increase", strings.Join(b, " "))
+		if len(out) > 0 && rec.Number <= out[len(out)-1].Number {
+			return nil, false, unknown(cmdShowCTL, "record numbers do not increase", strings.Join(b, " "))
 		}
-		if tail {
-			r.Verified = true
-		}
-		r.Records = append(r.Records, rec)
+		verified = verified || tail
+		out = append(out, rec)
 	}
-	if !r.Verified {
-		return nil, unknown(cmdShowCTL, "CUCM did not say 'The CTL file was verified successfully.'", s[max(0, len(s)-200):])
-	}
-	return r, nil
+	return out, verified, nil
 }
 
 type field struct {

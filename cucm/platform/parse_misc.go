@@ -252,3 +252,35 @@ func ParsePaginationOff(out string) error {
 	}
 	return unknown("set cli pagination off", "unexpected answer", s)
 }
+
+// ParseSecurityMode parses `run sql select paramname,paramvalue from processconfig where
+// paramname='ClusterSecurityMode'` (§2.5): 0 is non-secure, 1 mixed.
+func ParseSecurityMode(out string) (mixed bool, err error) {
+	s := stripEcho(Flat(out), SQLSecurityMode)
+	tok := strings.Fields(s)
+	if len(tok) != 6 || tok[0] != "paramname" || tok[1] != "paramvalue" || strings.Trim(tok[2], "=") != "" ||
+		strings.Trim(tok[3], "=") != "" || tok[4] != "ClusterSecurityMode" {
+		return false, unknown(SQLSecurityMode, "expected one ClusterSecurityMode row", s)
+	}
+	switch tok[5] {
+	case "0":
+		return false, nil
+	case "1":
+		return true, nil
+	}
+	return false, unknown(SQLSecurityMode, "ClusterSecurityMode is neither 0 nor 1", s)
+}
+
+// SQLSecurityMode reads the cluster security mode (TN 118893).
+const SQLSecurityMode = "run sql select paramname,paramvalue from processconfig where paramname='ClusterSecurityMode'"
+
+// SplitBanner returns what a node printed before its first admin: prompt, and whether the
+// prompt came.
+func SplitBanner(out string) (string, bool) {
+	c := Clean(out)
+	loc := regexp.MustCompile(`(?:^|\s)admin:`).FindStringIndex(c)
+	if loc == nil {
+		return strings.TrimSpace(c), false
+	}
+	return strings.TrimSpace(c[:loc[0]]), true
+}
