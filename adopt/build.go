@@ -2,7 +2,6 @@ package adopt
 
 import (
 	"bytes"
-	"crypto/x509"
 	"encoding/pem"
 	"fmt"
 	"path/filepath"
@@ -269,15 +268,6 @@ func notInInventory(f *ctl.File, inv *provider.Inventory) []string {
 		}
 	}
 	return notes
-}
-
-// certificate is a helper for tests and callers that want the parsed token certificate.
-func certificate(pemData []byte) (*x509.Certificate, error) {
-	b, _ := pem.Decode(pemData)
-	if b == nil {
-		return nil, fmt.Errorf("no PEM block")
-	}
-	return x509.ParseCertificate(b.Bytes)
 }
 
 // dirURL is a dir:// source as the spec will read it: absolute, so that the spec works from

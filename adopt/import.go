@@ -33,6 +33,9 @@ func Import(ctx context.Context, o Options) (*Result, error) {
 	if o.Now.IsZero() {
 		o.Now = time.Now()
 	}
+	if o.Name != "" && !namePattern.MatchString(o.Name) {
+		return nil, fmt.Errorf("--name %q: letters, digits, '.', '_' and '-', at most 64", o.Name)
+	}
 	var srcs []source
 	seen := map[string]bool{}
 	for _, s := range o.Sources {

@@ -78,7 +78,7 @@ func (c *cluster) document(header []string) ([]byte, error) {
 	var tokens []*yaml.Node
 	for _, t := range c.tokens {
 		n := mapping(true, key("name"), quoted(t.Name), key("certificate"), quoted(t.File))
-		n.LineComment = termsafe.String(t.Subject)
+		n.LineComment = termsafe.Line(t.Subject)
 		tokens = append(tokens, n)
 	}
 	cl.Content = append(cl.Content, key("tokens"), sequence(tokens...))
@@ -108,7 +108,7 @@ func (c *cluster) document(header []string) ([]byte, error) {
 	)
 	var lines []string
 	for _, h := range append(header, c.comments...) {
-		lines = append(lines, termsafe.String(h))
+		lines = append(lines, termsafe.Line(h))
 	}
 	root.HeadComment = strings.Join(lines, "\n")
 	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}

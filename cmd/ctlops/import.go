@@ -46,7 +46,7 @@ never replaces a file without --force; nothing is written when anything fails.`,
 			defer stop()
 			res, err := adopt.Import(ctx, o)
 			if err != nil {
-				return fmt.Errorf("import: %s", termsafe.Error(err))
+				return fmt.Errorf("import: %s", termsafe.Line(err.Error()))
 			}
 			printImport(cmd.OutOrStdout(), cmd.ErrOrStderr(), o.Out, res)
 			return nil
@@ -68,24 +68,24 @@ never replaces a file without --force; nothing is written when anything fails.`,
 // printImport says what was adopted; every string from the cluster goes through termsafe.
 func printImport(out, errw io.Writer, dir string, res *adopt.Result) {
 	for _, w := range res.SpecWarnings {
-		fmt.Fprintln(errw, termsafe.String(w))
+		fmt.Fprintln(errw, termsafe.Line(w))
 	}
 	fmt.Fprintf(out, "Imported cluster %s (%s mode) from %s: %d records.\n",
-		termsafe.String(res.Cluster), res.Mode, termsafe.String(joinComma(res.Sources)), res.Records)
+		termsafe.Line(res.Cluster), res.Mode, termsafe.Line(joinComma(res.Sources)), res.Records)
 	for _, t := range res.Tokens {
-		fmt.Fprintf(out, "  token %-24s %s  %s\n", termsafe.String(t.Name), t.File, termsafe.String(t.Subject))
+		fmt.Fprintf(out, "  token %-24s %s  %s\n", termsafe.Line(t.Name), t.File, termsafe.Line(t.Subject))
 	}
 	if res.Servers != nil {
-		fmt.Fprintf(out, "  expectServers: %s\n", termsafe.String(joinComma(res.Servers)))
+		fmt.Fprintf(out, "  expectServers: %s\n", termsafe.Line(joinComma(res.Servers)))
 	}
 	if res.Tokenless {
 		fmt.Fprintln(out, "  This CTL looks tokenless (signed by CUCM's own certificate): its SAST records are declared as tokens for plan and drift.")
 	}
 	for _, n := range res.Notes {
-		fmt.Fprintln(out, "  note:", termsafe.String(n))
+		fmt.Fprintln(out, "  note:", termsafe.Line(n))
 	}
 	fmt.Fprintf(out, "Wrote %s in %s. Next: ctlops validate -f %s && ctlops drift -f %s\n",
-		joinComma(res.Files), termsafe.String(dir), termsafe.String(dir), termsafe.String(dir))
+		joinComma(res.Files), termsafe.Line(dir), termsafe.Line(dir), termsafe.Line(dir))
 }
 
 func joinComma(s []string) string {
