@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // Options configure every transport; each uses the fields that apply to it.
@@ -197,12 +199,35 @@ func NewClient(addr string, opt Options) (*Client, error) {
 		name += " (alternate location " + opt.Location + ")"
 	}
 	return &Client{
-		name:    name,
-		base:    "https://" + hostport + "/" + ProtocolVersion,
-		opt:     opt,
-		http:    &http.Client{Transport: tr, Timeout: opt.timeout()},
+		name: name,
+		base: "https://" + hostport + "/" + ProtocolVersion,
+		opt:  opt,
+		http: &http.Client{
+			Transport: httpsOnly{tr},
+			Timeout:   opt.timeout(),
+			// The protocol has no redirects (PROTOCOL.md): a 3xx is handed back unfollowed
+			// and once() turns it into an error naming the server. Following one would send
+			// the credentials wherever the answer points, plain http included (issue 12).
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 		retries: opt.retries(),
 	}, nil
+}
+
+// httpsOnly refuses every request that would leave without TLS. Nothing in the client builds
+// an http:// URL, so this is the second lock on the door: whatever code is added later, the
+// Authorization header never crosses the network in clear. The transport it wraps has no Proxy
+// set, so HTTPS_PROXY and friends cannot divert requests either.
+type httpsOnly struct{ rt http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("refusing a %s:// request to %s: the CTL Provider protocol is HTTPS only", req.URL.Scheme, termsafe.String(req.URL.Host))
+	}
+	return h.rt.RoundTrip(req)
 }
 
 // sessionCaches holds one TLS session cache per trust configuration (CA certificates and
@@ -343,17 +368,46 @@ func (c *Client) once(ctx context.Context, op, method, path string, hdr http.Hea
 	if int64(len(data)) > max {
 		return nil, nil, c.fail(op, fmt.Errorf("response larger than %d bytes", max))
 	}
+	if resp.StatusCode/100 == 3 {
+		return nil, nil, c.redirectError(op, resp)
+	}
 	if resp.StatusCode/100 != 2 {
 		return nil, nil, c.statusError(op, resp, data)
 	}
 	return resp, data, nil
 }
 
+// ErrRedirect is wrapped by the error for any 3xx answer: the protocol has none, so a server
+// that redirects is misconfigured or hostile, and the redirect is never followed.
+var ErrRedirect = errors.New("redirect refused: the CTL Provider protocol has no redirects")
+
+func (c *Client) redirectError(op string, resp *http.Response) error {
+	msg := "answered with a redirect; the CTL Provider protocol has none, so it is not followed and no request goes there"
+	if loc := resp.Header.Get("Location"); loc != "" {
+		msg = fmt.Sprintf("answered with a redirect to %q; the CTL Provider protocol has none, so it is not followed and no request goes there", termsafe.Line(truncate(loc, 200)))
+	}
+	return &Error{Server: c.name, Op: op, Status: resp.StatusCode, Message: msg, Err: ErrRedirect}
+}
+
+// truncate bounds a string from a server before it goes into an error.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
 func (c *Client) statusError(op string, resp *http.Response, data []byte) error {
 	e := &Error{Server: c.name, Op: op, Status: resp.StatusCode}
 	var body ErrorBody
 	if json.Unmarshal(data, &body) == nil && body.Code != "" {
-		e.Code, e.Message, e.Holder = body.Code, body.Message, body.Lock
+		// Everything in the body is the server's word: bounded and made safe for a terminal
+		// before it goes into an error anyone prints.
+		e.Code, e.Message = termsafe.Line(truncate(body.Code, 64)), termsafe.Line(truncate(body.Message, 512))
+		if l := body.Lock; l != nil {
+			e.Holder = &Lock{User: termsafe.Line(truncate(l.User, 128)), Host: termsafe.Line(truncate(l.Host, 128)),
+				Operation: termsafe.Line(truncate(l.Operation, 128)), Created: l.Created, Expires: l.Expires}
+		}
 	} else {
 		e.Message = http.StatusText(resp.StatusCode)
 	}

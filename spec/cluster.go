@@ -19,14 +19,19 @@ var (
 	hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$`)
 	envPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	pinPattern  = regexp.MustCompile(`^([0-9A-Fa-f]{64}|([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$`)
+	// userPattern: HTTP Basic authentication splits user and password at the first ':', so a
+	// user name with one would send part of itself as the password; control characters are
+	// refused with it.
+	userPattern = regexp.MustCompile(`^[^:\x00-\x1f\x7f]*[^:\s][^:\x00-\x1f\x7f]*$`)
+	daysPattern = regexp.MustCompile(`^[0-9]{1,4}d$`)
 )
 
 // keys are the allowed keys of each mapping, named as the schema's $defs (the top level is
 // "root"). The schema test compares them with the schema's properties.
 var keys = map[string][]string{
-	"root": {"version", "clusters"},
+	"root": {"version", "expiryWarning", "clusters"},
 	"cluster": {"name", "mode", "providers", "credentials", "tls", "tokens",
-		"alternateTFTP", "signWith", "expectServers", "suspend"},
+		"alternateTFTP", "signWith", "expectServers", "suspend", "expiryWarning"},
 	"provider":       {"host", "port", "url"},
 	"credentials":    {"username", "password"},
 	"secretRef":      {"env", "file"},
@@ -46,7 +51,11 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	}
 	c := &Cluster{Pos: d.pos(f.node)}
 	r := clusterRefs{cluster: c, path: path, dec: d}
-	d.required(f, "name", "mode", "providers", "tokens")
+	if l.trustOnly {
+		d.required(f, "name")
+	} else {
+		d.required(f, "name", "mode", "providers", "tokens")
+	}
 
 	if v, ok := f.get("name"); ok {
 		r.name = v.val
@@ -58,7 +67,7 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 			}
 		}
 	}
-	if v, ok := f.get("mode"); ok {
+	if v, ok := f.get("mode"); ok && !l.trustOnly {
 		if s, ok := d.str(v.val, join(path, "mode")); ok {
 			switch Mode(s) {
 			case ModeMixed, ModeNonSecure:
@@ -81,7 +90,16 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	if v, ok := f.get("tls"); ok {
 		c.TLS = l.tls(d, v.val, join(path, "tls"))
 	}
-	if v, ok := f.get("tokens"); ok {
+	c.ExpiryWarning = d.window
+	if v, ok := f.get("expiryWarning"); ok {
+		if w, ok := d.days(v.val, join(path, "expiryWarning")); ok {
+			c.ExpiryWarning = w
+		}
+	}
+	outer := d.window
+	d.window = c.ExpiryWarning
+	defer func() { d.window = outer }()
+	if v, ok := f.get("tokens"); ok && !l.trustOnly {
 		c.Tokens = l.tokens(d, v.val, join(path, "tokens"), c.Mode)
 	}
 	if v, ok := f.get("alternateTFTP"); ok {
@@ -90,10 +108,10 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	if v, ok := f.get("signWith"); ok {
 		c.SignWith = l.signWith(d, v.val, join(path, "signWith"), c.Tokens)
 	}
-	if v, ok := f.get("expectServers"); ok {
+	if v, ok := f.get("expectServers"); ok && !l.trustOnly {
 		c.ExpectServers = l.expectServers(d, v.val, join(path, "expectServers"))
 	}
-	if v, ok := f.get("suspend"); ok {
+	if v, ok := f.get("suspend"); ok && !l.trustOnly {
 		c.Suspend, _ = d.boolean(v.val, join(path, "suspend"))
 	}
 
@@ -265,7 +283,14 @@ func (l *loader) credentials(d *decoder, n *yaml.Node, path string) *Credentials
 	c := &Credentials{Pos: d.pos(f.node)}
 	d.required(f, "username", "password")
 	if v, ok := f.get("username"); ok {
-		c.Username, _ = d.str(v.val, join(path, "username"))
+		if u, ok := d.str(v.val, join(path, "username")); ok {
+			if userPattern.MatchString(u) {
+				c.Username = u
+			} else {
+				// Not repeated: a user name that went wrong may hold a password typed there.
+				d.errorf(v.val, join(path, "username"), "bad user name: no ':' (HTTP Basic authentication splits at it) and no control characters")
+			}
+		}
 	}
 	if v, ok := f.get("password"); ok {
 		if s := d.secret(v.val, join(path, "password"), "password", "", "connect"); s != nil {
@@ -296,14 +321,15 @@ func (d *decoder) secret(n *yaml.Node, path, what, extra, neededTo string) *Secr
 		d.errorf(f.node, path, "give exactly one of env: NAME or file: PATH")
 		return nil
 	}
-	s := &SecretRef{Pos: d.pos(f.node)}
+	s := &SecretRef{Pos: d.pos(f.node), root: d.root}
 	if hasEnv {
 		name, ok := d.str(env.val, join(path, "env"))
 		if !ok {
 			return nil
 		}
 		if !envPattern.MatchString(name) {
-			d.errorf(env.val, join(path, "env"), "bad environment variable name %q", name)
+			// Not repeated: what is not a variable's name may be the password itself.
+			d.errorf(env.val, join(path, "env"), "bad environment variable name (not shown, in case a password was typed there): want letters, digits and '_', not starting with a digit")
 			return nil
 		}
 		s.Env = name
@@ -313,6 +339,7 @@ func (d *decoder) secret(n *yaml.Node, path, what, extra, neededTo string) *Secr
 			return nil
 		}
 		s.File, _ = d.resolvePath(p)
+		s.hidden = !strings.Contains(p, "/")
 	}
 	if w := s.check(neededTo); w != "" {
 		d.warnf(f.node, path, "%s", w)
@@ -539,7 +566,7 @@ func (l *loader) signWith(d *decoder, n *yaml.Node, path string, tokens []Token)
 				}
 				// The signer must be one of the tokens: phones accept a CTL only when it is
 				// signed by a token they already trust, and the file lists its signer (R6, R19).
-				if k.Cert != nil {
+				if k.Cert != nil && !l.trustOnly {
 					fp := (Token{Cert: k.Cert}).Fingerprint()
 					found := false
 					for _, t := range tokens {
