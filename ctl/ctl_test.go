@@ -120,7 +120,7 @@ func TestGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		js, err := json.MarshalIndent(Summarize(name, f), "", "  ")
+		js, err := json.MarshalIndent(SummarizeAt(name, f, goldenNow, DefaultExpiryWindow), "", "  ")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -121,3 +121,6 @@ func encodeRecord(r *Record) ([]byte, error) {
 	}
 	return w.out, nil
 }
+
+// goldenNow is the clock of the golden files, so that expiry marks do not age.
+var goldenNow = time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)

@@ -1,32 +1,44 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/internal/atomicfile"
+	"github.com/ctlops/ctlops/internal/safefile"
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 func init() { register(newInspectCmd) }
 
-// maxInspectSize bounds what inspect reads: CTL files are a few KiB; phones fail past 64 KiB.
-const maxInspectSize = 16 << 20
-
 func newInspectCmd() *cobra.Command {
-	var format, installed string
+	var format, installed, window, exportDir string
 	cmd := &cobra.Command{
 		Use:   "inspect FILE...",
 		Short: "Show a CTLFile.tlv or ITLFile.tlv and check its signature",
 		Long: `Inspect decodes CTL and ITL files ("-" reads standard input) and prints them in a
 stable show-ctl style text, or as JSON with --format json (one object per file, an array
-when several files are given).
+when several files are given). Records are numbered from 1 in both. Each file gets its
+MD5 and SHA-1 checksums as CUCM's "show ctl" and the phone's Trust List menu show them,
+and its SHA-256; certificates that have expired or expire within --expiry-window (default
+30d) are marked (a warning: the exit status does not change).
 
 With --installed OLD it also says whether phones that hold OLD would accept each FILE:
 the new file's signer must be a SAST record of OLD (rule R19).
+
+--export-certs DIR writes each record's certificate of the one FILE as a PEM file
+DIR/NN-ROLE-NAME.pem; an existing file is never overwritten (it is named and skipped).
 
 Exit status: 0 when every file parses, its signature verifies and (with --installed) it
 would be accepted; 1 otherwise, with one line per failing file on standard error.`,
@@ -35,51 +47,62 @@ would be accepted; 1 otherwise, with one line per failing file on standard error
 			if format != "text" && format != "json" {
 				return fmt.Errorf("--format %q: want text or json", format)
 			}
-			var old *ctl.File
+			win, err := parseWindow(window)
+			if err != nil {
+				return fmt.Errorf("--expiry-window: %w", err)
+			}
+			if exportDir != "" && len(args) != 1 {
+				return errors.New("--export-certs takes exactly one FILE")
+			}
+			o := ctl.InspectOptions{ExpiryWindow: win, InstalledName: installed}
 			if installed != "" {
 				data, err := readInput(cmd.InOrStdin(), installed)
 				if err != nil {
-					return fmt.Errorf("--installed: %w", err)
+					return fmt.Errorf("--installed: %s", termsafe.Error(err))
 				}
-				if old, err = ctl.Parse(data); err != nil {
-					return fmt.Errorf("--installed %s: %w", installed, err)
+				if o.Installed, err = ctl.Parse(data); err != nil {
+					return fmt.Errorf("--installed %s: %s", termsafe.String(installed), termsafe.Error(err))
 				}
 			}
 			out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			failed := 0
 			var summaries []ctl.Summary
 			for i, name := range args {
-				s, f, problem := inspectOne(cmd.InOrStdin(), name, old, installed)
+				var s ctl.Summary
+				var f *ctl.File
+				var problem string
+				if data, err := readInput(cmd.InOrStdin(), name); err != nil {
+					msg := err.Error()
+					s, problem = ctl.Summary{File: name, Error: &msg}, msg
+				} else {
+					s, f, problem = ctl.Inspect(name, data, o)
+				}
 				if problem != "" {
 					failed++
-					fmt.Fprintf(errw, "ctlops: %s: %s\n", name, problem)
+					fmt.Fprintf(errw, "ctlops: %s: %s\n", termsafe.String(name), termsafe.Line(problem))
+				}
+				if exportDir != "" && f != nil {
+					failed += exportCerts(out, errw, exportDir, f)
 				}
 				if format == "json" {
 					summaries = append(summaries, s)
 					continue
 				}
-				if len(args) > 1 {
-					if i > 0 {
-						fmt.Fprintln(out)
-					}
-					fmt.Fprintf(out, "==> %s <==\n", name)
-				}
-				if f != nil {
-					fmt.Fprint(out, f.Text())
+				if i > 0 {
 					fmt.Fprintln(out)
-					writeVerdict(out, s)
 				}
+				var b bytes.Buffer
+				ctl.WriteInspectText(&b, s, f, len(args) > 1)
+				fmt.Fprint(out, termsafe.String(b.String()))
 			}
 			if format == "json" {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
-				var err error
+				var v any = summaries
 				if len(summaries) == 1 {
-					err = enc.Encode(summaries[0])
-				} else {
-					err = enc.Encode(summaries)
+					v = summaries[0]
 				}
-				if err != nil {
+				if err := enc.Encode(v); err != nil {
 					return err
 				}
 			}
@@ -91,72 +114,59 @@ would be accepted; 1 otherwise, with one line per failing file on standard error
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&installed, "installed", "", "the CTL file phones hold now; say whether they would accept FILE (R19)")
+	cmd.Flags().StringVar(&window, "expiry-window", "30d", "mark certificates expiring within this time (e.g. 90d, 720h)")
+	cmd.Flags().StringVar(&exportDir, "export-certs", "", "write each record's certificate as PEM into DIR (never overwriting)")
 	return cmd
 }
 
-// inspectOne reads, parses and checks one file. problem is empty when the file is fine.
-func inspectOne(stdin io.Reader, name string, old *ctl.File, oldName string) (s ctl.Summary, f *ctl.File, problem string) {
-	data, err := readInput(stdin, name)
-	if err != nil {
-		msg := err.Error()
-		return ctl.Summary{File: name, Error: &msg}, nil, msg
-	}
-	f, err = ctl.Parse(data)
-	if err != nil {
-		msg := err.Error()
-		return ctl.Summary{File: name, Error: &msg}, nil, msg
-	}
-	s = ctl.Summarize(name, f)
-	if !s.SignatureValid {
-		problem = "signature: " + *s.SignatureError
-	}
-	if old != nil {
-		t := &ctl.TrustSummary{File: oldName, Accepted: true}
-		if err := ctl.Accepts(old, f); err != nil {
-			reason := err.Error()
-			t.Accepted, t.Reason = false, &reason
-			if problem == "" {
-				problem = reason
-			}
+// parseWindow reads a duration as Go writes it (720h) or in days (30d).
+func parseWindow(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q: want a number of days such as 30d, or a duration such as 720h", s)
 		}
-		s.Installed = t
+		return time.Duration(n) * 24 * time.Hour, nil
 	}
-	return s, f, problem
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q: want a number of days such as 30d, or a duration such as 720h", s)
+	}
+	return d, nil
 }
 
-func writeVerdict(w io.Writer, s ctl.Summary) {
-	switch {
-	case s.SignatureValid:
-		fmt.Fprintf(w, "Signature:       valid (signed by record %d)\n", *s.SignerRecord+1)
-	default:
-		fmt.Fprintf(w, "Signature:       INVALID: %s\n", *s.SignatureError)
-	}
-	if t := s.Installed; t != nil {
-		if t.Accepted {
-			fmt.Fprintf(w, "Phones holding %s: accept this file (R19)\n", t.File)
-		} else {
-			fmt.Fprintf(w, "Phones holding %s: REJECT this file: %s\n", t.File, *t.Reason)
+// exportCerts writes f's certificates into dir and returns how many could not be written.
+func exportCerts(out, errw io.Writer, dir string, f *ctl.File) int {
+	failed := 0
+	for _, c := range ctl.CertFiles(f) {
+		path := filepath.Join(dir, c.Name)
+		if _, err := os.Lstat(path); err == nil {
+			fmt.Fprintf(errw, "ctlops: %s exists: not overwritten\n", termsafe.String(path))
+			failed++
+			continue
 		}
+		if err := atomicfile.Write(path, c.PEM, 0o644); err != nil {
+			fmt.Fprintf(errw, "ctlops: %s\n", termsafe.Error(err))
+			failed++
+			continue
+		}
+		fmt.Fprintf(out, "wrote %s\n", termsafe.String(path))
 	}
+	return failed
 }
 
-// readInput reads a named file, or standard input for "-", refusing anything implausibly large.
+// readInput reads a named file (a regular file, at most ctl.MaxFileSize: phones load nothing
+// larger) or standard input for "-".
 func readInput(stdin io.Reader, name string) ([]byte, error) {
-	var r io.Reader = stdin
 	if name != "-" {
-		fh, err := os.Open(name)
-		if err != nil {
-			return nil, err
-		}
-		defer fh.Close()
-		r = fh
+		return safefile.Read(name, ctl.MaxFileSize)
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxInspectSize+1))
+	data, err := io.ReadAll(io.LimitReader(stdin, ctl.MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxInspectSize {
-		return nil, fmt.Errorf("larger than %d MiB: not a CTL file", maxInspectSize>>20)
+	if len(data) > ctl.MaxFileSize {
+		return nil, fmt.Errorf("standard input: larger than %d KiB: not a CTL file", ctl.MaxFileSize>>10)
 	}
 	return data, nil
 }

@@ -2,7 +2,12 @@ package main
 
 import (
 	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,5 +127,80 @@ func TestInspectInstalledAccepts(t *testing.T) {
 	code, out, errs := runCLI(t, nil, "inspect", "--installed", scf, scf)
 	if code != 0 || !strings.Contains(out, "accept this file (R19)") {
 		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+}
+
+// Issue 17: checksums as show ctl prints them, expiry marks, titles, 1-based numbering.
+func TestInspectChecksumsExpiryTitles(t *testing.T) {
+	data, err := os.ReadFile(scf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, s1, s2 := md5.Sum(data), sha1.Sum(data), sha256.Sum256(data)
+	code, out, errs := runCLI(t, nil, "inspect", scf, itl)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("Checksum:        %x(MD5) %x(SHA1)\n", m, s1),
+		fmt.Sprintf("SHA-256:         %x\n", s2),
+		"==> " + scf + " <==\n", "==> " + itl + " <==\n",
+		"Certificate:     record 1 (SAST gigantic-6): EXPIRED",
+		"Signature:       valid (signed by record 1)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	// A window wide enough reaches the ITL's roots (2035-2036); the default does not.
+	if strings.Contains(out, "expires soon") {
+		t.Errorf("default window marked a certificate expiring soon:\n%s", out)
+	}
+	_, out, _ = runCLI(t, nil, "inspect", "--expiry-window", "7300d", itl)
+	if !strings.Contains(out, "expires soon") {
+		t.Errorf("--expiry-window 7300d marked nothing:\n%s", out)
+	}
+	if code, _, errs := runCLI(t, nil, "inspect", "--expiry-window", "soon", itl); code == 0 || !strings.Contains(errs, "--expiry-window") {
+		t.Errorf("bad window: exit %d, %q", code, errs)
+	}
+	_, out, _ = runCLI(t, nil, "inspect", "--format", "json", scf)
+	var one struct {
+		SignerRecord int    `json:"signerRecord"`
+		MD5          string `json:"md5"`
+		Records      []struct {
+			Record int    `json:"record"`
+			Expiry string `json:"expiry"`
+		} `json:"records"`
+	}
+	if err := json.Unmarshal([]byte(out), &one); err != nil {
+		t.Fatal(err)
+	}
+	if one.SignerRecord != 1 || one.Records[0].Record != 1 || one.Records[5].Record != 6 || one.Records[0].Expiry != "expired" || one.MD5 != fmt.Sprintf("%x", m) {
+		t.Errorf("json: signerRecord %d, records %+v, md5 %s", one.SignerRecord, one.Records, one.MD5)
+	}
+}
+
+func TestInspectExportCerts(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := runCLI(t, nil, "inspect", "--export-certs", dir, scf)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	names, _ := filepath.Glob(filepath.Join(dir, "*.pem"))
+	if len(names) != 6 || !strings.Contains(out, "01-SAST-gigantic-6.pem") {
+		t.Fatalf("exported %v\n%s", names, out)
+	}
+	b, _ := os.ReadFile(names[0])
+	if blk, _ := pem.Decode(b); blk == nil || blk.Type != "CERTIFICATE" {
+		t.Fatalf("%s is not a PEM certificate", names[0])
+	}
+	// Again: nothing is overwritten, each file is named, and the exit status says so.
+	before, _ := os.Stat(names[0])
+	code, _, errs = runCLI(t, nil, "inspect", "--export-certs", dir, scf)
+	if code != 1 || strings.Count(errs, "exists: not overwritten") != 6 {
+		t.Fatalf("second export: exit %d, %q", code, errs)
+	}
+	if after, _ := os.Stat(names[0]); !after.ModTime().Equal(before.ModTime()) {
+		t.Error("an existing file was rewritten")
 	}
 }
