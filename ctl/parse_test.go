@@ -92,10 +92,25 @@ func TestEveryFlippedByteIsCaught(t *testing.T) {
 				b[i] ^= mask
 				f, err := Parse(b)
 				if err != nil {
+					var pe *ParseError
+					if !errors.As(err, &pe) || pe.Offset < 0 || pe.Offset > len(b) {
+						t.Errorf("%s: byte %d ^ %#x: %v is not a positioned ParseError", name, i, mask, err)
+					}
 					continue
 				}
-				if err := f.Verify(); err == nil {
+				err = f.Verify()
+				var re *RecordError
+				switch {
+				case err == nil:
 					t.Errorf("%s: byte %d ^ %#x is neither a parse nor a signature error", name, i, mask)
+				case errors.As(err, &re):
+					if re.Record < 1 || re.Record > len(f.Records) {
+						t.Errorf("%s: byte %d ^ %#x: record %d out of range", name, i, mask, re.Record)
+					}
+				case !strings.Contains(err.Error(), "signature") && !strings.Contains(err.Error(), "SIGNATURE") &&
+					!strings.Contains(err.Error(), "SAST record") && !strings.Contains(err.Error(), "hash algorithm") &&
+					!strings.Contains(err.Error(), "signer"):
+					t.Errorf("%s: byte %d ^ %#x: unexpected kind of error %q", name, i, mask, err)
 				}
 			}
 		}
@@ -115,8 +130,9 @@ func TestParseAllocationBounded(t *testing.T) {
 	}
 	// A header that claims 65535 bytes in a 12-byte file must not make the parser reserve them.
 	tiny := []byte{1, 0, 2, 1, 2, 2, 0, 2, 0xff, 0xff, 0, 0}
-	if _, err := Parse(tiny); err == nil {
-		t.Fatal("accepted a header length past the end")
+	var pe *ParseError
+	if _, err := Parse(tiny); !errors.As(err, &pe) || pe.Offset != 5 || pe.Tag != hHeaderLength || !strings.Contains(err.Error(), "exceeds the file size") {
+		t.Fatalf("header length past the end: err = %v, want a ParseError at offset 5, tag 2", err)
 	}
 	res := testing.Benchmark(func(b *testing.B) {
 		for b.Loop() {
@@ -131,7 +147,7 @@ func TestParseAllocationBounded(t *testing.T) {
 func TestMarshalErrors(t *testing.T) {
 	f := New("CTLFile.tlv", []Record{PlaceholderRecord(RoleCCM, "cm1", netip.AddrFrom4([4]byte{10, 0, 0, 1}))})
 	f.Records[0].Certificate = bytes.Repeat([]byte{1}, 70000)
-	if _, err := f.Marshal(); err == nil || !strings.Contains(err.Error(), "65535") {
+	if _, err := f.Marshal(); err == nil || !strings.Contains(err.Error(), "record 1 (CCM \"cm1\"): tag 9 (CERTIFICATE)") || !strings.Contains(err.Error(), "65535") {
 		t.Errorf("oversized certificate: err = %v", err)
 	}
 	if _, err := New("x", nil).SignedBytes(); err == nil || !strings.Contains(err.Error(), "not signed") {
