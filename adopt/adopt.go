@@ -17,7 +17,8 @@
 // are. For a cluster read through read-only sources that is exactly what plan and drift need
 // (the SAST records must be declared tokens, R16, R19), and apply cannot write to such a
 // cluster anyway. Result.Tokenless says when the file looks tokenless, so that the switch to
-// the tokenless kind, once it lands, is one condition in build().
+// the tokenless kind, once it lands, is one condition in build(). Whether a file is tokenless
+// is decided by cucm/tokenless.Recognize, not here.
 package adopt
 
 import (

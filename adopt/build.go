@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/cucm/tokenless"
 	"github.com/ctlops/ctlops/internal/safefile"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/spec"
@@ -107,7 +108,11 @@ func build(o Options, srcs []source, r *read) (*cluster, []outFile, *Result, err
 		return nil, nil, nil, fmt.Errorf("the CTL from %s holds %d SAST record(s); a spec needs at least 2 tokens (R16): declare them by hand", r.dataFrom, len(c.tokens))
 	}
 	res.Tokens = c.tokens
-	res.Tokenless = tokenless(r.file)
+	// One definition of "tokenless": the cucm/tokenless package's, from the file alone.
+	if rec, err := tokenless.Recognize(r.file, o.Now); err == nil && rec.Tokenless {
+		res.Tokenless = true
+		res.Notes = append(res.Notes, fmt.Sprintf("tokenless CTL signed by %s's %s certificate (CUCM %s)", rec.Publisher, rec.Signer, rec.Releases))
+	}
 
 	// CTL Provider sources: credentials by reference and the trust the servers were read with.
 	for _, s := range srcs {
@@ -196,28 +201,6 @@ func fileMode(f *ctl.File) spec.Mode {
 		}
 	}
 	return spec.ModeNonSecure
-}
-
-// tokenless reports whether a SAST record is no eToken: the certificate of one of the file's
-// servers (CUCM 10.x signs with the publisher's CallManager certificate) or an ITLRecovery
-// certificate (12.x+), §3.1 and CUCM-INTERFACES §3.
-func tokenless(f *ctl.File) bool {
-	for i := range f.Records {
-		s := &f.Records[i]
-		if s.Role != ctl.RoleSAST {
-			continue
-		}
-		if c, err := s.X509(); err == nil && strings.HasPrefix(strings.ToUpper(c.Subject.CommonName), "ITLRECOVERY") {
-			return true
-		}
-		for j := range f.Records {
-			o := &f.Records[j]
-			if o.Role != ctl.RoleSAST && len(o.Certificate) > 0 && bytes.Equal(o.Certificate, s.Certificate) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // expectServers writes the inventory as expectServers, so that a server that appears or

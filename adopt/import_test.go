@@ -83,6 +83,7 @@ func TestImportCTLProviderRoundTrip(t *testing.T) {
 
 func TestImportNeedsTrustAndPassword(t *testing.T) {
 	t.Setenv("ADOPT_TEST_PW", "")
+	empty := t.TempDir()
 	tests := []struct {
 		name string
 		o    Options
@@ -94,6 +95,7 @@ func TestImportNeedsTrustAndPassword(t *testing.T) {
 		{"bad source", Options{Sources: []string{"ftp://x"}}, "want tftp://"},
 		{"bad host", Options{Sources: []string{"tftp://a b"}}, "bad host"},
 		{"bad name", Options{Name: "../x", Sources: []string{"tftp://127.0.0.1:1"}}, "--name"},
+		{"no CTL yet", Options{Sources: []string{"dir://" + empty}}, "nothing to adopt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,5 +223,46 @@ func TestSafeName(t *testing.T) {
 	taken := map[string]bool{}
 	if a, b := unique("x", taken), unique("X", taken); a != "x" || b != "X-2" {
 		t.Errorf("unique: %q %q", a, b)
+	}
+}
+
+// Existing files are never replaced without Force, even when no spec is there yet; several
+// sources with different files are adopted from the first, with a note naming them.
+func TestImportExistingFilesAndSeveralSources(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	data := hostileCTL(t)
+	if err := provider.WriteCTLFile(a, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := provider.WriteCTLFile(b, hostileCTL(t)); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	os.MkdirAll(filepath.Join(out, TokenDir), 0o755)
+	mine := filepath.Join(out, TokenDir, "etc-passwd.pem")
+	os.WriteFile(mine, []byte("mine"), 0o644)
+	o := Options{Sources: []string{"dir://" + a, "dir://" + b}, Out: out}
+	if _, err := Import(context.Background(), o); err == nil || !strings.Contains(err.Error(), "tokens/etc-passwd.pem already exist") {
+		t.Fatalf("err = %v, want the existing file named", err)
+	}
+	if got, _ := os.ReadFile(mine); string(got) != "mine" {
+		t.Fatal("a refused import replaced a file")
+	}
+	if _, err := os.Stat(filepath.Join(out, spec.DefaultFile)); err == nil {
+		t.Fatal("a refused import wrote the spec")
+	}
+	o.Force = true
+	res, err := Import(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(mine); string(got) == "mine" {
+		t.Fatal("--force did not replace the file")
+	}
+	if len(res.Notes) == 0 || !strings.Contains(strings.Join(res.Notes, "\n"), "different files") {
+		t.Fatalf("notes %q, want the sources' disagreement", res.Notes)
+	}
+	if _, err := Import(context.Background(), Options{Sources: []string{"dir://" + a, "dir://" + a}, Out: t.TempDir()}); err == nil {
+		t.Fatal("the same source twice was accepted")
 	}
 }

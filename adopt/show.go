@@ -26,10 +26,10 @@ func Sum(data []byte) Checksums {
 	return Checksums{hex.EncodeToString(m[:]), hex.EncodeToString(s1[:]), hex.EncodeToString(s2[:])}
 }
 
-// ShowCTL writes a CTL file in the words and layout of CUCM's `show ctl` (CUCM-INTERFACES
-// §2.3): checksums, length, the header's tags, then each record's, with Cisco's own tag names
-// (their typos DIGESTALGORTITHM and SIGNATUREALGORTITHM included, so that an admin's eye and
-// grep find what they know). Two things are ctlops' own: CUCM prints when the file was last
+// ShowCTL writes a CTL file in the words and layout of CUCM's `show ctl` (as captured in
+// CUCM-INTERFACES §2.3, TN 118892/118893): checksums, length, the header's tags, then each
+// record's, with Cisco's own tag names (their typos DIGESTALGORTITHM and SIGNATUREALGORTITHM
+// included, so that an admin's eye and grep find what they know). Two things are ctlops' own: CUCM prints when the file was last
 // modified on disk, which a reader over TFTP cannot know, so this prints the header's signing
 // time; and each record with a certificate gets its expiry (expired / expires in N days,
 // against now). The IP address is printed in the VALUE column where CUCM leaves it empty.

@@ -103,6 +103,16 @@ func TestImportRealCUCMOverTftpdHpa(t *testing.T) {
 		t.Errorf("plan after import:\n%s", r.stdout)
 	}
 
+	// show reads the same server: CUCM's checksums of the real file (md5sum, sha1sum) and
+	// the expiry of its certificates.
+	r = s.run(0, "show", "-f", out)
+	for _, want := range []string{"0c43d702a9bc273d1ba7e9512877ab6a(MD5)", "7bc2b30ebc2c52dcb6af9389af7a32e4a65be824(SHA1)",
+		"Length of CTL file: 7166", "EXPIRED", "This etoken was used to sign the CTL file.", "verified successfully"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("show lacks %q:\n%s", want, r.stdout)
+		}
+	}
+
 	// A second import into the same directory is refused and changes nothing.
 	before, _ := os.ReadFile(filepath.Join(out, "ctlops.yaml"))
 	r = s.run(1, "import", "tftp://"+addr, "--out", out)

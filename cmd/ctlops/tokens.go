@@ -14,6 +14,7 @@ func init() { register(newTokensCmd) }
 
 func newTokensCmd() *cobra.Command {
 	var module, format, label, serial, pinFile string
+	var export exportFlags
 	cmd := &cobra.Command{
 		Use:   "tokens",
 		Short: "List the security tokens present and the certificates on them",
@@ -26,6 +27,10 @@ Tokens hide private keys until login, so without one the key column says "unknow
 one token with --token-label or --token-serial to log in to it (PIN from --pin-file,
 CTLOPS_TOKEN_PIN or the terminal) and see which certificates can sign.
 
+--export-cert LABEL writes the certificate of the token labelled LABEL as PEM, to standard
+output or to --out FILE, for the spec's tokens: certificate: (no PIN needed: certificates
+are public objects). When the token holds several, --cert-label picks one.
+
 The module comes from --pkcs11-module or CTLOPS_PKCS11_MODULE.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -35,6 +40,9 @@ The module comes from --pkcs11-module or CTLOPS_PKCS11_MODULE.`,
 			mod, err := token.ResolveModule(module, "")
 			if err != nil {
 				return err
+			}
+			if export.label != "" {
+				return export.run(mod, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
 			opts := token.ListOptions{Login: token.Selection{Label: label, Serial: serial}, Warn: cmd.ErrOrStderr()}
 			if opts.Login != (token.Selection{}) {
@@ -61,5 +69,6 @@ The module comes from --pkcs11-module or CTLOPS_PKCS11_MODULE.`,
 	f.StringVar(&label, "token-label", "", "log in to the token with this label to check its private keys")
 	f.StringVar(&serial, "token-serial", "", "log in to the token with this serial to check its private keys")
 	f.StringVar(&pinFile, "pin-file", "", "read the token PIN from the first line of FILE (default $CTLOPS_TOKEN_PIN, else ask)")
+	export.add(cmd)
 	return cmd
 }

@@ -46,7 +46,7 @@ var allowed = map[string][]string{
 	"cucm/platform":                 {"cucm/tokenless", "internal/termsafe"},
 	"cucm/serviceability":           {"internal/termsafe"},
 	"lab/servicesim":                {"cucm/serviceability"},
-	"adopt":                         {"ctl", "cucm", "provider", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
+	"adopt":                         {"ctl", "cucm", "cucm/tokenless", "provider", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
 	"docs":                          {},
 	"lab/cnf":                       {},
 	"lab/tvs":                       {"ctl"},
