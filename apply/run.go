@@ -715,13 +715,13 @@ func (o *Options) finish(ctx context.Context, works []*work) {
 			continue
 		}
 		if w.c.Mode.Changed {
-			w.res.Mode = w.c.Mode.To
+			w.res.Mode = string(w.c.Mode.To)
 			for _, t := range w.targets {
 				if t.ts.Alternate {
 					continue // an alternate TFTP server's mode is its own cluster's (R17)
 				}
-				o.event(Event{Kind: "mode", Cluster: w.c.Name, Server: t.ts.Server, Address: t.ts.Address, Detail: w.c.Mode.To})
-				if err := t.node.w.SetMode(ctx, t.node.lock.ID, provider.Mode(w.c.Mode.To)); err != nil {
+				o.event(Event{Kind: "mode", Cluster: w.c.Name, Server: t.ts.Server, Address: t.ts.Address, Detail: string(w.c.Mode.To)})
+				if err := t.node.w.SetMode(ctx, t.node.lock.ID, w.c.Mode.To); err != nil {
 					w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: setting the security mode: %v", t.ts.Server, err))
 					continue
 				}
@@ -830,11 +830,11 @@ func (o *Options) report(ctx context.Context, works []*work) error {
 		for _, pr := range w.res.Problems {
 			problems = append(problems, w.c.Name+": "+pr)
 		}
-		if len(w.c.After) > 0 {
+		if len(w.c.AfterApply) > 0 {
 			fmt.Fprintln(o.Out, "  Next:")
 			n := 0
-			for _, step := range w.c.After {
-				if o.RestartServices && strings.HasPrefix(step, "Restart ") && len(w.res.Restarted) > 0 {
+			for _, step := range w.c.AfterApply {
+				if o.RestartServices && step.Kind == plan.StepRestart && len(w.res.Restarted) > 0 {
 					continue
 				}
 				n++

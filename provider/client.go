@@ -520,7 +520,7 @@ func (c *Client) Cluster(ctx context.Context) (*Inventory, error) {
 	if err := c.getJSON(ctx, "get cluster", "/cluster", &inv); err != nil {
 		return nil, err
 	}
-	if err := inv.parseCertificates(); err != nil {
+	if err := inv.ParseCertificates(); err != nil {
 		return nil, c.fail("get cluster", err)
 	}
 	return &inv, nil
@@ -532,7 +532,7 @@ func (c *Client) Node(ctx context.Context) (*Server, error) {
 	if err := c.getJSON(ctx, "get node", "/node", &inv); err != nil {
 		return nil, err
 	}
-	if err := inv.parseCertificates(); err != nil {
+	if err := inv.ParseCertificates(); err != nil {
 		return nil, c.fail("get node", err)
 	}
 	if len(inv.Servers) != 1 {

@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/ctlops/ctlops/cucm"
 )
 
 // DefaultExpiryWarning is the expiry warning window when the spec sets none: long enough to
@@ -55,14 +57,15 @@ func (p Pos) String() string {
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }
 
-// Mode is the cluster-wide security mode (R9).
-type Mode string
+// Mode is the cluster-wide security mode (R9): one type, cucm.Mode, for the spec, the planner
+// and the transports.
+type Mode = cucm.Mode
 
 const (
 	// ModeMixed lets authenticated and encrypted phones register beside non-secure ones.
-	ModeMixed Mode = "mixed"
+	ModeMixed = cucm.ModeMixed
 	// ModeNonSecure keeps the CTL file but without certificates (R12).
-	ModeNonSecure Mode = "non-secure"
+	ModeNonSecure = cucm.ModeNonSecure
 )
 
 // Config is the whole desired state: every cluster of every file loaded.
