@@ -193,9 +193,11 @@ func NewClient(addr string, opt Options) (*Client, error) {
 		DialContext:           (&net.Dialer{Timeout: opt.timeout()}).DialContext,
 		TLSHandshakeTimeout:   opt.timeout(),
 		ResponseHeaderTimeout: opt.timeout(),
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
+		// The protocol's headers are a few hundred bytes; Go's default allows 10 MB.
+		MaxResponseHeaderBytes: 64 << 10,
+		MaxIdleConnsPerHost:    4,
+		IdleConnTimeout:        90 * time.Second,
+		ForceAttemptHTTP2:      true,
 	}
 	if err := CheckLocation(opt.Location); err != nil {
 		return nil, fmt.Errorf("%s: %w", hostport, err)

@@ -264,3 +264,36 @@ func TestRetriesBoundedByTimeout(t *testing.T) {
 		t.Fatalf("%d requests, want 3", got)
 	}
 }
+
+// Answers that are not HTTP at all: an error naming the server, bounded in time and memory.
+func TestRawTLSGarbage(t *testing.T) {
+	tests := []struct {
+		name    string
+		reply   []byte
+		endless bool
+		want    string
+	}{
+		{"binary garbage", []byte("\x00\xff\x1b[2J\x01garbage"), false, "malformed HTTP"},
+		{"an endless header", []byte("HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 4096)), true, "get cluster"},
+		{"a truncated status line", []byte("HTTP/1.1 2"), false, "get cluster"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := hostile.NewRawTLS(t, tt.reply, tt.endless)
+			cl, _ := provider.NewClient(s.Addr, provider.Options{Username: "admin", Password: "pw", Pins: []string{s.Pin}, Timeout: 2 * time.Second, Retries: -1})
+			var err error
+			mem := allocated(func() {
+				err = bounded(t, 30*time.Second, func() error { _, err := cl.Cluster(context.Background()); return err })
+			})
+			if err == nil || !strings.HasPrefix(err.Error(), s.Addr+": get cluster") || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to name the server and say %q", err, tt.want)
+			}
+			if strings.ContainsRune(err.Error(), 0x1b) {
+				t.Errorf("raw escape in %q", err)
+			}
+			if mem > 32<<20 {
+				t.Errorf("allocated %d bytes", mem)
+			}
+		})
+	}
+}
