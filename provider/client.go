@@ -193,9 +193,11 @@ func NewClient(addr string, opt Options) (*Client, error) {
 		DialContext:           (&net.Dialer{Timeout: opt.timeout()}).DialContext,
 		TLSHandshakeTimeout:   opt.timeout(),
 		ResponseHeaderTimeout: opt.timeout(),
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		ForceAttemptHTTP2:     true,
+		// The protocol's headers are a few hundred bytes; Go's default allows 10 MB.
+		MaxResponseHeaderBytes: 64 << 10,
+		MaxIdleConnsPerHost:    4,
+		IdleConnTimeout:        90 * time.Second,
+		ForceAttemptHTTP2:      true,
 	}
 	if err := CheckLocation(opt.Location); err != nil {
 		return nil, fmt.Errorf("%s: %w", hostport, err)
@@ -209,8 +211,9 @@ func NewClient(addr string, opt Options) (*Client, error) {
 		base: "https://" + hostport + "/" + ProtocolVersion,
 		opt:  opt,
 		http: &http.Client{
+			// No Client.Timeout: do() bounds every call, retries included, with a context, so
+			// that the error can say how it ran out.
 			Transport: httpsOnly{tr},
-			Timeout:   opt.timeout(),
 			// The protocol has no redirects (PROTOCOL.md): a 3xx is handed back unfollowed
 			// and once() turns it into an error naming the server. Following one would send
 			// the credentials wherever the answer points, plain http included (issue 12).
@@ -329,22 +332,33 @@ func (c *Client) fail(op string, err error) error {
 
 // do sends one request, retrying idempotent ones, and returns the response with its body read
 // (at most max bytes) or an *Error for every non-2xx status.
-func (c *Client) do(ctx context.Context, op, method, path string, hdr http.Header, body []byte, max int64) (*http.Response, []byte, error) {
+// do sends one request, retrying idempotent ones, and returns the response with its body read
+// (at most max bytes) or an *Error for every non-2xx status. The whole call, retries
+// included, ends by Options.Timeout: a retry is made only while time is left, and a call that
+// runs out says "no answer in 30s (3 tries)".
+func (c *Client) do(parent context.Context, op, method, path string, hdr http.Header, body []byte, max int64) (*http.Response, []byte, error) {
 	attempts := 1
 	if method == http.MethodGet || method == http.MethodHead {
 		attempts += c.retries
 	}
+	total := c.opt.timeout()
+	ctx, cancel := context.WithTimeout(parent, total)
+	defer cancel()
 	var lastErr error
+	tries := 0
 	for i := 0; i < attempts; i++ {
 		if i > 0 {
 			t := time.NewTimer(time.Duration(100<<(i-1)) * time.Millisecond)
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return nil, nil, c.fail(op, ctx.Err())
 			case <-t.C:
 			}
+			if ctx.Err() != nil {
+				break
+			}
 		}
+		tries++
 		resp, data, err := c.once(ctx, op, method, path, hdr, body, max)
 		if err == nil {
 			return resp, data, nil
@@ -357,6 +371,12 @@ func (c *Client) do(ctx context.Context, op, method, path string, hdr http.Heade
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if parent.Err() != nil {
+		return nil, nil, c.fail(op, parent.Err())
+	}
+	if ctx.Err() != nil {
+		return nil, nil, &Error{Server: c.name, Op: op, Message: fmt.Sprintf("no answer in %s (%s)", total, plural(tries, "try", "tries")), Err: context.DeadlineExceeded}
 	}
 	return nil, nil, lastErr
 }
@@ -382,6 +402,9 @@ func (c *Client) once(ctx context.Context, op, method, path string, hdr http.Hea
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // a body cut short by the deadline may end as if it were whole
+	}
 	if err != nil {
 		return nil, nil, c.fail(op, fmt.Errorf("reading response: %w", err))
 	}

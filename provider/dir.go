@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/safefile"
 )
 
 // Dir reads and writes CTLFile.tlv in a mapped TFTP FileLocation (R17: an alternate TFTP
@@ -60,7 +62,7 @@ func (d *Dir) lockPath() string { return filepath.Join(d.path, LockFileName) }
 
 // readLock returns the current lock; nil when none or expired.
 func (d *Dir) readLock() (*Lock, error) {
-	data, err := os.ReadFile(d.lockPath())
+	data, err := safefile.Read(d.lockPath(), 64<<10)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

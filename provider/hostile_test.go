@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,7 +126,7 @@ func TestHTTPSHostileServers(t *testing.T) {
 		{"huge JSON", hostile.HugeJSON(100 << 20), 0, "response larger than", nil},
 		{"garbage", hostile.Body(200, "application/json", []byte("\x00\xff<html>not json")), 0, "bad JSON answer", nil},
 		{"escape sequences in the error", hostile.Body(500, "application/json", []byte(`{"code":"internal","message":"\u001b[2JApply complete."}`)), 0, `\x1b[2JApply complete.`, nil},
-		{"slow drip", hostile.Drip(50 * time.Millisecond), 500 * time.Millisecond, "get cluster", nil},
+		{"slow drip", hostile.Drip(50 * time.Millisecond), 500 * time.Millisecond, "get cluster: no answer in 500ms (1 try)", context.DeadlineExceeded},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,4 +237,63 @@ func TestTLS12OffersOnlyAEAD(t *testing.T) {
 
 func isTLS13(s uint16) bool {
 	return s == tls.TLS_AES_128_GCM_SHA256 || s == tls.TLS_AES_256_GCM_SHA384 || s == tls.TLS_CHACHA20_POLY1305_SHA256
+}
+
+// Retries happen inside --timeout, and the error counts them: two quick 503s, then a server
+// that never answers, is "no answer in 1s (3 tries)", not three timeouts in a row.
+func TestRetriesBoundedByTimeout(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	s := hostile.NewHTTPS(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		k := n
+		mu.Unlock()
+		if k <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		<-r.Context().Done()
+	}))
+	cl, _ := provider.NewClient(s.Addr, provider.Options{Pins: []string{s.Pin}, Timeout: time.Second, Retries: 2})
+	err := bounded(t, 30*time.Second, func() error { _, err := cl.Cluster(context.Background()); return err })
+	if err == nil || err.Error() != s.Addr+": get cluster: no answer in 1s (3 tries)" {
+		t.Fatalf("err = %v", err)
+	}
+	if got := len(s.Requests()); got != 3 {
+		t.Fatalf("%d requests, want 3", got)
+	}
+}
+
+// Answers that are not HTTP at all: an error naming the server, bounded in time and memory.
+func TestRawTLSGarbage(t *testing.T) {
+	tests := []struct {
+		name    string
+		reply   []byte
+		endless bool
+		want    string
+	}{
+		{"binary garbage", []byte("\x00\xff\x1b[2J\x01garbage"), false, "malformed HTTP"},
+		{"an endless header", []byte("HTTP/1.1 200 OK\r\nX: " + strings.Repeat("a", 4096)), true, "get cluster"},
+		{"a truncated status line", []byte("HTTP/1.1 2"), false, "get cluster"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := hostile.NewRawTLS(t, tt.reply, tt.endless)
+			cl, _ := provider.NewClient(s.Addr, provider.Options{Username: "admin", Password: "pw", Pins: []string{s.Pin}, Timeout: 2 * time.Second, Retries: -1})
+			var err error
+			mem := allocated(func() {
+				err = bounded(t, 30*time.Second, func() error { _, err := cl.Cluster(context.Background()); return err })
+			})
+			if err == nil || !strings.HasPrefix(err.Error(), s.Addr+": get cluster") || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to name the server and say %q", err, tt.want)
+			}
+			if strings.ContainsRune(err.Error(), 0x1b) {
+				t.Errorf("raw escape in %q", err)
+			}
+			if mem > 32<<20 {
+				t.Errorf("allocated %d bytes", mem)
+			}
+		})
+	}
 }

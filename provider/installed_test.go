@@ -157,3 +157,29 @@ func TestTemporaryFilesCleanedAtStart(t *testing.T) {
 		t.Errorf("an ordinary file was removed: %v", err)
 	}
 }
+
+// A FIFO in place of a file never hangs a reader: the reference server's TFTP answers
+// "File not found", and a mapped directory's lock that is a FIFO is an error naming it.
+func TestFIFOsNeverHang(t *testing.T) {
+	c := providertest.Start(t, 1)
+	n := c.Nodes()[0]
+	if err := syscall.Mkfifo(filepath.Join(n.FileLocation(), provider.FileName), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := provider.Open("tftp://"+n.TFTPAddr, provider.Options{Timeout: 5 * time.Second})
+	if _, _, err := r.CTL(ctx(t)); !errors.Is(err, provider.ErrNoCTL) {
+		t.Fatalf("TFTP read of a FIFO: %v, want File not found at once", err)
+	}
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, provider.LockFileName), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, err := provider.OpenWriter("dir://"+dir, provider.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = w.Lock(ctx(t), provider.LockRequest{User: "alice", Lease: time.Minute})
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("lock over a FIFO lock file: %v", err)
+	}
+}

@@ -51,22 +51,45 @@ func (s SecretRef) allowed() error {
 	real := s.File
 	if r, err := filepath.EvalSymlinks(s.File); err == nil {
 		real = r
+	} else if t, err := os.Readlink(s.File); err == nil {
+		// A dangling link: judge it by where it points.
+		if !filepath.IsAbs(t) {
+			t = filepath.Join(filepath.Dir(s.File), t)
+		}
+		real = filepath.Clean(t)
 	}
 	for _, el := range strings.Split(filepath.ToSlash(real), "/") {
 		if el == ".git" {
 			return fmt.Errorf("secret file %s is inside a .git directory, which holds no secret of ctlops", s.file())
 		}
 	}
+	// A path written inside the spec's folder must stay there once links are followed: the
+	// folder is the pull request's, and a link from it to /run/secrets/other-cluster would hand
+	// another cluster's password to this cluster's (trusted) server.
+	if s.root != "" && within(s.root, s.File) && !within(evalDir(s.root), real) {
+		return fmt.Errorf("secret file %s is a link out of the spec's folder; name the target itself", s.file())
+	}
 	dirs := SecretDirs(s.root)
 	for _, d := range dirs {
-		if rd, err := filepath.EvalSymlinks(d); err == nil {
-			d = rd
-		}
-		if rel, err := filepath.Rel(d, real); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+		if within(evalDir(d), real) {
 			return nil
 		}
 	}
 	return fmt.Errorf("secret file %s is outside the directories secrets are read from (%s)", s.file(), describeSecretDirs())
+}
+
+// within reports whether path is dir or below it (both clean and absolute).
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
+// evalDir is dir with its symbolic links followed, or dir when that fails.
+func evalDir(dir string) string {
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		return r
+	}
+	return dir
 }
 
 // describeSecretDirs names the allowed directories without the spec's absolute folder, so that

@@ -162,6 +162,10 @@ func TestSecretRefResolve(t *testing.T) {
 	if err := os.Symlink("/etc/passwd", link); err != nil {
 		t.Fatal(err)
 	}
+	runLink := filepath.Join(dir, "run-link")
+	if err := os.Symlink("/run/secrets/other-cluster", runLink); err != nil {
+		t.Fatal(err)
+	}
 	os.MkdirAll(filepath.Join(dir, ".git"), 0o700)
 	gitcfg := write(".git/config", "[http] extraheader = AUTHORIZATION: basic s3cret\n", 0o600)
 	other := t.TempDir()
@@ -194,7 +198,8 @@ func TestSecretRefResolve(t *testing.T) {
 		{"outside the spec's folder", "-", SecretRef{File: inOther, root: dir, Pos: pos}, "", "secret file " + inOther + " is outside the directories secrets are read from (the spec's folder and /run/secrets; the operator allows others with CTLOPS_SECRET_DIRS) (referenced at x.yaml:3:7)"},
 		{"allowed by CTLOPS_SECRET_DIRS", other, SecretRef{File: inOther, root: dir}, "s3cret-other", ""},
 		{"CTLOPS_SECRET_DIRS replaces /run/secrets", other, SecretRef{File: "/run/secrets/x", root: dir}, "", "is outside"},
-		{"symlink out of the spec's folder", "-", SecretRef{File: link, root: dir}, "", "is outside"},
+		{"symlink out of the spec's folder", "-", SecretRef{File: link, root: dir}, "", "is a link out of the spec's folder"},
+		{"symlink to another allowed secret", "-", SecretRef{File: runLink, root: dir}, "", "is a link out of the spec's folder"},
 		{"inside .git", "-", SecretRef{File: gitcfg, root: dir}, "", "inside a .git directory"},
 		{"refused by the trusted connections", "-", SecretRef{Env: "CTLOPS_TEST_SET", refused: "cluster hq: providers[0].host differs"}, "", "cluster hq: providers[0].host differs"},
 		{"nothing", "-", SecretRef{}, "", "empty secret reference"},

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/safefile"
 	"github.com/ctlops/ctlops/provider/refserver"
 )
 
@@ -80,9 +81,9 @@ func cmdInit(args []string, stdout io.Writer) error {
 	}
 	pw := ""
 	if *pwFile != "" {
-		b, err := os.ReadFile(*pwFile)
+		b, err := safefile.Read(*pwFile, 4<<10) // a password, not /dev/zero
 		if err != nil {
-			return err
+			return fmt.Errorf("--password-file: %w", err)
 		}
 		pw = strings.TrimRight(string(b), "\r\n")
 		if pw == "" {

@@ -2,6 +2,9 @@
 // net/http/httptest starts servers: every node on 127.0.0.1 with a port of its own, real TLS
 // from the cluster's own CA, real TFTP, state on disk under t.TempDir(). It exposes the events
 // of R22 so that plan, apply and drift tests can make a cluster drift the way a real one does.
+//
+// Servers that misbehave on purpose (redirects, huge or garbage answers, slow drips, broken
+// TFTP) are in the sub-package hostile, for tests that prove a client stays bounded.
 package providertest
 
 import (

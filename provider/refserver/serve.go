@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ctlops/ctlops/provider"
@@ -111,7 +112,9 @@ func (n *Node) tftpRead(filename string, rf io.ReaderFrom) error {
 		return errFileNotFound
 	}
 	cfg := n.Config()
-	f, err := os.Open(filepath.Join(cfg.Abs(cfg.FileLocation), name))
+	// O_NONBLOCK: a FIFO dropped into the FileLocation must not hang the TFTP server; it is
+	// refused below as not a regular file.
+	f, err := os.OpenFile(filepath.Join(cfg.Abs(cfg.FileLocation), name), os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return errFileNotFound
 	}

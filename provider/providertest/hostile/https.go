@@ -247,3 +247,44 @@ func selfSigned(t testing.TB) (tls.Certificate, []byte) {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, der
 }
+
+// RawTLS is a TLS server on 127.0.0.1 that answers every connection with raw bytes instead of
+// HTTP (garbage, a truncated status line, an endless header), then closes. Trust it by Pin.
+type RawTLS struct {
+	Addr string
+	Pin  string
+}
+
+// NewRawTLS serves reply (written once, or until the client goes when endless) until the
+// test ends.
+func NewRawTLS(t testing.TB, reply []byte, endless bool) *RawTLS {
+	t.Helper()
+	cert, der := selfSigned(t)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatalf("hostile: %v", err)
+	}
+	sum := sha256.Sum256(der)
+	s := &RawTLS{Addr: ln.Addr().String(), Pin: hex.EncodeToString(sum[:])}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(30 * time.Second))
+				buf := make([]byte, 4096)
+				c.Read(buf) // the request, whatever it is
+				for {
+					if _, err := c.Write(reply); err != nil || !endless {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return s
+}
