@@ -129,6 +129,11 @@ func apply(ctx context.Context, o *Options, p *plan.Plan, res *Result) (err erro
 	for _, w := range works {
 		res.Clusters = append(res.Clusters, w.res)
 	}
+	// The audit log must take our lines before anything is locked.
+	if err := checkAuditLog(o.AuditLog); err != nil {
+		return err
+	}
+	o.applyID = newApplyID()
 	started := o.Now()
 	defer func() {
 		if aerr := writeAudit(o, p, res, started, err); aerr != nil {
@@ -159,6 +164,9 @@ func apply(ctx context.Context, o *Options, p *plan.Plan, res *Result) (err erro
 	}
 	if err := o.prepare(workCtx, works, res); err != nil {
 		return err
+	}
+	if err := writeIntent(o, p, works, started); err != nil {
+		return fmt.Errorf("audit log %s: %w (nothing was written to any server)", o.AuditLog, err)
 	}
 	o.push(workCtx, works)
 	o.finish(workCtx, works)
