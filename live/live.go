@@ -167,6 +167,11 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 				l.Errors = append(l.Errors, fmt.Sprintf("server %s: the inventory gives no CTL Provider address", s.Name))
 				continue
 			}
+			if !covered(c, s.Provider) {
+				// Reported by the plan, never contacted nor written (issue 12, item 4).
+				l.Foreign = append(l.Foreign, plan.ForeignTarget{Server: s.Name, Address: s.Provider})
+				continue
+			}
 			// Reuse the declared provider's client (and its TLS connection) for the same node.
 			r, err := reuse(readers, s.Provider), error(nil)
 			if r == nil {
