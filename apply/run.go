@@ -545,6 +545,14 @@ func (o *Options) signAll(ctx context.Context, works []*work, res *Result) error
 	fp := ctl.Fingerprint(cert.Raw)
 	res.Signer = &SignerInfo{Description: s.Describe(), Subject: ctl.NameString(cert.Subject),
 		Serial: ctl.SerialHex(cert.SerialNumber.Bytes()), CertificateSHA256: fp}
+	// Expiry is only a warning in the spec and the plan, so that read-only commands work on
+	// clusters whose certificates expired long ago; signing is where it is refused. Whether
+	// phones check a CTL signer's validity dates is unconfirmed [?]: the safer side is never to
+	// hand them a new file signed by an expired certificate.
+	if now := o.Now(); now.After(cert.NotAfter) {
+		return fmt.Errorf("the token's certificate %s (sha256 %s) expired on %s: ctlops does not sign with an expired certificate; nothing was written. Sign with another declared token, or enrol a new one first",
+			ctl.NameString(cert.Subject), fp, cert.NotAfter.UTC().Format("2006-01-02"))
+	}
 	fmt.Fprintf(o.Out, "Signing with %s\n", s.Describe())
 	for _, w := range works {
 		if !trusted(w.c.Signers, fp) {

@@ -16,6 +16,8 @@ func (b *builder) desired() *ctl.File {
 		recs = append(recs, r)
 		b.meta = append(b.meta, m)
 	}
+	var tokens []ctl.Record
+	var tokenMeta []recordMeta
 	for _, t := range b.spec.Tokens {
 		if t.Cert == nil {
 			continue
@@ -25,9 +27,18 @@ func (b *builder) desired() *ctl.File {
 			b.refuse(Problem{Kind: TokenRecordFails, Rule: "R16", Pos: t.Pos.String(), Token: t.Name, Detail: err.Error()})
 			continue
 		}
-		add(r, recordMeta{source: "token " + t.Name, reason: Reason{Kind: ReasonToken, Rule: "R15", Name: t.Name, Fingerprint: ctl.Fingerprint(r.Certificate)}})
+		tokens = append(tokens, r)
+		tokenMeta = append(tokenMeta, recordMeta{source: "token " + t.Name, reason: Reason{Kind: ReasonToken, Rule: "R15", Name: t.Name, Fingerprint: ctl.Fingerprint(r.Certificate)}})
+	}
+	addTokens := func(done []bool) {
+		for i, r := range tokens {
+			if done == nil || !done[i] {
+				add(r, tokenMeta[i])
+			}
+		}
 	}
 	if inv := b.live.Inventory; inv != nil {
+		addTokens(nil)
 		for i := range inv.Servers {
 			s := &inv.Servers[i]
 			if s.Error != "" {
@@ -49,11 +60,28 @@ func (b *builder) desired() *ctl.File {
 			}
 		}
 	} else if b.baseline != nil {
+		// Read-only sources: the live file is taken as it is, in its order, with its SAST
+		// records where they are declared tokens. A token is declared by its certificate
+		// alone, so nothing says which host name and address its record carries; CUCM's
+		// tokenless CTL writes the publisher's on its SAST records (§3), and a tftp:// drift
+		// check must not report as a change what it could never make.
+		done := make([]bool, len(tokens))
 		for _, r := range b.baseline.Records {
 			if r.Role != ctl.RoleSAST {
 				add(r, recordMeta{source: "live file", reason: Reason{Kind: ReasonLiveFile, Rule: "R14"}})
+				continue
+			}
+			for i := range tokens {
+				if !done[i] && ctl.SameIdentity(&tokens[i], &r) {
+					done[i] = true
+					add(r, tokenMeta[i])
+					break
+				}
 			}
 		}
+		addTokens(done)
+	} else {
+		addTokens(nil)
 	}
 	for _, a := range b.live.Alternates {
 		if r, ok := b.alternateRecord(a, mixed); ok {

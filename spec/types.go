@@ -19,9 +19,14 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ctlops/ctlops/cucm"
 )
+
+// DefaultExpiryWarning is the expiry warning window when the spec sets none: long enough to
+// order and enrol a replacement eToken before phones stop trusting the old one.
+const DefaultExpiryWarning = 30 * 24 * time.Hour
 
 // Version is the only file format version this package reads.
 const Version = 1
@@ -110,7 +115,10 @@ type Cluster struct {
 	ExpectServers []ExpectedServer
 	// Suspend keeps drift reported but refuses apply, e.g. during a CallManager upgrade.
 	Suspend bool
-	Pos     Pos
+	// ExpiryWarning is how long before a token certificate's NotAfter validate, plan and drift
+	// warn: the cluster's expiryWarning, else its file's, else DefaultExpiryWarning.
+	ExpiryWarning time.Duration
+	Pos           Pos
 }
 
 // ProviderKind says how a provider is reached.
