@@ -121,3 +121,45 @@ func TestAuditLogCheckedFirst(t *testing.T) {
 		t.Fatalf("apply with a writable audit log: %v\n%s", err, text)
 	}
 }
+
+// TestInterruptedAfterWriteLanded: Ctrl-C while a pushed file is being read back leaves a
+// server that holds the new file; it is reported as updated, not "not brought in line".
+func TestInterruptedAfterWriteLanded(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 1})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	pc := l.clusters["hq"]
+	node := pc.Nodes()[0].Name
+	before := l.digests("hq")[node]
+	pc.SetDelay(node, 400*time.Millisecond) // every answer, the read-back too, comes late
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.Event = func(e apply.Event) {
+		if e.Kind != "push" {
+			return
+		}
+		go func() { // Ctrl-C as soon as the write has landed, while the read-back waits
+			deadline := time.Now().Add(10 * time.Second)
+			for l.digests("hq")[node] == before && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			cancel()
+		}()
+	}
+	res, err := apply.Run(ctx, o)
+	l.mu.Lock()
+	l.captured = append(l.captured, out.String())
+	l.mu.Unlock()
+	pc.SetDelay(node, 0)
+	if l.digests("hq")[node] == before {
+		t.Fatalf("the write never landed: the test would not test what it names\n%s", out.String())
+	}
+	tg := res.Clusters[0].Targets[0]
+	if tg.Status != "updated" || strings.Contains(out.String(), "FAILED") {
+		t.Errorf("a server holding the new file is reported %q:\n%s", tg.Status, out.String())
+	}
+	if err != nil && strings.Contains(err.Error(), "not brought in line") {
+		t.Errorf("err %v", err)
+	}
+}

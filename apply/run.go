@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/provider"
@@ -295,6 +296,18 @@ func (o *Options) lockAll(ctx context.Context, nodes []*node) error {
 	return nil
 }
 
+// scrub is an error of a request made under n's lock as it may be shown and audited: the
+// lock id is a capability (whoever has it can write), so it never appears, even when a
+// server quotes it back after the lock was broken mid-push; and the server's text passes
+// through termsafe.
+func (n *node) scrub(err error) string {
+	msg := err.Error()
+	if n != nil && n.lock != nil && n.lock.ID != "" {
+		msg = strings.ReplaceAll(msg, n.lock.ID, "<lock id>")
+	}
+	return termsafe.Line(msg)
+}
+
 // renew keeps every lock alive while the apply works; losing one cancels the work, and lost
 // says which.
 func (o *Options) renew(ctx context.Context, cancel context.CancelFunc, nodes []*node) (lost func() error) {
@@ -314,7 +327,7 @@ func (o *Options) renew(ctx context.Context, cancel context.CancelFunc, nodes []
 			for _, n := range nodes {
 				if _, err := n.w.RenewLock(ctx, n.lock.ID, o.Lease); err != nil && ctx.Err() == nil {
 					mu.Lock()
-					msg := strings.ReplaceAll(err.Error(), n.lock.ID, "<lock id>")
+					msg := n.scrub(err)
 					lostErr = fmt.Errorf("server %s: the update lock was lost while applying (%s); servers may hold different files: run `ctlops plan`", n.addr, msg)
 					mu.Unlock()
 					cancel()
@@ -350,7 +363,7 @@ func (o *Options) releaseAll(nodes []*node, res *Result) {
 		}
 		if err := n.w.ReleaseLock(ctx, n.lock.ID); err != nil && !errors.Is(err, provider.ErrNotLocked) {
 			// The lock id is a capability: it stays out of every message.
-			msg := strings.ReplaceAll(err.Error(), n.lock.ID, "<lock id>")
+			msg := n.scrub(err)
 			failed = append(failed, fmt.Sprintf("%s (%s)", n.addr, msg))
 			continue
 		}
@@ -687,8 +700,14 @@ func (o *Options) push(ctx context.Context, works []*work) {
 			o.event(Event{Kind: "pushed", Cluster: t.c.Name, Server: t.ts.Server, Address: t.ts.Address})
 			return
 		}
-		t.res.Status, t.res.Error = "failed", err.Error()
 		t.res.Holds = readBack(t)
+		if t.res.Holds == provider.ETag(d) {
+			// The write landed although its answer was lost (Ctrl-C, a dropped connection),
+			// and reading it back shows the new file: the server is in line, not "failed".
+			t.res.Status = "updated"
+			return
+		}
+		t.res.Status, t.res.Error = "failed", t.node.scrub(err)
 	})
 }
 
@@ -730,7 +749,7 @@ func (o *Options) finish(ctx context.Context, works []*work) {
 				}
 				o.event(Event{Kind: "mode", Cluster: w.c.Name, Server: t.ts.Server, Address: t.ts.Address, Detail: string(w.c.Mode.To)})
 				if err := t.node.w.SetMode(ctx, t.node.lock.ID, w.c.Mode.To); err != nil {
-					w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: setting the security mode: %v", t.ts.Server, err))
+					w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: setting the security mode: %s", t.ts.Server, t.node.scrub(err)))
 					continue
 				}
 				w.res.ModeSetOn = append(w.res.ModeSetOn, t.ts.Server)
@@ -781,7 +800,7 @@ func (o *Options) restart(ctx context.Context, w *work) {
 		}
 		o.event(Event{Kind: "restart", Cluster: w.c.Name, Server: s.Name, Address: s.Provider})
 		if err := n.w.Restart(ctx, n.lock.ID, svc); err != nil {
-			w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: restarting %v: %v", s.Name, svc, err))
+			w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: restarting %v: %s", termsafe.Line(s.Name), svc, n.scrub(err)))
 			continue
 		}
 		var names []string

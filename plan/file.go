@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctlops/ctlops/cucm"
 	"github.com/ctlops/ctlops/internal/atomicfile"
 	"github.com/ctlops/ctlops/internal/safefile"
 	"github.com/ctlops/ctlops/internal/termsafe"
@@ -152,8 +153,12 @@ func Stale(saved, now *Plan) []string {
 		for addr := range digests {
 			why = append(why, fmt.Sprintf("cluster %s: new target %s", s.Name, addr))
 		}
-		if s.Mode != n.Mode {
-			why = append(why, fmt.Sprintf("cluster %s: security mode is now %s, the plan saw %s", s.Name, n.Mode.From, s.Mode.From))
+		// Each half of the mode says its own change: "now mixed, saw mixed" said nothing.
+		if s.Mode.From != n.Mode.From {
+			why = append(why, fmt.Sprintf("cluster %s: security mode is now %s, the plan saw %s", s.Name, orNone(n.Mode.From), orNone(s.Mode.From)))
+		}
+		if s.Mode.To != n.Mode.To {
+			why = append(why, fmt.Sprintf("cluster %s: the spec now declares security mode %s, the plan was made for %s", s.Name, orNone(n.Mode.To), orNone(s.Mode.To)))
 		}
 		var sd, nd []byte
 		if s.Desired != nil {
@@ -257,4 +262,11 @@ func clip(b []byte) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+func orNone(m cucm.Mode) string {
+	if m == "" {
+		return "(unknown)"
+	}
+	return string(m)
 }
