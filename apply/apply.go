@@ -15,6 +15,8 @@ package apply
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -41,8 +43,10 @@ type Options struct {
 	Clusters []string
 	// PlanFile is a plan saved by `ctlops plan --out`; "" plans afresh.
 	PlanFile string
-	Live     live.Options
-	Version  string
+	// MaxPlanAge refuses a saved plan made longer ago; DefaultMaxPlanAge when zero.
+	MaxPlanAge time.Duration
+	Live       live.Options
+	Version    string
 	// Now is the clock (signing time, audit); time.Now when nil.
 	Now func() time.Time
 
@@ -77,6 +81,15 @@ type Options struct {
 	User, Host string
 	// Event, when set, is told of each step as it starts (tests use it to act mid-apply).
 	Event func(Event)
+
+	applyID string // ties the audit log's intent and result lines
+}
+
+// newApplyID is a random id for one apply's audit lines.
+func newApplyID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // Event is one step of an apply, reported as it starts.
@@ -107,11 +120,40 @@ var ErrInputNeeded = errors.New(`confirmation needed but input is disabled or st
 type StaleError struct {
 	Path    string
 	Reasons []string
+	// Differs: the live state is as the plan saw it but the plan made now is another plan
+	// (the saved file says something this ctlops and spec would not plan).
+	Differs bool
 }
 
 func (e *StaleError) Error() string {
+	if e.Differs {
+		return fmt.Sprintf("saved plan %s is stale or was edited: it is not the plan made now from the same spec and servers:\n  %s\nmake a new plan with `ctlops plan --out %s`",
+			e.Path, strings.Join(e.Reasons, "\n  "), e.Path)
+	}
 	return fmt.Sprintf("saved plan %s is stale: %s; make a new plan with `ctlops plan --out %s`",
 		e.Path, strings.Join(e.Reasons, "; "), e.Path)
+}
+
+// DefaultMaxPlanAge is how old a saved plan may be: a day-old review of a fleet is already a
+// guess.
+const DefaultMaxPlanAge = 24 * time.Hour
+
+// checkAge refuses plans older than MaxPlanAge, and plans dated in the future (a clock set
+// wrong, or an edit).
+func (o *Options) checkAge(saved *plan.Plan) error {
+	limit := o.MaxPlanAge
+	if limit <= 0 {
+		limit = DefaultMaxPlanAge
+	}
+	age := o.Now().Sub(saved.Created)
+	switch {
+	case age > limit:
+		return fmt.Errorf("saved plan %s was made %s ago (%s), older than --max-plan-age %s: make a new plan with `ctlops plan --out %s`",
+			o.PlanFile, age.Round(time.Second), saved.Created.Format(time.RFC3339), limit, o.PlanFile)
+	case age < -5*time.Minute:
+		return fmt.Errorf("saved plan %s is dated %s, in the future: make a new plan with `ctlops plan --out %s`", o.PlanFile, saved.Created.Format(time.RFC3339), o.PlanFile)
+	}
+	return nil
 }
 
 // DefaultAuditLog is .ctlops/audit.jsonl in the spec's directory (the spec directory itself
@@ -158,6 +200,29 @@ func (o *Options) defaults() {
 	}
 }
 
+// MinLease is the shortest lock lease: the lease is renewed at a third of it, and the
+// providers count it in whole seconds (a shorter one would be rounded up, and a zero
+// renewal period panics).
+const MinLease = time.Second
+
+// validate checks the durations before anything is read or locked, so a bad flag is an error
+// naming it rather than a failure (or a panic) with locks held.
+func (o *Options) validate() error {
+	switch {
+	case o.Lease < 0 || o.Lease > 0 && o.Lease < MinLease:
+		return fmt.Errorf("--lock-lease %s is too short: at least %s (the lock is renewed at a third of its lease)", o.Lease, MinLease)
+	case o.Lease > 24*time.Hour:
+		return fmt.Errorf("--lock-lease %s is too long: at most 24h, so that a crashed apply's locks expire", o.Lease)
+	case o.LockTimeout < 0:
+		return fmt.Errorf("--lock-timeout %s is negative", o.LockTimeout)
+	case o.MaxPlanAge < 0:
+		return fmt.Errorf("--max-plan-age %s is negative", o.MaxPlanAge)
+	case o.Live.Timeout < 0:
+		return fmt.Errorf("--timeout %s is negative", o.Live.Timeout)
+	}
+	return nil
+}
+
 func (o *Options) event(e Event) {
 	if o.Event != nil {
 		o.Event(e)
@@ -169,6 +234,9 @@ func (o *Options) event(e Event) {
 // ErrDeclined when the user said no, a *StaleError for a stale plan, and a *PushError when some
 // servers could not be brought in line.
 func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
 	o.defaults()
 	if o.Config == nil {
 		return nil, errors.New("apply: no spec")
@@ -180,6 +248,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		saved, err := plan.Load(o.PlanFile)
 		if err != nil {
+			return nil, err
+		}
+		if err := o.checkAge(saved); err != nil {
 			return nil, err
 		}
 		var names []string
@@ -197,9 +268,14 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if why := plan.Stale(saved, fresh); len(why) > 0 {
 			return &Result{Plan: fresh}, &StaleError{Path: o.PlanFile, Reasons: why}
 		}
-		p = saved
+		// The saved plan is only the statement of what was approved: everything apply does is
+		// decided from the fresh plan, and only when the two are the same plan.
+		if why := plan.Compare(saved, fresh); len(why) > 0 {
+			return &Result{Plan: fresh}, &StaleError{Path: o.PlanFile, Reasons: why, Differs: true}
+		}
+		p = fresh
 		fmt.Fprintf(o.Out, "Saved plan %s (made %s by ctlops %s), checked against the live clusters:\n",
-			o.PlanFile, p.Created.Format(time.RFC3339), p.CtlopsVersion)
+			o.PlanFile, saved.Created.Format(time.RFC3339), saved.CtlopsVersion)
 		for _, c := range p.Clusters {
 			fmt.Fprintf(o.Out, "  %s: %s\n", c.Name, c.SummaryLine())
 		}

@@ -39,6 +39,9 @@ var (
 var tokenLabels = []string{"alice", "bob", "carol", "mallory", "nokey", "dave"}
 
 func TestMain(m *testing.M) {
+	if os.Getenv(killChildEnv) != "" {
+		os.Exit(killChild())
+	}
 	os.Exit(func() int {
 		dir, err := os.MkdirTemp("", "apply-hsm-")
 		if err != nil {
@@ -322,8 +325,21 @@ func (l *lab) unlocked(cluster string) {
 	}
 }
 
-// auditLines reads the audit log beside the spec.
+// auditLines are the result lines of the audit log beside the spec, one per apply that
+// reached the servers (the "intent" lines before them are left out; auditAll has them).
 func (l *lab) auditLines() []apply.AuditEntry {
+	l.t.Helper()
+	var out []apply.AuditEntry
+	for _, e := range l.auditAll() {
+		if e.Result != "intent" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// auditAll reads every line of the audit log beside the spec.
+func (l *lab) auditAll() []apply.AuditEntry {
 	l.t.Helper()
 	b, err := os.ReadFile(filepath.Join(l.dir, ".ctlops", "audit.jsonl"))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/provider"
@@ -42,6 +43,7 @@ func Unlock(ctx context.Context, o Options) ([]BrokenLock, error) {
 		w provider.Writer
 	}
 	var locks []held
+	var readOnly []string
 	seen := map[string]bool{}
 	for _, c := range p.Clusters {
 		if c.Error != "" {
@@ -57,6 +59,12 @@ func Unlock(ctx context.Context, o Options) ([]BrokenLock, error) {
 				continue
 			}
 			seen[ts.Address] = true
+			if readOnlySource(ts.Address) {
+				// tftp:// and dir:// are read-only sources for ctlops (spec: apply writes through
+				// CTL Providers only), so ctlops never holds a lock there and has none to break.
+				readOnly = append(readOnly, ts.Address)
+				continue
+			}
 			opts, err := targetOptions(o.Config, sc, po, ts, o.Live)
 			if err != nil {
 				return nil, err
@@ -81,8 +89,11 @@ func Unlock(ctx context.Context, o Options) ([]BrokenLock, error) {
 			locks = append(locks, held{BrokenLock{Cluster: c.Name, Server: ts.Server, Address: ts.Address, Holder: l}, w})
 		}
 	}
+	if len(readOnly) > 0 {
+		fmt.Fprintf(o.Out, "Skipped %d read-only source(s) (%s): ctlops takes no update lock there.\n", len(readOnly), termsafe.Line(strings.Join(readOnly, ", ")))
+	}
 	if len(locks) == 0 {
-		fmt.Fprintf(o.Out, "No update lock is held on the %d server(s) of %s.\n", len(seen), clusterNames(p.Clusters))
+		fmt.Fprintf(o.Out, "No update lock is held on the %d server(s) of %s.\n", len(seen)-len(readOnly), clusterNames(p.Clusters))
 		return nil, nil
 	}
 	sort.Slice(locks, func(i, j int) bool { return locks[i].Address < locks[j].Address })
@@ -111,7 +122,7 @@ func Unlock(ctx context.Context, o Options) ([]BrokenLock, error) {
 		case errors.Is(err, provider.ErrNotLocked):
 			fmt.Fprintf(o.Out, "  %s: released meanwhile\n", l.Server)
 		case err != nil:
-			failed = append(failed, err.Error())
+			failed = append(failed, termsafe.Error(err))
 		default:
 			was.ID = ""
 			l.Holder = was
@@ -134,6 +145,12 @@ func Unlock(ctx context.Context, o Options) ([]BrokenLock, error) {
 		return broken, errors.New(strings.Join(failed, "; "))
 	}
 	return broken, nil
+}
+
+// readOnlySource reports whether a target address is a tftp:// or dir:// source, which
+// ctlops only reads.
+func readOnlySource(addr string) bool {
+	return strings.HasPrefix(addr, "tftp://") || strings.HasPrefix(addr, "dir://")
 }
 
 func clusterNames(cs []*plan.Cluster) string {

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ctlops/ctlops/apply"
+	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/provider"
+	"github.com/ctlops/ctlops/spec"
 )
 
 // A client died holding the locks (R24): unlock names the holder, asks, breaks the locks of
@@ -102,5 +106,35 @@ func TestSignerPreflight(t *testing.T) {
 	}
 	if got := len(l.auditLines()); got != audits {
 		t.Errorf("%d audit lines after preflight failures, want %d", got, audits)
+	}
+}
+
+// TestUnlockReadOnlySources: unlock on a cluster read through tftp:// and dir:// does not fail;
+// ctlops takes no lock there, so there is none to break and it says so.
+func TestUnlockReadOnlySources(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 1})
+	n := l.clusters["hq"].Nodes()[0]
+	yaml := "version: 1\nclusters:\n  - name: hq\n    mode: mixed\n    providers:\n" +
+		"      - {url: \"tftp://" + n.TFTPAddr + "\"}\n      - {url: \"dir://" + n.FileLocation() + "\"}\n" +
+		"    tokens:\n      - {name: alice, certificate: alice.pem}\n      - {name: bob, certificate: bob.pem}\n"
+	path := filepath.Join(l.dir, "ro.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := spec.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.SpecPath = path
+	broken, err := apply.Unlock(context.Background(), o)
+	var shown bytes.Buffer
+	if err := l.plan(cfg).WriteText(&shown, plan.TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l.captured = append(l.captured, out.String(), shown.String())
+	if err != nil || len(broken) != 0 || !strings.Contains(out.String(), "read-only source") {
+		t.Fatalf("unlock on read-only sources: %v, %d broken\n%s", err, len(broken), out.String())
 	}
 }

@@ -106,6 +106,8 @@ func AlternateOptions(cfg *spec.Config, c *spec.Cluster, a spec.AlternateTFTP, o
 	return po, nil
 }
 
+// cluster reads one cluster: its declared providers, the inventory from the first that has
+// one (R14), then every server's copy and every alternate TFTP server, concurrently.
 func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	l := &plan.Live{}
 	po, err := ProviderOptions(c, f.opt)
@@ -113,19 +115,45 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 		l.Errors = append(l.Errors, err.Error())
 		return l
 	}
+	readers := f.open(c, po, l)
+	if len(l.Errors) > 0 {
+		return l
+	}
+	if !f.inventory(ctx, readers, l) {
+		return l
+	}
+	jobs := f.serverJobs(c, readers, po, l)
+	jobs = append(jobs, f.alternateJobs(c, l)...)
+	f.read(ctx, c, jobs, l)
+	return l
+}
+
+// job is one place to read a cluster's CTL from.
+type job struct {
+	server, addr string
+	alternate    bool
+	altIndex     int
+	reader       provider.Reader
+	altOpts      provider.Options // alternates: to read the node itself
+}
+
+// open opens a reader per declared provider: host:port, tftp://… or dir://….
+func (f *fetcher) open(c *spec.Cluster, po provider.Options, l *plan.Live) []provider.Reader {
 	readers := make([]provider.Reader, 0, len(c.Providers))
 	for _, p := range c.Providers {
-		r, err := provider.Open(p.String(), po) // host:port, tftp://… or dir://…
+		r, err := provider.Open(p.String(), po)
 		if err != nil {
 			l.Errors = append(l.Errors, fmt.Sprintf("%s: %v", p, err))
 			continue
 		}
 		readers = append(readers, r)
 	}
-	if len(l.Errors) > 0 {
-		return l
-	}
-	// The inventory from the first CTL Provider that answers (R14); read-only sources have none.
+	return readers
+}
+
+// inventory takes the inventory from the first CTL Provider that answers (R14); read-only
+// sources have none. It reports false when no provider could be read at all.
+func (f *fetcher) inventory(ctx context.Context, readers []provider.Reader, l *plan.Live) bool {
 	var invErrs []string
 	for _, r := range readers {
 		var inv *provider.Inventory
@@ -138,53 +166,64 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 			continue
 		}
 		l.Inventory, l.InventoryFrom = inv, r.Name()
-		break
+		return true
 	}
-	if l.Inventory == nil && len(invErrs) > 0 {
+	if len(invErrs) > 0 {
 		l.Errors = invErrs
-		return l
+		return false
 	}
+	return true
+}
 
-	type job struct {
-		server, addr string
-		alternate    bool
-		altIndex     int
-		reader       provider.Reader
-	}
+// serverJobs are the servers that hold the file: every CallManager and TFTP server of the
+// inventory (R4, R23) at an address the spec's trust covers, or the declared read-only
+// sources when there is no inventory.
+func (f *fetcher) serverJobs(c *spec.Cluster, readers []provider.Reader, po provider.Options, l *plan.Live) []job {
 	var jobs []job
-	if inv := l.Inventory; inv != nil {
-		// Every CallManager and TFTP server holds the file (R4, R23).
-		for _, s := range inv.Servers {
-			if s.Error != "" {
-				// Every server must be up before the CTL changes (R26).
-				l.Errors = append(l.Errors, fmt.Sprintf("server %s (%s) is unreachable from %s: %s", s.Name, s.Provider, l.InventoryFrom, s.Error))
-				continue
-			}
-			if !s.HasRole(provider.RoleCCM) && !s.HasRole(provider.RoleTFTP) {
-				continue
-			}
-			if s.Provider == "" {
-				l.Errors = append(l.Errors, fmt.Sprintf("server %s: the inventory gives no CTL Provider address", s.Name))
-				continue
-			}
-			// Reuse the declared provider's client (and its TLS connection) for the same node.
-			r, err := reuse(readers, s.Provider), error(nil)
-			if r == nil {
-				r, err = provider.Open(s.Provider, po)
-			}
-			if err != nil {
-				l.Errors = append(l.Errors, fmt.Sprintf("server %s (%s): %v", s.Name, s.Provider, err))
-				continue
-			}
-			jobs = append(jobs, job{server: s.Name, addr: s.Provider, reader: r})
-		}
-	} else {
+	inv := l.Inventory
+	if inv == nil {
 		for _, r := range readers {
 			jobs = append(jobs, job{server: r.Name(), addr: r.Name(), reader: r})
 		}
+		return jobs
 	}
+	for _, s := range inv.Servers {
+		if s.Error != "" {
+			// Every server must be up before the CTL changes (R26).
+			l.Errors = append(l.Errors, fmt.Sprintf("server %s (%s) is unreachable from %s: %s", s.Name, s.Provider, l.InventoryFrom, s.Error))
+			continue
+		}
+		if !s.HasRole(provider.RoleCCM) && !s.HasRole(provider.RoleTFTP) {
+			continue
+		}
+		if s.Provider == "" {
+			l.Errors = append(l.Errors, fmt.Sprintf("server %s: the inventory gives no CTL Provider address", s.Name))
+			continue
+		}
+		if !covered(c, s.Provider) {
+			// Reported by the plan, never contacted nor written (issue 12, item 4).
+			l.Foreign = append(l.Foreign, plan.ForeignTarget{Server: s.Name, Address: s.Provider})
+			continue
+		}
+		// Reuse the declared provider's client (and its TLS connection) for the same node.
+		r, err := reuse(readers, s.Provider), error(nil)
+		if r == nil {
+			r, err = provider.Open(s.Provider, po)
+		}
+		if err != nil {
+			l.Errors = append(l.Errors, fmt.Sprintf("server %s (%s): %v", s.Name, s.Provider, err))
+			continue
+		}
+		jobs = append(jobs, job{server: s.Name, addr: s.Provider, reader: r})
+	}
+	return jobs
+}
+
+// alternateJobs are the declared alternate TFTP servers' locations for this cluster (R4,
+// R17), with the credentials and CA of the cluster each belongs to.
+func (f *fetcher) alternateJobs(c *spec.Cluster, l *plan.Live) []job {
+	var jobs []job
 	l.Alternates = make([]plan.Alternate, len(c.AlternateTFTP))
-	alternateOpts := make([]provider.Options, len(c.AlternateTFTP))
 	for i, a := range c.AlternateTFTP {
 		l.Alternates[i].Decl = a
 		if other := f.cfg.Cluster(a.Cluster); other != nil {
@@ -195,15 +234,20 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 			l.Alternates[i].Err = err.Error()
 			continue
 		}
-		alternateOpts[i] = ao
 		r, err := provider.Open(a.Addr(), ao)
 		if err != nil {
 			l.Alternates[i].Err = err.Error()
 			continue
 		}
-		jobs = append(jobs, job{server: a.Host, addr: a.Addr(), alternate: true, altIndex: i, reader: r})
+		ao.Location = ""
+		jobs = append(jobs, job{server: a.Host, addr: a.Addr(), alternate: true, altIndex: i, reader: r, altOpts: ao})
 	}
+	return jobs
+}
 
+// read fetches every job's file, and each alternate's node and cluster, concurrently within
+// the bound; then names alternate targets by the server's own name.
+func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan.Live) {
 	l.Targets = make([]plan.Target, len(jobs))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -228,21 +272,15 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 			}
 			l.Targets[i] = t
 		}()
-	}
-	for i, a := range c.AlternateTFTP {
-		if l.Alternates[i].Err != "" {
-			continue
+		if j.alternate {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				f.alternate(ctx, c.AlternateTFTP[j.altIndex], j.altOpts, &l.Alternates[j.altIndex])
+			}()
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ao := alternateOpts[i]
-			ao.Location = ""
-			f.alternate(ctx, a, ao, &l.Alternates[i])
-		}()
 	}
 	wg.Wait()
-	// Name alternate targets by the server's own name once it is known.
 	for i, j := range jobs {
 		if !j.alternate {
 			continue
@@ -251,7 +289,6 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 			l.Targets[i].Server = s.Name
 		}
 	}
-	return l
 }
 
 // reuse returns the reader already open for addr, or nil.

@@ -6,10 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
+	"sort"
+	"strings"
 	"time"
 
+	"github.com/ctlops/ctlops/cucm"
 	"github.com/ctlops/ctlops/internal/atomicfile"
+	"github.com/ctlops/ctlops/internal/safefile"
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/spec"
 )
 
@@ -24,32 +28,84 @@ func New(cfg *spec.Config, lives map[string]*Live, version string, now time.Time
 	return p
 }
 
-// Digest identifies a plan (for the audit log): sha256 of its JSON.
+// Digest identifies a plan (for the audit log and the plan file's integrity check): sha256
+// of its canonical JSON (compact, in field order).
 func (p *Plan) Digest() string {
 	b, _ := json.Marshal(p)
-	s := sha256.Sum256(b)
+	return digestOf(b)
+}
+
+func digestOf(canonical []byte) string {
+	s := sha256.Sum256(canonical)
 	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+// MaxPlanFile bounds what Load reads: a plan file is untrusted input (it may come from a CI
+// artifact), and even hundreds of clusters with 64 KiB files stay far below it.
+const MaxPlanFile = 32 << 20
+
+// fileMagic is the key that marks a plan file; the JSON view of `plan --format json` does not
+// have it, so that view is never mistaken for a plan someone approved.
+const fileMagic = "ctlops_plan_file"
+
+// planFile is a saved plan: the plan's canonical JSON and its digest. The digest is not a
+// signature (anyone can recompute it); it makes a hand edit fail as a hand edit, named as
+// such, instead of being caught, or not, by a later check.
+type planFile struct {
+	Version int             `json:"ctlops_plan_file"`
+	Digest  string          `json:"digest"`
+	Plan    json.RawMessage `json:"plan"`
 }
 
 // Save writes the plan file atomically, so an interrupted `plan --out` never leaves half a
 // plan for apply to read.
 func (p *Plan) Save(path string) error {
-	var buf bytes.Buffer
-	if err := p.WriteJSON(&buf); err != nil {
+	canonical, err := json.Marshal(p)
+	if err != nil {
 		return err
 	}
-	return atomicfile.Write(path, buf.Bytes(), 0o644)
+	b, err := json.MarshalIndent(planFile{Version: FormatVersion, Digest: digestOf(canonical), Plan: canonical}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(path, append(b, '\n'), 0o644)
 }
 
-// Load reads a plan file written by Save, refusing other format versions.
+// Load reads a plan file written by Save: bounded, one JSON value and nothing after it, the
+// plan's digest intact, this format version.
 func Load(path string) (*Plan, error) {
-	b, err := os.ReadFile(path)
+	b, err := safefile.Read(path, MaxPlanFile)
 	if err != nil {
 		return nil, err
 	}
-	var p Plan
+	var f planFile
 	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&p); err != nil {
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		var probe map[string]json.RawMessage
+		if json.Unmarshal(b, &probe) == nil && probe["format_version"] != nil && probe[fileMagic] == nil {
+			return nil, fmt.Errorf("%s: this is the JSON view of a plan (`ctlops plan --format json`), not a plan file: save one with `ctlops plan --out FILE`", path)
+		}
+		return nil, fmt.Errorf("%s: not a ctlops plan file: %v", path, err)
+	}
+	rest := b[dec.InputOffset():]
+	if junk := bytes.TrimLeft(rest, " \t\r\n"); len(junk) > 0 {
+		return nil, fmt.Errorf("%s: not a ctlops plan file: data after the plan at byte offset %d", path, len(b)-len(junk))
+	}
+	if f.Version != FormatVersion {
+		return nil, fmt.Errorf("%s: plan format version %d, this ctlops reads %d: make the plan again with this version", path, f.Version, FormatVersion)
+	}
+	var canonical bytes.Buffer
+	if err := json.Compact(&canonical, f.Plan); err != nil || len(f.Plan) == 0 {
+		return nil, fmt.Errorf("%s: not a ctlops plan file: no plan in it", path)
+	}
+	if got := digestOf(canonical.Bytes()); got != f.Digest {
+		return nil, fmt.Errorf("%s: the plan was edited after it was saved (its digest is %s, the file says %s): make a new plan with `ctlops plan --out`", path, got, f.Digest)
+	}
+	var p Plan
+	// The views' sentences ("message", "text", "note") are in the JSON but not in the types:
+	// they are read past, and the digest above already covers them.
+	if err := json.Unmarshal(canonical.Bytes(), &p); err != nil {
 		return nil, fmt.Errorf("%s: not a ctlops plan file: %v", path, err)
 	}
 	if p.FormatVersion != FormatVersion {
@@ -97,8 +153,12 @@ func Stale(saved, now *Plan) []string {
 		for addr := range digests {
 			why = append(why, fmt.Sprintf("cluster %s: new target %s", s.Name, addr))
 		}
-		if s.Mode != n.Mode {
-			why = append(why, fmt.Sprintf("cluster %s: security mode is now %s, the plan saw %s", s.Name, n.Mode.From, s.Mode.From))
+		// Each half of the mode says its own change: "now mixed, saw mixed" said nothing.
+		if s.Mode.From != n.Mode.From {
+			why = append(why, fmt.Sprintf("cluster %s: security mode is now %s, the plan saw %s", s.Name, orNone(n.Mode.From), orNone(s.Mode.From)))
+		}
+		if s.Mode.To != n.Mode.To {
+			why = append(why, fmt.Sprintf("cluster %s: the spec now declares security mode %s, the plan was made for %s", s.Name, orNone(n.Mode.To), orNone(s.Mode.To)))
 		}
 		var sd, nd []byte
 		if s.Desired != nil {
@@ -122,4 +182,91 @@ func short(d string) string {
 		return "sha256 " + d[:12] + "…"
 	}
 	return d
+}
+
+// Compare is the canonical comparison of a saved plan with one made now: the whole typed plan
+// of every cluster (actions, desired file, targets, mode, refusals, warnings, signers,
+// suspension, steps) must be the same, only the time it was made may differ. It returns each
+// difference as a path and the two values, empty when they are the same plan.
+func Compare(saved, now *Plan) []string {
+	a, b := canonicalTree(saved), canonicalTree(now)
+	var out []string
+	diffTree("", a, b, &out)
+	return out
+}
+
+// canonicalTree is the plan as generic JSON with clusters keyed by name, so that a difference
+// reads "clusters[hq].refusals" rather than an index.
+func canonicalTree(p *Plan) any {
+	c := *p
+	c.Created = time.Time{}
+	raw, _ := json.Marshal(&c)
+	var tree map[string]any
+	_ = json.Unmarshal(raw, &tree)
+	if list, ok := tree["clusters"].([]any); ok {
+		byName := map[string]any{}
+		for _, x := range list {
+			if m, ok := x.(map[string]any); ok {
+				byName[fmt.Sprint(m["name"])] = m
+			}
+		}
+		tree["clusters"] = byName
+	}
+	return tree
+}
+
+// maxDifferences keeps the error readable; the first ones name what was changed.
+const maxDifferences = 8
+
+func diffTree(path string, a, b any, out *[]string) {
+	if len(*out) >= maxDifferences {
+		return
+	}
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if aok && bok {
+		keys := map[string]bool{}
+		for k := range am {
+			keys[k] = true
+		}
+		for k := range bm {
+			keys[k] = true
+		}
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			p := k
+			if strings.HasSuffix(path, "clusters") {
+				p = path + "[" + k + "]"
+			} else if path != "" {
+				p = path + "." + k
+			}
+			diffTree(p, am[k], bm[k], out)
+		}
+		return
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if !bytes.Equal(ja, jb) {
+		*out = append(*out, fmt.Sprintf("%s: the plan file says %s, the live clusters now give %s", path, clip(ja), clip(jb)))
+	}
+}
+
+func clip(b []byte) string {
+	const n = 120
+	s := termsafe.Line(string(b))
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
+}
+
+func orNone(m cucm.Mode) string {
+	if m == "" {
+		return "(unknown)"
+	}
+	return string(m)
 }

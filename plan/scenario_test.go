@@ -2,19 +2,16 @@ package plan_test
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	goldenfile "github.com/ctlops/ctlops/internal/golden"
 	"github.com/ctlops/ctlops/internal/labtest"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/provider/providertest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 // lab is internal/labtest's lab of reference clusters and software tokens.
 type lab = labtest.Lab
@@ -62,34 +59,7 @@ func normalize(s string) string {
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	got = normalize(got)
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./plan -update writes it)", err)
-	}
-	if got != string(want) {
-		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		i := 0
-		for i < len(gl) && i < len(wl) && gl[i] == wl[i] {
-			i++
-		}
-		line := func(ls []string) string {
-			if i < len(ls) {
-				return ls[i]
-			}
-			return "(end)"
-		}
-		t.Errorf("%s differs from the golden file at line %d (go test ./plan -update rewrites it):\n got: %s\nwant: %s", path, i+1, line(gl), line(wl))
-	}
+	goldenfile.Check(t, name, normalize(got))
 }
 
 // goldenAll checks the three views of a plan.

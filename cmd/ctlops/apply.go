@@ -23,7 +23,7 @@ func init() { register(newApplyCmd) }
 func newApplyCmd() *cobra.Command {
 	var f planFlags
 	var autoApprove, input, restart bool
-	var lockTimeout, lease time.Duration
+	var lockTimeout, lease, maxAge time.Duration
 	var tok apply.TokenOptions
 	var auditLog string
 	cmd := &cobra.Command{
@@ -35,8 +35,11 @@ CTL on a security token that phones already trust (R19-R21), pushes it to every
 CallManager/TFTP server and alternate TFTP target (R4, R23), reads each copy back, sets the
 security mode when it changes (R10, R11) and appends one line to the audit log.
 
-A saved plan is applied only if every server still holds what it saw and the spec is
-unchanged; otherwise it is refused as stale. A push that fails on some servers reports what
+A saved plan is only the statement of what was approved: apply plans again and applies
+only if the fresh plan is the same plan (every cluster's actions, desired file, targets,
+mode, refusals, signers); otherwise it is refused as stale, naming the difference. A plan
+file that was edited, has data after it, is the JSON view (plan --format json) rather than
+a file saved with --out, or is older than --max-plan-age (24h) is refused. A push that fails on some servers reports what
 each holds and exits 1; run 'ctlops plan' and apply again to bring the rest in line.
 
 The token: --token-label/--token-serial, else signWith in the spec, else the only one
@@ -60,7 +63,7 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 				return renderPlan(w, p, "text", &f, "ctlops apply", "")
 			}
 			o.OpenSigner, o.CheckSigner = apply.TokenOpener(tok), apply.TokenPreflight(tok)
-			o.LockTimeout, o.Lease, o.RestartServices = lockTimeout, lease, restart
+			o.LockTimeout, o.Lease, o.RestartServices, o.MaxPlanAge = lockTimeout, lease, restart, maxAge
 			if len(args) == 1 {
 				o.PlanFile = args[0]
 			}
@@ -84,6 +87,7 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 	fl.BoolVar(&input, "input", true, "ask questions on the terminal; --input=false makes every question an error naming the flag that answers it")
 	fl.DurationVar(&lockTimeout, "lock-timeout", 0, "wait this long for an update lock another client holds (0: fail at once, naming the holder)")
 	fl.DurationVar(&lease, "lock-lease", 2*time.Minute, "lease of each update lock, renewed while applying; a crashed apply's locks expire after it")
+	fl.DurationVar(&maxAge, "max-plan-age", apply.DefaultMaxPlanAge, "refuse a saved PLANFILE made longer ago than this")
 	fl.StringVar(&tok.Module, "pkcs11-module", "", "PKCS#11 module (default $CTLOPS_PKCS11_MODULE, else signWith.pkcs11.module)")
 	fl.StringVar(&tok.Label, "token-label", "", "sign with the token that has this label")
 	fl.StringVar(&tok.Serial, "token-serial", "", "sign with the token that has this serial")

@@ -95,10 +95,11 @@ func TestApplyCLI(t *testing.T) {
 			t.Errorf("node %s serves a file signed by %q, want the token %s", n.Name, f.Header.SignerName, w.a.Label)
 		}
 	}
-	// One line per apply that reached the servers: the wrong PIN (refused at the token, under
+	// One result line per apply that reached the servers (the one that pushed also wrote an
+	// "intent" line before its first write): the wrong PIN (refused at the token, under
 	// the locks) and this one. The missing PIN failed before any lock and left none.
 	audit, err := os.ReadFile(filepath.Join(dir, ".ctlops", "audit.jsonl"))
-	if err != nil || strings.Count(string(audit), "\n") != 2 || strings.Count(string(audit), `"result":"failed"`) != 1 || !strings.Contains(string(audit), `"result":"applied"`) {
+	if err != nil || strings.Count(string(audit), "\n")-strings.Count(string(audit), `"result":"intent"`) != 2 || strings.Count(string(audit), `"result":"failed"`) != 1 || !strings.Contains(string(audit), `"result":"applied"`) {
 		t.Errorf("audit log (%v):\n%s", err, audit)
 	}
 	for _, s := range w.leaks {

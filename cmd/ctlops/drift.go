@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -42,18 +38,13 @@ Prometheus metrics for node_exporter's textfile collector, --listen ADDR serves 
 FNV-1a hash of the name mod n is i (0-based), for one scheduled job per shard.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format != "text" && format != "json" {
-				return fmt.Errorf("--format %q: want text or json", format)
+			sched := reconcile.Schedule{Every: every, Listen: listen, Format: format}
+			if err := sched.Validate(); err != nil {
+				return err
 			}
 			sh, err := reconcile.ParseShard(shard)
 			if err != nil {
 				return fmt.Errorf("--shard: %w", err)
-			}
-			if every < 0 || (every > 0 && every < time.Second) {
-				return errors.New("--every: want at least 1s")
-			}
-			if listen != "" && every == 0 {
-				return errors.New("--listen serves metrics while drift keeps running: give --every too")
 			}
 			if notify != "" {
 				if err := reconcile.ValidateNotifyURL(notify); err != nil {
@@ -80,14 +71,7 @@ FNV-1a hash of the name mod n is i (0-based), for one scheduled job per shard.`,
 			if every == 0 {
 				r, _, err := loop.Once(ctx)
 				if r != nil {
-					out := cmd.OutOrStdout()
-					if format == "json" {
-						enc := json.NewEncoder(out)
-						enc.SetIndent("", "  ")
-						if werr := enc.Encode(r); werr != nil {
-							return werr
-						}
-					} else if werr := r.WriteText(out); werr != nil {
+					if werr := sched.Write(cmd.OutOrStdout(), r); werr != nil {
 						return werr
 					}
 				}
@@ -98,16 +82,12 @@ FNV-1a hash of the name mod n is i (0-based), for one scheduled job per shard.`,
 			}
 			loop.Log = cmd.OutOrStdout()
 			if listen != "" {
-				ln, err := net.Listen("tcp", listen)
+				addr, stopServing, err := loop.ServeMetrics(listen)
 				if err != nil {
-					return fmt.Errorf("--listen: %w", err)
+					return err
 				}
-				mux := http.NewServeMux()
-				mux.Handle("/metrics", loop.Metrics.Handler())
-				srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-				go func() { _ = srv.Serve(ln) }()
-				defer srv.Close()
-				fmt.Fprintf(cmd.ErrOrStderr(), "metrics on http://%s/metrics\n", ln.Addr())
+				defer stopServing()
+				fmt.Fprintf(cmd.ErrOrStderr(), "metrics on http://%s/metrics\n", addr)
 			}
 			return loop.Run(ctx)
 		},

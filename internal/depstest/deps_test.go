@@ -25,6 +25,7 @@ var allowed = map[string][]string{
 	"internal/safefile":             {},
 	"internal/termsafe":             {},
 	"internal/ptytest":              {},
+	"internal/golden":               {},
 	"internal/depstest":             {},
 	"schemas":                       {},
 	"schemas/internal/yaml2json":    {"schemas"},
