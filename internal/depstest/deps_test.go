@@ -44,6 +44,8 @@ var allowed = map[string][]string{
 	"phonerules":                    {"ctl"},
 	"cucm/tokenless":                {"ctl"},
 	"cucm/platform":                 {"cucm/tokenless", "internal/termsafe"},
+	"cucm/adapter":                  {"ctl", "cucm/platform", "cucm/tokenless", "internal/termsafe"},
+	"lab/cucmsim":                   {"ctl", "cucm/tokenless"},
 	"cucm/serviceability":           {"internal/termsafe"},
 	"lab/servicesim":                {"cucm/serviceability"},
 	"adopt":                         {"ctl", "cucm", "provider", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
