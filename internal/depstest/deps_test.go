@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	"provider/providertest":         {"ctl", "cucm", "provider", "provider/refserver", "provider/providertest/hostile"},
 	"provider/providertest/hostile": {},
 	"plan":                          {"ctl", "cucm", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
-	"live":                          {"ctl", "cucm", "plan", "provider", "spec", "internal/termsafe"},
+	"live":                          {"ctl", "cucm", "cucm/adapter", "cucm/platform", "plan", "provider", "spec", "internal/termsafe"},
 	"reconcile":                     {"ctl", "cucm", "live", "plan", "spec", "internal/atomicfile", "internal/termsafe"},
 	"apply":                         {"ctl", "cucm", "live", "plan", "provider", "spec", "token", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
 	"lab":                           {"ctl", "cucm", "provider", "provider/refserver", "spec", "token", "token/softhsm", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
