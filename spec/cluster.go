@@ -48,10 +48,22 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	}
 	c := &Cluster{Pos: d.pos(f.node)}
 	r := clusterRefs{cluster: c, path: path, dec: d}
-	if l.trustOnly {
+	c.Signing = l.signing(d, f, path)
+	switch {
+	case l.trustOnly:
 		d.required(f, "name")
-	} else {
+	case c.Signing == SigningTokenless: // spec/tokenless.go
+		d.required(f, "name", "mode", "platform")
+		l.tokenlessKeys(d, f, path)
+	default:
 		d.required(f, "name", "mode", "providers", "tokens")
+	}
+	if v, ok := f.get("platform"); ok {
+		if c.Signing != SigningTokenless {
+			d.errorf(v.key, join(path, "platform"), "platform: is for signing: tokenless clusters")
+		} else {
+			c.Platform = l.platform(d, v.val, join(path, "platform"))
+		}
 	}
 
 	if v, ok := f.get("name"); ok {
@@ -96,10 +108,10 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	outer := d.window
 	d.window = c.ExpiryWarning
 	defer func() { d.window = outer }()
-	if v, ok := f.get("tokens"); ok && !l.trustOnly {
+	if v, ok := f.get("tokens"); ok && !l.trustOnly && c.Signing != SigningTokenless {
 		c.Tokens = l.tokens(d, v.val, join(path, "tokens"), c.Mode)
 	}
-	if v, ok := f.get("alternateTFTP"); ok {
+	if v, ok := f.get("alternateTFTP"); ok && c.Signing != SigningTokenless {
 		c.AlternateTFTP, r.altNodes = l.alternates(d, v.val, join(path, "alternateTFTP"))
 	}
 	if v, ok := f.get("signWith"); ok {

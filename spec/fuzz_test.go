@@ -50,6 +50,16 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		for _, c := range cfg.Clusters {
+			if c.Signing == SigningTokenless {
+				// spec/tokenless.go: no tokens, providers or signer; a platform with its nodes.
+				p := c.Platform
+				if c.Name == "" || p == nil || len(p.Nodes) == 0 || p.Credentials == nil || p.Publisher() == nil ||
+					len(c.Tokens)+len(c.Providers)+len(c.AlternateTFTP) != 0 || c.SignWith != nil ||
+					(len(p.HostKeys) == 0 && p.KnownHosts == "") {
+					t.Fatalf("accepted an incomplete tokenless cluster: %+v", c)
+				}
+				continue
+			}
 			if c.Name == "" || (c.Mode != ModeMixed && c.Mode != ModeNonSecure) || len(c.Providers) == 0 {
 				t.Fatalf("accepted an incomplete cluster: %+v", c)
 			}

@@ -113,6 +113,10 @@ type Cluster struct {
 	// ExpectServers, when non-nil, is the inventory the cluster is expected to report (R14):
 	// a server that appears or vanishes is drift rather than a silent change.
 	ExpectServers []ExpectedServer
+	// Signing is who signs the CTL: tokens (the default) or CUCM itself (tokenless), in which
+	// case Platform says how to reach it and Providers, Tokens, SignWith are empty.
+	Signing  Signing
+	Platform *Platform
 	// Suspend keeps drift reported but refuses apply, e.g. during a CallManager upgrade.
 	Suspend bool
 	// ExpiryWarning is how long before a token certificate's NotAfter validate, plan and drift

@@ -39,12 +39,13 @@ const (
 	UnitCallManager = "CallManager"
 	UnitCAPF        = "CAPF"
 	UnitITLRecovery = "ITLRecovery"
+	UnitTVS         = "TVS"
 )
 
 // CertOwn runs `show cert own <unit>` and returns the node's certificate.
 func (s *Session) CertOwn(ctx context.Context, unit string) (*x509.Certificate, error) {
 	switch unit {
-	case UnitCallManager, UnitCAPF, UnitITLRecovery:
+	case UnitCallManager, UnitCAPF, UnitITLRecovery, UnitTVS:
 	default:
 		return nil, fmt.Errorf("unknown certificate unit %q", termsafe.Line(unit))
 	}
@@ -53,6 +54,15 @@ func (s *Session) CertOwn(ctx context.Context, unit string) (*x509.Certificate, 
 		return nil, err
 	}
 	return at[*x509.Certificate](s)(ParseCertOwn(unit, out))
+}
+
+// SecurityMode reads ClusterSecurityMode (true: mixed).
+func (s *Session) SecurityMode(ctx context.Context) (bool, error) {
+	out, err := s.Run(ctx, SQLSecurityMode)
+	if err != nil {
+		return false, err
+	}
+	return at[bool](s)(ParseSecurityMode(out))
 }
 
 // ShowCTL runs `show ctl`.
