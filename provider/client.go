@@ -14,11 +14,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/safefile"
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // Options configure every transport; each uses the fields that apply to it.
@@ -180,6 +182,12 @@ func NewClient(addr string, opt Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", hostport, err)
 	}
+	// The system roots vouch for any host with a public certificate, so a password is sent
+	// only where the caller named the trust: a CA or a pinned certificate (the spec's tls:,
+	// which spec.Config.Pin can hold to the trusted connections).
+	if opt.Password != "" && opt.CAPool == nil && opt.CAFile == "" && len(opt.Pins) == 0 {
+		return nil, fmt.Errorf("%s: refusing to send credentials without a CA or a pinned certificate to check the server against", hostport)
+	}
 	tr := &http.Transport{
 		TLSClientConfig:       tc,
 		DialContext:           (&net.Dialer{Timeout: opt.timeout()}).DialContext,
@@ -197,12 +205,35 @@ func NewClient(addr string, opt Options) (*Client, error) {
 		name += " (alternate location " + opt.Location + ")"
 	}
 	return &Client{
-		name:    name,
-		base:    "https://" + hostport + "/" + ProtocolVersion,
-		opt:     opt,
-		http:    &http.Client{Transport: tr, Timeout: opt.timeout()},
+		name: name,
+		base: "https://" + hostport + "/" + ProtocolVersion,
+		opt:  opt,
+		http: &http.Client{
+			Transport: httpsOnly{tr},
+			Timeout:   opt.timeout(),
+			// The protocol has no redirects (PROTOCOL.md): a 3xx is handed back unfollowed
+			// and once() turns it into an error naming the server. Following one would send
+			// the credentials wherever the answer points, plain http included (issue 12).
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 		retries: opt.retries(),
 	}, nil
+}
+
+// httpsOnly refuses every request that would leave without TLS. Nothing in the client builds
+// an http:// URL, so this is the second lock on the door: whatever code is added later, the
+// Authorization header never crosses the network in clear. The transport it wraps has no Proxy
+// set, so HTTPS_PROXY and friends cannot divert requests either.
+type httpsOnly struct{ rt http.RoundTripper }
+
+func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("refusing a %s:// request to %s: the CTL Provider protocol is HTTPS only", req.URL.Scheme, termsafe.String(req.URL.Host))
+	}
+	return h.rt.RoundTrip(req)
 }
 
 // sessionCaches holds one TLS session cache per trust configuration (CA certificates and
@@ -223,12 +254,24 @@ func sessionCache(pool *x509.CertPool, caPEM []byte, pins []string) tls.ClientSe
 	return c.(tls.ClientSessionCache)
 }
 
+// CipherSuites are the TLS 1.2 suites the client and the reference server offer: ECDHE with
+// an AEAD only (AES-GCM, ChaCha20-Poly1305); no CBC, no RSA key exchange. TLS 1.3 suites are
+// all AEAD and not configurable.
+var CipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 func tlsConfig(opt Options) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: CipherSuites}
 	pool := opt.CAPool
 	var caPEM []byte
 	if opt.CAFile != "" {
-		pem, err := os.ReadFile(opt.CAFile)
+		pem, err := safefile.Read(opt.CAFile, 1<<20)
 		if err != nil {
 			return nil, fmt.Errorf("CA file: %w", err)
 		}
@@ -330,7 +373,9 @@ func (c *Client) once(ctx context.Context, op, method, path string, hdr http.Hea
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	req.SetBasicAuth(c.opt.Username, c.opt.Password)
+	if c.opt.Username != "" || c.opt.Password != "" {
+		req.SetBasicAuth(c.opt.Username, c.opt.Password)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, nil, c.fail(op, err)
@@ -343,17 +388,46 @@ func (c *Client) once(ctx context.Context, op, method, path string, hdr http.Hea
 	if int64(len(data)) > max {
 		return nil, nil, c.fail(op, fmt.Errorf("response larger than %d bytes", max))
 	}
+	if resp.StatusCode/100 == 3 {
+		return nil, nil, c.redirectError(op, resp)
+	}
 	if resp.StatusCode/100 != 2 {
 		return nil, nil, c.statusError(op, resp, data)
 	}
 	return resp, data, nil
 }
 
+// ErrRedirect is wrapped by the error for any 3xx answer: the protocol has none, so a server
+// that redirects is misconfigured or hostile, and the redirect is never followed.
+var ErrRedirect = errors.New("redirect refused: the CTL Provider protocol has no redirects")
+
+func (c *Client) redirectError(op string, resp *http.Response) error {
+	msg := "answered with a redirect; the CTL Provider protocol has none, so it is not followed and no request goes there"
+	if loc := resp.Header.Get("Location"); loc != "" {
+		msg = fmt.Sprintf("answered with a redirect to %q; the CTL Provider protocol has none, so it is not followed and no request goes there", termsafe.Line(truncate(loc, 200)))
+	}
+	return &Error{Server: c.name, Op: op, Status: resp.StatusCode, Message: msg, Err: ErrRedirect}
+}
+
+// truncate bounds a string from a server before it goes into an error.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
 func (c *Client) statusError(op string, resp *http.Response, data []byte) error {
 	e := &Error{Server: c.name, Op: op, Status: resp.StatusCode}
 	var body ErrorBody
 	if json.Unmarshal(data, &body) == nil && body.Code != "" {
-		e.Code, e.Message, e.Holder = body.Code, body.Message, body.Lock
+		// Everything in the body is the server's word: bounded and made safe for a terminal
+		// before it goes into an error anyone prints.
+		e.Code, e.Message = termsafe.Line(truncate(body.Code, 64)), termsafe.Line(truncate(body.Message, 512))
+		if l := body.Lock; l != nil {
+			e.Holder = &Lock{User: termsafe.Line(truncate(l.User, 128)), Host: termsafe.Line(truncate(l.Host, 128)),
+				Operation: termsafe.Line(truncate(l.Operation, 128)), Created: l.Created, Expires: l.Expires}
+		}
 	} else {
 		e.Message = http.StatusText(resp.StatusCode)
 	}
@@ -370,7 +444,13 @@ func (c *Client) statusError(op string, resp *http.Response, data []byte) error 
 		e.Err = ErrRejected
 	case e.Code == CodeUnsupported:
 		e.Err = errors.ErrUnsupported
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusTooManyRequests:
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.Err = ErrThrottled
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 && s < 86400 {
+			e.RetryAfter = time.Duration(s) * time.Second
+		}
+		e.Message = fmt.Sprintf("throttled: %s (retry after %s)", e.Message, e.RetryAfter)
+	case resp.StatusCode == http.StatusUnauthorized:
 		e.Err = ErrUnauthorized
 	}
 	return e
@@ -419,7 +499,7 @@ func (c *Client) Cluster(ctx context.Context) (*Inventory, error) {
 	if err := c.getJSON(ctx, "get cluster", "/cluster", &inv); err != nil {
 		return nil, err
 	}
-	if err := inv.parseCertificates(); err != nil {
+	if err := inv.ParseCertificates(); err != nil {
 		return nil, c.fail("get cluster", err)
 	}
 	return &inv, nil
@@ -431,7 +511,7 @@ func (c *Client) Node(ctx context.Context) (*Server, error) {
 	if err := c.getJSON(ctx, "get node", "/node", &inv); err != nil {
 		return nil, err
 	}
-	if err := inv.parseCertificates(); err != nil {
+	if err := inv.ParseCertificates(); err != nil {
 		return nil, c.fail("get node", err)
 	}
 	if len(inv.Servers) != 1 {

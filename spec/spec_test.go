@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -25,6 +26,8 @@ func testEnv(t testing.TB) {
 	t.Setenv("CTLOPS_TEST_PASSWORD", "not-a-secret")
 	t.Setenv("CTLOPS_TEST_PIN", "")
 	os.Unsetenv("CTLOPS_TEST_PIN")
+	t.Setenv(SecretDirsEnv, "")
+	os.Unsetenv(SecretDirsEnv)
 }
 
 func report(t testing.TB, path string) (*Report, string) {
@@ -125,10 +128,13 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	if err := r.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Errors) != 3 {
-		t.Fatalf("want 3 errors (password, PIN, passwd), got:\n%s", text)
+	if len(r.Errors) != 5 {
+		t.Fatalf("want 5 errors (password, PIN, passwd, user name, env name), got:\n%s", text)
 	}
-	for _, secret := range []string{"S3cr3t-Do-Not-Print", "12345678", "Another-Secret-Value"} {
+	if len(r.Warnings) < 2 {
+		t.Fatalf("want the warnings for the file and the lower-case variable, got:\n%s", text)
+	}
+	for _, secret := range []string{"S3cr3t-Do-Not-Print", "12345678", "Another-Secret-Value", "Typed-In-User", "Typed-In-Env", "TypedInFile42", "typedInLowerEnv"} {
 		if strings.Contains(text, secret) || strings.Contains(js.String(), secret) {
 			t.Errorf("%q leaked into the report:\n%s\n%s", secret, text, js.String())
 		}
@@ -147,28 +153,57 @@ func TestSecretRefResolve(t *testing.T) {
 	good := write("good", "s3cret-value\n", 0o600)
 	crlf := write("crlf", "s3cret-value\r\n", 0o600)
 	empty := write("empty", "\n", 0o600)
+	big := write("big", strings.Repeat("x", maxSecretSize+1), 0o600)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("/etc/passwd", link); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, ".git"), 0o700)
+	gitcfg := write(".git/config", "[http] extraheader = AUTHORIZATION: basic s3cret\n", 0o600)
+	other := t.TempDir()
+	inOther := filepath.Join(other, "pw")
+	os.WriteFile(inOther, []byte("s3cret-other"), 0o600)
 	t.Setenv("CTLOPS_TEST_SET", "env-s3cret")
 	t.Setenv("CTLOPS_TEST_EMPTY", "")
 	os.Unsetenv("CTLOPS_TEST_UNSET")
+	t.Setenv(SecretDirsEnv, "")
+	os.Unsetenv(SecretDirsEnv)
 	pos := Pos{File: "x.yaml", Line: 3, Col: 7}
 	tests := []struct {
 		name    string
+		dirs    string // CTLOPS_SECRET_DIRS, "-" for unset
 		ref     SecretRef
 		want    string
 		wantErr string
 	}{
-		{"env", SecretRef{Env: "CTLOPS_TEST_SET"}, "env-s3cret", ""},
-		{"env unset", SecretRef{Env: "CTLOPS_TEST_UNSET", Pos: pos}, "", "CTLOPS_TEST_UNSET is not set (referenced at x.yaml:3:7)"},
-		{"env empty", SecretRef{Env: "CTLOPS_TEST_EMPTY"}, "", "is empty"},
-		{"file", SecretRef{File: good}, "s3cret-value", ""},
-		{"file crlf", SecretRef{File: crlf}, "s3cret-value", ""},
-		{"file empty", SecretRef{File: empty}, "", "is empty"},
-		{"file missing", SecretRef{File: filepath.Join(dir, "nope")}, "", "no such file"},
-		{"file is dir", SecretRef{File: dir}, "", "is a directory"},
-		{"nothing", SecretRef{}, "", "empty secret reference"},
+		{"env", "-", SecretRef{Env: "CTLOPS_TEST_SET"}, "env-s3cret", ""},
+		{"env unset", "-", SecretRef{Env: "CTLOPS_TEST_UNSET", Pos: pos}, "", "CTLOPS_TEST_UNSET is not set (referenced at x.yaml:3:7)"},
+		{"env empty", "-", SecretRef{Env: "CTLOPS_TEST_EMPTY"}, "", "is empty"},
+		{"file", "-", SecretRef{File: good, root: dir}, "s3cret-value", ""},
+		{"file crlf", "-", SecretRef{File: crlf, root: dir}, "s3cret-value", ""},
+		{"file empty", "-", SecretRef{File: empty, root: dir}, "", "is empty"},
+		{"file missing", "-", SecretRef{File: filepath.Join(dir, "nope"), root: dir}, "", "no such file"},
+		{"file is dir", "-", SecretRef{File: dir, root: dir}, "", "not a regular file (a directory)"},
+		{"file is a FIFO", "-", SecretRef{File: fifo, root: dir}, "", "not a regular file (a named pipe)"},
+		{"file too large", "-", SecretRef{File: big, root: dir}, "", "file too large"},
+		{"/dev/zero, even where allowed", "/dev", SecretRef{File: "/dev/zero", root: dir}, "", "not a regular file (a device)"},
+		{"outside the spec's folder", "-", SecretRef{File: inOther, root: dir, Pos: pos}, "", "secret file " + inOther + " is outside the directories secrets are read from (the spec's folder and /run/secrets; the operator allows others with CTLOPS_SECRET_DIRS) (referenced at x.yaml:3:7)"},
+		{"allowed by CTLOPS_SECRET_DIRS", other, SecretRef{File: inOther, root: dir}, "s3cret-other", ""},
+		{"CTLOPS_SECRET_DIRS replaces /run/secrets", other, SecretRef{File: "/run/secrets/x", root: dir}, "", "is outside"},
+		{"symlink out of the spec's folder", "-", SecretRef{File: link, root: dir}, "", "is outside"},
+		{"inside .git", "-", SecretRef{File: gitcfg, root: dir}, "", "inside a .git directory"},
+		{"refused by the trusted connections", "-", SecretRef{Env: "CTLOPS_TEST_SET", refused: "cluster hq: providers[0].host differs"}, "", "cluster hq: providers[0].host differs"},
+		{"nothing", "-", SecretRef{}, "", "empty secret reference"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.dirs != "-" {
+				t.Setenv(SecretDirsEnv, tt.dirs)
+			}
 			got, err := tt.ref.Resolve()
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -229,7 +264,8 @@ func TestCertificateDates(t *testing.T) {
 		{"good", now.Add(-time.Hour), now.AddDate(1, 0, 0), "", ""},
 		{"expires in 10 days", now.Add(-time.Hour), now.Add(10*24*time.Hour + time.Hour), "", "in 10 days"},
 		{"expires in 40 days", now.Add(-time.Hour), now.Add(40 * 24 * time.Hour), "", ""},
-		{"expired yesterday", now.AddDate(-1, 0, 0), now.Add(-24 * time.Hour), "expired on", ""},
+		// Expiry is a warning so that read-only commands work on old clusters; apply refuses.
+		{"expired yesterday", now.AddDate(-1, 0, 0), now.Add(-24 * time.Hour), "", "expired on"},
 		{"not yet valid", now.Add(48 * time.Hour), now.AddDate(1, 0, 0), "", "not valid before"},
 	}
 	for _, tt := range tests {
@@ -315,7 +351,10 @@ func TestLoadedValues(t *testing.T) {
 		hq.Tokens[2].Cert.Subject.CommonName != "SAST-token3" || len(hq.Tokens[2].Fingerprint()) != 64 {
 		t.Errorf("tokens = %+v", hq.Tokens)
 	}
-	if hq.Tokens[0].Pos.String() != "testdata/valid/full.yaml:23:9" {
+	if hq.ExpiryWarning != 60*24*time.Hour || cfg.Cluster("branch").ExpiryWarning != 90*24*time.Hour {
+		t.Errorf("expiryWarning: hq %v (the file's 60d), branch %v (its own 90d)", hq.ExpiryWarning, cfg.Cluster("branch").ExpiryWarning)
+	}
+	if hq.Tokens[0].Pos.String() != "testdata/valid/full.yaml:24:9" {
 		t.Errorf("token 0 at %s", hq.Tokens[0].Pos)
 	}
 	alt := hq.AlternateTFTP
@@ -338,7 +377,7 @@ func TestLoadedValues(t *testing.T) {
 	if hq.Suspend || !br.Suspend {
 		t.Errorf("suspend = %v, %v", hq.Suspend, br.Suspend)
 	}
-	if br.Credentials.Password.File != "/nonexistent/secrets/branch" {
+	if br.Credentials.Password.File != "/run/secrets/ctlops-test-branch" {
 		t.Errorf("secret file = %s", br.Credentials.Password.File)
 	}
 }

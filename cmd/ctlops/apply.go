@@ -49,7 +49,7 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 			stdin, stdout, stderr := cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
-			cfg, err := loadSpec(f.file, stderr)
+			cfg, err := loadTrusted(f.file, f.trusted, stderr)
 			if err != nil {
 				return err
 			}

@@ -60,7 +60,7 @@ FNV-1a hash of the name mod n is i (0-based), for one scheduled job per shard.`,
 					return err
 				}
 			}
-			cfg, err := loadSpec(f.file, cmd.ErrOrStderr())
+			cfg, err := loadTrusted(f.file, f.trusted, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}

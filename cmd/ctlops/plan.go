@@ -26,6 +26,7 @@ type planFlags struct {
 	timeout     time.Duration
 	noColor     bool
 	verbose     bool
+	trusted     string // --trusted-spec (trust.go)
 }
 
 func (f *planFlags) add(cmd *cobra.Command) {
@@ -35,6 +36,7 @@ func (f *planFlags) add(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "per-request timeout: a dead server delays only its own cluster")
 	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "no ANSI colours (NO_COLOR is honoured too)")
 	cmd.Flags().BoolVar(&f.verbose, "verbose", false, "also show unchanged records and servers")
+	addTrustFlag(cmd, &f.trusted)
 }
 
 // loadSpec loads the spec and prints its warnings; errors carry file:line:col.
@@ -51,7 +53,7 @@ func loadSpec(path string, stderr io.Writer) (*spec.Config, error) {
 
 // makePlan loads, fetches and plans; shared by plan and apply.
 func (f *planFlags) makePlan(ctx context.Context, stderr io.Writer) (*spec.Config, *plan.Plan, error) {
-	cfg, err := loadSpec(f.file, stderr)
+	cfg, err := loadTrusted(f.file, f.trusted, stderr)
 	if err != nil {
 		return nil, nil, err
 	}

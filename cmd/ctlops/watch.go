@@ -36,6 +36,9 @@ errors and the watch goes on. Nothing is written to any server. Stop it with Ctr
 				Path:     f.file,
 				Debounce: debounce,
 				Plan: func(ctx context.Context, cfg *spec.Config) (*plan.Plan, error) {
+					if err := pinTrusted(cfg, f.trusted); err != nil {
+						return nil, err
+					}
 					return live.Plan(ctx, cfg, f.clusters, live.Options{Parallelism: f.parallelism, Timeout: f.timeout}, version, time.Now())
 				},
 				Render: func(w io.Writer, p *plan.Plan) error { return renderPlan(w, p, "text", &f, "ctlops apply", "") },
