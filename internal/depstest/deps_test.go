@@ -51,6 +51,8 @@ var allowed = map[string][]string{
 	"lab/cnf":                       {},
 	"lab/tvs":                       {"ctl"},
 	"lab/phonetest":                 {"ctl"},
+	"lab/callmanager":               {"ctl", "internal/atomicfile", "lab/cnf", "lab/tvs"},
+	"lab/phone":                     {"ctl", "internal/atomicfile", "lab/callmanager", "lab/cnf", "lab/tvs", "phonerules"},
 	"cmd/ctl-provider":              {"provider/refserver", "internal/termsafe"},
 	"cmd/ctlops":                    {"*"},
 	"test":                          {"*"},

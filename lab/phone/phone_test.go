@@ -243,3 +243,9 @@ func failed(p *Phone) string {
 	}
 	return phonerules.StatusCTLUpdateFailed
 }
+
+func TestTLSConstants(t *testing.T) {
+	if phonerules.TLS10 != tls.VersionTLS10 || phonerules.TLS12 != tls.VersionTLS12 {
+		t.Fatal("phonerules' TLS version constants differ from crypto/tls's")
+	}
+}
