@@ -126,7 +126,7 @@ func (p *Phone) considerCTL(ctx context.Context, b []byte) phonerules.Step {
 		p.fail(fmt.Errorf("CTL update failed: the file does not parse: %w (P10)", err))
 		return phonerules.Refused
 	}
-	d := phonerules.CTL(p.prof, p.ctl, f)
+	d := phonerules.CTL(p.prof, p.ctl, p.itl, f)
 	if d.Outcome == phonerules.AskTVS {
 		d = p.askTVS(ctx, d)
 	}
