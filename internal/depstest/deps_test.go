@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"live":                          {"ctl", "cucm", "plan", "provider", "spec", "internal/termsafe"},
 	"reconcile":                     {"ctl", "cucm", "live", "plan", "spec", "internal/atomicfile", "internal/termsafe"},
 	"apply":                         {"ctl", "cucm", "live", "plan", "provider", "spec", "token", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
-	"lab":                           {"ctl", "cucm", "provider", "provider/refserver", "spec", "token", "token/softhsm", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
+	"lab":                           {"ctl", "cucm", "provider", "provider/refserver", "spec", "token", "token/softhsm", "internal/atomicfile", "internal/safefile", "internal/termsafe", "lab/callmanager", "lab/cnf", "lab/phone", "phonerules"},
 	"internal/labtest":              {"ctl", "cucm", "live", "plan", "provider", "provider/providertest", "spec", "internal/termsafe"},
 	"phonerules":                    {"ctl"},
 	"cucm/tokenless":                {"ctl"},

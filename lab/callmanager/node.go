@@ -32,6 +32,10 @@ type Options struct {
 	// Host and IP are what the node's records say (the ITL's CCM+TFTP record, P8).
 	Host string
 	IP   netip.Addr
+	// Self, when set, gives Host and IP at each use instead (they change with R22 events).
+	Self func() (host string, ip netip.Addr)
+	// Config, when set, serves configuration files instead of ConfigDir (see Files.Config).
+	Config func(mac string) ([]byte, error)
 	// Certificate and Key are the node's CallManager certificate (CallManager.pem).
 	Certificate, Key string
 	// TVSCertificate and TVSKey are the node's TVS identity (see EnsureTVSCert).
@@ -91,7 +95,7 @@ func New(o Options) (*Node, error) {
 	}
 	n.reg = &Registrar{Node: o.Name, Cert: n.cm.get, RequireTLS: o.RequireTLS, Log: n.logf}
 	n.tvs = &tvs.Server{Cert: *tc, Lookup: n.lookup, Log: n.logf}
-	files := &Files{Dir: o.FileLocation, ConfigDir: o.ConfigDir, ITL: n.ITL}
+	files := &Files{Dir: o.FileLocation, ConfigDir: o.ConfigDir, Config: o.Config, ITL: n.ITL}
 	n.tftp = tftp.NewServer(func(name string, rf io.ReaderFrom) error {
 		err := files.Read(name, rf)
 		n.logf("TFTP %s: %s", name, resultText(err))
@@ -127,13 +131,17 @@ func (n *Node) ITL() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := ITLOptions{Signer: cm.Leaf, SignerKey: cm.PrivateKey.(*rsa.PrivateKey), Host: n.o.Host, IP: n.o.IP, TVS: tvsCerts}
+	host, ip := n.o.Host, n.o.IP
+	if n.o.Self != nil {
+		host, ip = n.o.Self()
+	}
+	o := ITLOptions{Signer: cm.Leaf, SignerKey: cm.PrivateKey.(*rsa.PrivateKey), Host: host, IP: ip, TVS: tvsCerts}
 	if n.o.CAPFCertificate != "" {
 		c, err := readCerts([]string{n.o.CAPFCertificate})
 		if err != nil {
 			return nil, err
 		}
-		o.CAPF, o.CAPFHost, o.CAPFIP = c[0], n.o.Host, n.o.IP
+		o.CAPF, o.CAPFHost, o.CAPFIP = c[0], host, ip
 	}
 	return BuildITL(o)
 }

@@ -21,6 +21,8 @@ import (
 // on the way in (P38–P43), not call signalling.
 const (
 	maxLine = 512
+	// ReadyLine is what a node's phone-side process prints once it listens.
+	ReadyLine = "callmanager serving"
 	// KeepAlive is how often a registered phone speaks; a node drops a phone silent for three.
 	KeepAlive = 2 * time.Second
 )

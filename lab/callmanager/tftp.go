@@ -40,6 +40,9 @@ type Files struct {
 	ConfigDir string
 	// ITL returns the node's ITL; nil serves Dir/ITLFile.tlv, if any.
 	ITL func() ([]byte, error)
+	// Config, when set, returns a device's configuration by MAC (upper-case hex) instead of
+	// ConfigDir; an error is "File not found".
+	Config func(mac string) ([]byte, error)
 	// Next serves every other name; nil serves Dir.
 	Next func(filename string, rf io.ReaderFrom) error
 }
@@ -61,7 +64,17 @@ func (f *Files) Read(filename string, rf io.ReaderFrom) error {
 		return serveBytes(b, rf)
 	case cnfName.MatchString(name):
 		m := cnfName.FindStringSubmatch(name)
-		if m[2] != "" || f.ConfigDir == "" {
+		if m[2] != "" {
+			return errNotFound
+		}
+		if f.Config != nil {
+			b, err := f.Config(strings.ToUpper(m[1]))
+			if err != nil {
+				return errNotFound
+			}
+			return serveBytes(b, rf)
+		}
+		if f.ConfigDir == "" {
 			return errNotFound
 		}
 		return serveFile(filepath.Join(f.ConfigDir, "SEP"+strings.ToUpper(m[1])+".cnf.xml"), rf)

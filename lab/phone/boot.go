@@ -149,6 +149,9 @@ func (p *Phone) considerCTL(ctx context.Context, b []byte) phonerules.Step {
 		return phonerules.Updated
 	}
 	msg := phonerules.StatusTLUpdateFailed
+	if !p.prof.RequestsITL {
+		msg = phonerules.StatusCTLUpdateFailed
+	}
 	if d.NeedsErase {
 		msg += " (manually delete the CTL and ITL files and reset the phone)"
 	}

@@ -138,7 +138,7 @@ type State struct {
 	Booting      bool      `json:"booting"`
 	Updated      time.Time `json:"updated"`
 	// Log is the last boot's console log (P48-style lines).
-	Log []string `json:"log"`
+	Log []string `json:"log,omitempty"`
 }
 
 // Phone is one simulated phone.
@@ -183,6 +183,7 @@ func New(cfg Config) (*Phone, error) {
 		Status: phonerules.StatusNoTrustList, Log: []string{}}
 	p.loadFlash()
 	p.refreshHashes()
+	p.loadPrevious()
 	return p, nil
 }
 
@@ -217,6 +218,23 @@ func (p *Phone) loadFlash() {
 			p.cnfRaw, p.cnf = b, d
 		}
 	}
+}
+
+// loadPrevious takes the status message, alarm and boot count from the state file a previous
+// process of this phone left: status messages survive a power cycle on a real phone too.
+func (p *Phone) loadPrevious() {
+	if p.cfg.StateFile == "" || (p.ctl == nil && p.itl == nil) {
+		return
+	}
+	b, err := os.ReadFile(p.cfg.StateFile)
+	if err != nil || len(b) > 1<<20 {
+		return
+	}
+	var prev State
+	if json.Unmarshal(b, &prev) != nil || prev.MAC != p.cfg.MAC {
+		return
+	}
+	p.st.Status, p.st.Alarm, p.st.AlarmName, p.st.Boots = prev.Status, prev.Alarm, prev.AlarmName, prev.Boots
 }
 
 // store writes (or, for nil, removes) a flash file.
