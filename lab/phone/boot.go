@@ -57,7 +57,7 @@ func (p *Phone) Boot(ctx context.Context) State {
 	}
 	p.refreshHashes()
 	if srv != nil {
-		p.st.TFTPServer = srv.String()
+		p.st.TFTPServer, p.st.TFTPAddr = srv.String(), srv.Addr
 		p.configure(*srv)
 	}
 	p.register(ctx, p.regGen)

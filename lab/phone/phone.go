@@ -131,6 +131,8 @@ type State struct {
 	LastError *string `json:"lastError"`
 	// TFTPServer is the server the trust lists came from at the last boot.
 	TFTPServer string `json:"tftpServer,omitempty"`
+	// TFTPAddr is where the lab reaches that server (loopback host:port).
+	TFTPAddr string `json:"tftpAddr,omitempty"`
 	// ConfigFile is the configuration file name the phone used.
 	ConfigFile   string    `json:"configFile,omitempty"`
 	SecurityMode int       `json:"securityMode,omitempty"`
