@@ -121,6 +121,18 @@ func TestPhonesAfterApply(t *testing.T) {
 		}
 	}
 
+	// An erase by hand (P49) makes the phone a new one: it imprints whatever its server
+	// serves, the rogue file included (P13, leap of faith): why erasing is a last resort.
+	s.run(0, "lab", "event", "--dir", s.lab, "erase-ctl", "hq-7960-1")
+	for _, p := range s.phones() {
+		if p.Name != "hq-7960-1" {
+			continue
+		}
+		if served := s.servedCTL(p); deref(p.CTLSHA256) != served || p.Status != "CTL Installed" {
+			t.Errorf("after erase-ctl, %s: ctl=%s served=%s status=%q", p.Name, deref(p.CTLSHA256), served, p.Status)
+		}
+	}
+
 	// lab down leaves no phone process behind.
 	pids := phonePIDs(t, s.lab)
 	if len(pids) == 0 {
