@@ -25,5 +25,11 @@ func (l *Lab) upPhones(o UpOptions) error {
 		}
 		return nil
 	}
-	return l.StartPhones(bin, o.Phones)
+	if err := l.StartPhones(bin, o.Phones); err != nil {
+		return err
+	}
+	if pl, err := l.loadPhones(); err == nil && o.Out != nil {
+		fmt.Fprintf(o.Out, "phones: %d booted (see `ctlops lab phones --dir %s`; `ctlops lab event reset-phones` after an apply)\n", len(pl.Phones), l.Dir)
+	}
+	return nil
 }
