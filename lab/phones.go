@@ -231,7 +231,7 @@ func allocatePorts(pn *PhoneNode) error {
 		return err
 	}
 	closers = append(closers, pc)
-	pn.TFTP = pc.LocalAddr().String()
+	pn.TFTP, pn.SCCP = pc.LocalAddr().String(), ""
 	for i := 0; i < 200 && pn.SCCP == ""; i++ {
 		a, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -282,9 +282,26 @@ func (l *Lab) StartPhones(bin string, perCluster int) error {
 	if err := l.savePhones(pl); err != nil {
 		return err
 	}
-	for _, n := range pl.Nodes {
+	for i := range pl.Nodes {
+		n := &pl.Nodes[i]
 		cfg := l.path("phones", "nodes", n.Cluster+"-"+n.Node+".json")
-		if err := l.startPhoneProc(pl, bin, "callmanager-run", cfg, procConfig{Lab: l.Dir, Cluster: n.Cluster, Node: n.Node}, n.Cluster, n.Node, callmanager.ReadyLine); err != nil {
+		// The ports were free when picked; another program on the machine may have taken one
+		// since. Then pick new ones (phones start after, and read them) and try again.
+		var err error
+		for try := 0; try < 3; try++ {
+			if try > 0 {
+				if err := allocatePorts(n); err != nil {
+					return err
+				}
+				if err := l.savePhones(pl); err != nil {
+					return err
+				}
+			}
+			if err = l.startPhoneProc(pl, bin, "callmanager-run", cfg, procConfig{Lab: l.Dir, Cluster: n.Cluster, Node: n.Node}, n.Cluster, n.Node, callmanager.ReadyLine); err == nil {
+				break
+			}
+		}
+		if err != nil {
 			return err
 		}
 	}
