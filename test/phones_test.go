@@ -104,6 +104,37 @@ func TestPhonesAfterApply(t *testing.T) {
 		t.FailNow()
 	}
 
+	// R22: cm1 gets a new CallManager certificate. Until the CTL holds it, phones cannot
+	// trust cm1 over TLS (P42) and fail over to cm2; after apply and a reset every phone
+	// registers securely again, with the CTL its server serves.
+	s.run(0, "lab", "event", "--dir", s.lab, "regen-cert", "cm1")
+	s.run(0, "lab", "event", "--dir", s.lab, "reset-phones", "hq")
+	for _, p := range s.phones() {
+		if p.Cluster == "hq" && p.Registered && deref(p.Node) == "cm1" {
+			t.Errorf("after regen-cert cm1 and before apply, %s registered with cm1, whose new certificate no installed CTL holds (P42)", p.Name)
+		}
+	}
+	s.run(0, "apply", "-f", s.spec(), "--auto-approve", "--input=false")
+	s.run(0, "lab", "event", "--dir", s.lab, "reset-phones", "hq")
+	cm1 := 0
+	for _, p := range s.phones() {
+		if p.Cluster != "hq" {
+			continue
+		}
+		served := s.servedCTL(p)
+		if !p.Registered || !p.Secure || deref(p.CTLSHA256) != served {
+			t.Errorf("after regen-cert, apply and reset, %s: registered=%v secure=%v ctl=%s served=%s status=%q error=%s",
+				p.Name, p.Registered, p.Secure, deref(p.CTLSHA256), served, p.Status, deref(p.LastError))
+		}
+		if deref(p.Node) == "cm1" {
+			cm1++
+		}
+		installed[p.Name] = served
+	}
+	if cm1 == 0 {
+		t.Error("no hq phone registered with cm1 after the apply: its new certificate is still not trusted")
+	}
+
 	s.run(0, "lab", "event", "--dir", s.lab, "rogue-update", "cm2")
 	s.run(0, "lab", "event", "--dir", s.lab, "reset-phones", "hq")
 	for _, p := range s.phones() {
