@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,7 +43,7 @@ var Events = []EventKind{
 // EventUsage is the list of events in one block, for help texts.
 func EventUsage() string {
 	var b strings.Builder
-	for _, e := range Events {
+	for _, e := range slices.Concat(Events, PhoneEvents) {
 		fmt.Fprintf(&b, "  %-32s %s\n", e.Name+" "+strings.Join(e.Args, " "), e.Help)
 	}
 	return b.String()
@@ -55,6 +56,9 @@ var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Event causes kind on the running lab and says what happened and what ctlops should now see.
 func (l *Lab) Event(ctx context.Context, kind string, args []string) (string, error) {
+	if msg, ok, err := l.phoneEvent(ctx, kind, args); ok {
+		return msg, err
+	}
 	var ev *EventKind
 	for i := range Events {
 		if Events[i].Name == kind {

@@ -26,6 +26,10 @@ type UpOptions struct {
 	Fresh bool
 	// Out receives progress and notices; nil discards them.
 	Out io.Writer
+	// Phones per cluster (0: 4 on hq, 2 elsewhere; negative: none), and the ctlops program
+	// their processes run ("" finds it, see FindCtlops). See phones_up.go.
+	Phones int
+	Ctlops string
 }
 
 // Up makes and starts the lab in o.Dir, or starts again a lab that was stopped there. It
@@ -54,7 +58,7 @@ func Up(ctx context.Context, o UpOptions) (*Lab, error) {
 		hasLab = false
 	}
 	if hasLab {
-		return restart(dir, bin, o.Out)
+		return restart(dir, bin, o)
 	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return nil, fmt.Errorf("%s is not empty and holds no lab (no %s): choose another --dir", dir, StateFile)
@@ -87,6 +91,11 @@ func Up(ctx context.Context, o UpOptions) (*Lab, error) {
 		return nil, err
 	}
 	if err := l.startAll(); err != nil {
+		_ = l.stopAll()
+		return nil, err
+	}
+	if err := l.upPhones(o); err != nil {
+		_, _ = l.StopPhones()
 		_ = l.stopAll()
 		return nil, err
 	}
@@ -152,7 +161,8 @@ func (l *Lab) create(ctx context.Context, o UpOptions) error {
 	return nil
 }
 
-func restart(dir, bin string, out io.Writer) (*Lab, error) {
+func restart(dir, bin string, o UpOptions) (*Lab, error) {
+	out := o.Out
 	unlock, err := lock(dir)
 	if err != nil {
 		return nil, err
@@ -179,6 +189,9 @@ func restart(dir, bin string, out io.Writer) (*Lab, error) {
 	fmt.Fprintf(out, "starting the stopped lab in %s again (its CTLs, tokens and ports kept; --fresh starts over)\n", dir)
 	l.State.Provider = bin
 	if err := l.startAll(); err != nil {
+		return nil, err
+	}
+	if err := l.upPhones(o); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -267,7 +280,8 @@ func Down(dir string, purge bool) (string, error) {
 			stopped = append(stopped, fmt.Sprintf("%s/%s (pid %d)", p.Cluster, name, p.PID))
 		}
 	}
-	err = l.stopAll()
+	phones, perr := l.StopPhones()
+	err = errors.Join(perr, l.stopAll())
 	unlock()
 	if err != nil {
 		return "", err
@@ -277,6 +291,9 @@ func Down(dir string, purge bool) (string, error) {
 		msg += ": " + strings.Join(stopped, ", ")
 	} else {
 		msg = fmt.Sprintf("the lab in %s was not running", abs)
+	}
+	if phones > 0 {
+		msg += fmt.Sprintf("; stopped %d phone process(es)", phones)
 	}
 	if purge {
 		if err := os.RemoveAll(abs); err != nil {

@@ -89,22 +89,33 @@ func keyBits(r *ctl.Record) (int, error) {
 	return k.N.BitLen(), nil
 }
 
-// CTL decides what a phone of profile p that holds installed (nil: none) does with next
-// (P10–P19). Trust continuity is ctl.Accepts, nothing else.
-func CTL(p Profile, installed, next *ctl.File) Decision {
+// CTL decides what a phone of profile p that holds installedCTL and installedITL (either nil)
+// does with next (P10–P19). Trust continuity is ctl.Accepts, nothing else.
+func CTL(p Profile, installedCTL, installedITL *ctl.File, next *ctl.File) Decision {
 	signer, bad := common(p, next)
 	if bad != nil {
 		return *bad
 	}
-	if installed == nil {
+	switch {
+	case installedCTL == nil && installedITL == nil:
 		// P13: imprinting. Whether the phone checks the first file's self-signature is [?];
 		// the safer choice checks it (common above, and ctl.Accepts(nil, next) again).
 		if err := ctl.Accepts(nil, next); err != nil {
 			return reject("P13", "%v", err)
 		}
 		return Decision{Outcome: Imprint, Rule: "P13", Reason: "no trust list installed: the first CTL is imprinted", Signer: signer}
+	case installedCTL == nil:
+		// N1.5 [?]: a first CTL on a phone that holds an ITL. The initial-success alarms say
+		// "no existing TL", so the safer reading treats it as an update: its signer must be a
+		// SAST of the ITL, or TVS must vouch for it (C4: an eToken-signed first CTL passes
+		// through TVS).
+		if err := ctl.Accepts(installedITL, next); err == nil {
+			return Decision{Outcome: Imprint, Rule: "P14", Reason: "first CTL, signed by a SAST record of the installed ITL", Signer: signer}
+		}
+		d := unknownSigner(p, signer, "P15", []ctl.Role{ctl.RoleSAST}, "first CTL on a phone holding an ITL: its signer is not a SAST record of the ITL (N1.5)")
+		return d
 	}
-	err := ctl.Accepts(installed, next)
+	err := ctl.Accepts(installedCTL, next)
 	if err == nil {
 		return Decision{Outcome: Accept, Rule: "P14", Reason: "signed by a SAST record of the installed CTL", Signer: signer}
 	}

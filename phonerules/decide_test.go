@@ -65,7 +65,7 @@ func TestCTLDecision(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			d := CTL(c.p, c.installed, c.next)
+			d := CTL(c.p, c.installed, nil, c.next)
 			if d.Outcome != c.want || d.Rule != c.rule || d.NeedsErase != c.erase {
 				t.Fatalf("got %v %s erase=%v (%s), want %v %s erase=%v", d.Outcome, d.Rule, d.NeedsErase, d.Reason, c.want, c.rule, c.erase)
 			}
@@ -80,7 +80,7 @@ func TestAfterTVS(t *testing.T) {
 	w := newWorld(t)
 	installed, _ := phonetest.File(t, "CTLFile.tlv", w.alice, ctl.SHA1, w.ctlRecs(w.alice, w.bob)...)
 	byRogue, _ := phonetest.File(t, "CTLFile.tlv", w.rogue, ctl.SHA1, w.ctlRecs(w.rogue, w.bob)...)
-	ask := CTL(CP7965, installed, byRogue)
+	ask := CTL(CP7965, installed, nil, byRogue)
 	if ask.Outcome != AskTVS {
 		t.Fatalf("precondition: %v", ask)
 	}
@@ -141,5 +141,19 @@ func TestITLDecision(t *testing.T) {
 				t.Fatalf("got %v %s (%s), want %v %s", d.Outcome, d.Rule, d.Reason, c.want, c.rule)
 			}
 		})
+	}
+}
+
+func TestFirstCTLWithAnITL(t *testing.T) {
+	w := newWorld(t)
+	itl, _ := phonetest.File(t, "ITLFile.tlv", w.cm1, ctl.SHA1, phonetest.Rec{ID: w.cm1, Role: ctl.RoleSAST},
+		phonetest.Rec{ID: w.cm1, Role: ctl.RoleCCMTFTP, Host: "cm1"}, phonetest.Rec{ID: w.tvs, Role: ctl.RoleTVS})
+	byToken, _ := phonetest.File(t, "CTLFile.tlv", w.alice, ctl.SHA1, w.ctlRecs(w.alice, w.bob)...)
+	byCM1, _ := phonetest.File(t, "CTLFile.tlv", w.cm1, ctl.SHA1, append(w.ctlRecs(w.cm1), phonetest.Rec{ID: w.alice, Role: ctl.RoleSAST})...)
+	if d := CTL(CP8861, nil, itl, byToken); d.Outcome != AskTVS {
+		t.Fatalf("a token-signed first CTL on a phone with an ITL goes to TVS (N1.5): %+v", d)
+	}
+	if d := CTL(CP8861, nil, itl, byCM1); d.Outcome != Imprint {
+		t.Fatalf("a first CTL signed by the ITL's SAST is taken: %+v", d)
 	}
 }

@@ -12,7 +12,6 @@
 package phonerules
 
 import (
-	"crypto/tls"
 	"fmt"
 	"slices"
 	"sort"
@@ -27,6 +26,14 @@ type Protocol string
 const (
 	SCCP Protocol = "SCCP"
 	SIP  Protocol = "SIP"
+)
+
+// TLS protocol versions as on the wire (the values of crypto/tls's VersionTLS10 and
+// VersionTLS12), kept here so that this package, which the plan may import, reaches no network
+// package.
+const (
+	TLS10 uint16 = 0x0301
+	TLS12 uint16 = 0x0303
 )
 
 // Profile is what a phone model can do (P0). Every decision of this package is driven by it.
@@ -68,18 +75,18 @@ var (
 	// (P41 [U2, U6]), SHA-1 only (P32: "treat 79xx as SHA-1-only" [?], the stricter choice),
 	// RSA up to 2048 bits (P33 [?]: usecallmanager's cap, the stricter of the sources).
 	CP7960 = Profile{Model: "CP-7960G", Series: "79xx", SBD: false, RequestsITL: false,
-		Hashes: []ctl.HashAlgorithm{ctl.SHA1}, MaxRSABits: 2048, TLSMax: tls.VersionTLS10,
+		Hashes: []ctl.HashAlgorithm{ctl.SHA1}, MaxRSABits: 2048, TLSMax: TLS10,
 		Protocols: []Protocol{SCCP, SIP}}
 	// CP7965 is a 7945/7965-class phone with Security by Default (P0 [C4]): ITL and TVS, but
 	// still a 79xx: TLS 1.0 and SHA-1 only [?], RSA up to 2048 bits [?].
 	CP7965 = Profile{Model: "CP-7965G", Series: "79x5", SBD: true, RequestsITL: true,
-		Hashes: []ctl.HashAlgorithm{ctl.SHA1}, MaxRSABits: 2048, TLSMax: tls.VersionTLS10,
+		Hashes: []ctl.HashAlgorithm{ctl.SHA1}, MaxRSABits: 2048, TLSMax: TLS10,
 		Protocols: []Protocol{SCCP, SIP}}
 	// CP8861 is an 88xx SIP phone: SBD, SHA-1 and SHA-512 (P32 [C11]), RSA up to 4096 bits
 	// (P33 [C11]), TLS 1.2 (P41 [C11]), HTTP :6970 first (P2 [C2, U3]). SHA-256 (code 2) is
 	// seen in no CUCM file (§2.4), so it is not claimed [?].
 	CP8861 = Profile{Model: "CP-8861", Series: "88xx", SBD: true, RequestsITL: true, HTTPFirst: true,
-		Hashes: []ctl.HashAlgorithm{ctl.SHA1, ctl.SHA512}, MaxRSABits: 4096, TLSMax: tls.VersionTLS12,
+		Hashes: []ctl.HashAlgorithm{ctl.SHA1, ctl.SHA512}, MaxRSABits: 4096, TLSMax: TLS12,
 		Protocols: []Protocol{SIP}}
 )
 

@@ -24,6 +24,7 @@ without a question but the confirmation.`,
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", labDir(), "lab directory (default $"+labDirEnv+", which DIR/lab.env exports, else "+lab.DefaultDir+")")
 	cmd.AddCommand(newLabUpCmd(&dir), newLabStatusCmd(&dir), newLabDownCmd(&dir), newLabEventCmd(&dir))
+	cmd.AddCommand(labPhoneCmds(&dir)...) // lab_phones.go
 	return cmd
 }
 
@@ -72,6 +73,7 @@ Exit status: 0 running, 1 error.`,
 	cmd.Flags().StringVar(&o.Provider, "provider", "", "ctl-provider program (default: next to ctlops, else on PATH)")
 	cmd.Flags().BoolVar(&o.SoftwareKeys, "software-keys", false, "sign with key files even when SoftHSM2 is available")
 	cmd.Flags().BoolVar(&o.Fresh, "fresh", false, "stop and delete an existing lab in --dir and make a new one")
+	cmd.Flags().IntVar(&o.Phones, "phones", 0, "phones per cluster (default 4 on hq, 2 elsewhere; -1: none)")
 	return cmd
 }
 

@@ -129,3 +129,20 @@ func File(t testing.TB, name string, signer Identity, h ctl.HashAlgorithm, recs 
 	}
 	return p, b
 }
+
+// Sign signs f with signer (SHA-1) and returns it parsed back and its bytes.
+func Sign(t testing.TB, f *ctl.File, signer Identity) (*ctl.File, []byte) {
+	t.Helper()
+	if err := f.Sign(signer.Key, signer.Cert, ctl.SHA1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ctl.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, b
+}
