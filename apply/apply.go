@@ -257,7 +257,7 @@ func refusals(cfg *spec.Config, p *plan.Plan) error {
 				if r.Rule != "" {
 					rule = " (" + r.Rule + ")"
 				}
-				why = append(why, fmt.Sprintf("cluster %s: %s%s", c.Name, r.Message, rule))
+				why = append(why, fmt.Sprintf("cluster %s: %s%s", c.Name, r.Message(), rule))
 			}
 		case c.Summary.Changes && c.Suspended:
 			why = append(why, fmt.Sprintf("cluster %s is suspended in the spec (suspend: true): apply is refused; leave it out with --cluster", c.Name))

@@ -537,6 +537,14 @@ func (o *Options) signAll(ctx context.Context, works []*work, res *Result) error
 	fp := ctl.Fingerprint(cert.Raw)
 	res.Signer = &SignerInfo{Description: s.Describe(), Subject: ctl.NameString(cert.Subject),
 		Serial: ctl.SerialHex(cert.SerialNumber.Bytes()), CertificateSHA256: fp}
+	// Expiry is only a warning in the spec and the plan, so that read-only commands work on
+	// clusters whose certificates expired long ago; signing is where it is refused. Whether
+	// phones check a CTL signer's validity dates is unconfirmed [?]: the safer side is never to
+	// hand them a new file signed by an expired certificate.
+	if now := o.Now(); now.After(cert.NotAfter) {
+		return fmt.Errorf("the token's certificate %s (sha256 %s) expired on %s: ctlops does not sign with an expired certificate; nothing was written. Sign with another declared token, or enrol a new one first",
+			ctl.NameString(cert.Subject), fp, cert.NotAfter.UTC().Format("2006-01-02"))
+	}
 	fmt.Fprintf(o.Out, "Signing with %s\n", s.Describe())
 	for _, w := range works {
 		if !trusted(w.c.Signers, fp) {
@@ -707,13 +715,13 @@ func (o *Options) finish(ctx context.Context, works []*work) {
 			continue
 		}
 		if w.c.Mode.Changed {
-			w.res.Mode = w.c.Mode.To
+			w.res.Mode = string(w.c.Mode.To)
 			for _, t := range w.targets {
 				if t.ts.Alternate {
 					continue // an alternate TFTP server's mode is its own cluster's (R17)
 				}
-				o.event(Event{Kind: "mode", Cluster: w.c.Name, Server: t.ts.Server, Address: t.ts.Address, Detail: w.c.Mode.To})
-				if err := t.node.w.SetMode(ctx, t.node.lock.ID, provider.Mode(w.c.Mode.To)); err != nil {
+				o.event(Event{Kind: "mode", Cluster: w.c.Name, Server: t.ts.Server, Address: t.ts.Address, Detail: string(w.c.Mode.To)})
+				if err := t.node.w.SetMode(ctx, t.node.lock.ID, w.c.Mode.To); err != nil {
 					w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: setting the security mode: %v", t.ts.Server, err))
 					continue
 				}
@@ -822,11 +830,11 @@ func (o *Options) report(ctx context.Context, works []*work) error {
 		for _, pr := range w.res.Problems {
 			problems = append(problems, w.c.Name+": "+pr)
 		}
-		if len(w.c.After) > 0 {
+		if len(w.c.AfterApply) > 0 {
 			fmt.Fprintln(o.Out, "  Next:")
 			n := 0
-			for _, step := range w.c.After {
-				if o.RestartServices && strings.HasPrefix(step, "Restart ") && len(w.res.Restarted) > 0 {
+			for _, step := range w.c.AfterApply {
+				if o.RestartServices && step.Kind == plan.StepRestart && len(w.res.Restarted) > 0 {
 					continue
 				}
 				n++

@@ -188,7 +188,7 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	for i, a := range c.AlternateTFTP {
 		l.Alternates[i].Decl = a
 		if other := f.cfg.Cluster(a.Cluster); other != nil {
-			l.Alternates[i].DeclaredMode = string(other.Mode)
+			l.Alternates[i].DeclaredMode = other.Mode
 		}
 		ao, err := AlternateOptions(f.cfg, c, a, f.opt)
 		if err != nil {

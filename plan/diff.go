@@ -72,20 +72,19 @@ func (b *builder) diff(desired *ctl.File) {
 		after := state(d, b.meta[i].source)
 		j := pair[i]
 		if j < 0 {
-			b.p.Actions = append(b.p.Actions, Action{Actions: []string{"create"}, Symbol: "+", Record: d.Title(),
-				Reason: addReason(d, b.meta[i]), Rule: addRule(d, b.meta[i]), After: after})
+			b.p.Actions = append(b.p.Actions, Change{Action: Create, Record: d.Title(), Reason: b.meta[i].reason, After: after})
 			continue
 		}
 		l := &live[j]
 		before := state(l, "")
 		if same(d, l) {
-			b.p.Unchanged = append(b.p.Unchanged, Action{Actions: []string{"no-op"}, Symbol: " ", Record: d.Title(), Before: before, After: after})
+			b.p.Unchanged = append(b.p.Unchanged, Change{Action: NoOp, Record: d.Title(), Before: before, After: after})
 			continue
 		}
-		a := Action{Actions: []string{"update"}, Symbol: "~", Record: d.Title(), Reason: changes(l, d), Rule: "R22", Before: before, After: after}
+		a := Change{Action: Update, Record: d.Title(), Reason: Reason{Kind: ReasonFields, Rule: "R22", Fields: changes(l, d)}, Before: before, After: after}
 		if b.meta[i].alternate {
 			// An alternate TFTP entry is updated by deleting and adding it again (R18).
-			a.Actions, a.Symbol, a.Rule = []string{"delete", "create"}, "-/+", "R18"
+			a.Action, a.Reason.Rule = Replace, "R18"
 		}
 		b.p.Actions = append(b.p.Actions, a)
 	}
@@ -94,85 +93,52 @@ func (b *builder) diff(desired *ctl.File) {
 			continue
 		}
 		l := &live[j]
-		b.p.Actions = append(b.p.Actions, Action{Actions: []string{"delete"}, Symbol: "-", Record: l.Title(),
-			Reason: b.removeReason(l), Rule: removeRule(l), Before: state(l, "")})
+		b.p.Actions = append(b.p.Actions, Change{Action: Delete, Record: l.Title(), Reason: b.removeReason(l), Before: state(l, "")})
 	}
 	b.p.Diff = unified(recordsText(live), recordsText(desired.Records), "live", "desired")
 }
 
-func addReason(d *ctl.Record, m recordMeta) string {
-	switch {
-	case d.Role == ctl.RoleSAST:
-		// The reviewer checks the certificate against the token in hand.
-		return fmt.Sprintf("declared %s, certificate sha256 %s…", m.source, ctl.Fingerprint(d.Certificate)[:16])
-	case m.alternate:
-		return "declared " + m.source
-	}
-	return "discovered " + m.source
-}
-
-func addRule(d *ctl.Record, m recordMeta) string {
-	if d.Role == ctl.RoleSAST || m.alternate {
-		return "R15"
-	}
-	return "R14"
-}
-
-func (b *builder) removeReason(l *ctl.Record) string {
+func (b *builder) removeReason(l *ctl.Record) Reason {
 	switch {
 	case l.Role == ctl.RoleSAST:
-		return "token no longer declared"
+		return Reason{Kind: ReasonTokenRemoved, Rule: "R15"}
 	case b.live.Inventory == nil:
-		return "not in the live inventory"
+		return Reason{Kind: ReasonNotInInventory, Rule: "R22"}
 	}
-	return "server no longer in the cluster's inventory"
+	return Reason{Kind: ReasonServerRemoved, Rule: "R22"}
 }
 
-func removeRule(l *ctl.Record) string {
-	if l.Role == ctl.RoleSAST {
-		return "R15"
-	}
-	return "R22"
-}
-
-// changes says in words what differs between two records of the same server.
-func changes(l, d *ctl.Record) string {
-	var c []string
+// changes lists what differs between two records of the same server.
+func changes(l, d *ctl.Record) []FieldChange {
+	var c []FieldChange
 	if l.Role != d.Role {
-		c = append(c, fmt.Sprintf("role %s → %s", l.Role, d.Role))
+		c = append(c, FieldChange{Field: FieldRole, From: l.Role.String(), To: d.Role.String()})
 	}
 	if l.DNSName != d.DNSName {
-		c = append(c, fmt.Sprintf("host name %s → %s", orDash(l.DNSName), orDash(d.DNSName)))
+		c = append(c, FieldChange{Field: FieldHostName, From: l.DNSName, To: d.DNSName})
 	}
 	if l.IPAddress != d.IPAddress {
-		c = append(c, fmt.Sprintf("IP %s → %s", addr(l), addr(d)))
+		c = append(c, FieldChange{Field: FieldIP, From: addr(l), To: addr(d)})
 	}
 	switch {
-	case len(l.Certificate) > 0 && len(d.Certificate) == 0:
-		c = append(c, "certificate removed (non-secure placeholder, R12)")
-	case len(l.Certificate) == 0 && len(d.Certificate) > 0:
-		c = append(c, "certificate added (mixed mode)")
 	case string(l.Certificate) != string(d.Certificate):
-		c = append(c, fmt.Sprintf("certificate %s… → %s…", ctl.Fingerprint(l.Certificate)[:12], ctl.Fingerprint(d.Certificate)[:12]))
+		c = append(c, FieldChange{Field: FieldCertificate, From: fingerprint(l), To: fingerprint(d)})
 	case l.SubjectName != d.SubjectName || l.IssuerName != d.IssuerName:
-		c = append(c, "subject/issuer strings")
+		c = append(c, FieldChange{Field: FieldNames, From: l.SubjectName, To: d.SubjectName})
 	}
-	if len(c) == 0 {
-		return "record fields re-encoded"
-	}
-	return strings.Join(c, ", ")
+	return c
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
+func fingerprint(r *ctl.Record) string {
+	if len(r.Certificate) == 0 {
+		return ""
 	}
-	return s
+	return ctl.Fingerprint(r.Certificate)
 }
 
 func addr(r *ctl.Record) string {
 	if !r.IPAddress.IsValid() {
-		return "-"
+		return ""
 	}
 	return r.IPAddress.String()
 }
@@ -277,6 +243,14 @@ func unified(a, b, nameA, nameB string) string {
 			if l.op != '-' {
 				nb++
 			}
+		}
+		// An empty side names the line after which the other side's lines go, as diff(1)
+		// and git write it: "-0,0" for a file that had none.
+		if na == 0 {
+			la--
+		}
+		if nb == 0 {
+			lb--
 		}
 		fmt.Fprintf(&out, "@@ -%d,%d +%d,%d @@\n", la, na, lb, nb)
 		for _, l := range all[start:end] {

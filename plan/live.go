@@ -7,7 +7,7 @@
 package plan
 
 import (
-	"github.com/ctlops/ctlops/provider"
+	"github.com/ctlops/ctlops/cucm"
 	"github.com/ctlops/ctlops/spec"
 )
 
@@ -15,7 +15,7 @@ import (
 type Live struct {
 	// Inventory is the cluster as its CTL Providers report it (R14); nil when every declared
 	// provider is read-only (tftp://, dir://), which leaves the planner without discovery.
-	Inventory *provider.Inventory
+	Inventory *cucm.Inventory
 	// InventoryFrom is the provider address that answered.
 	InventoryFrom string
 	// Targets are every place that holds, or must hold, this cluster's CTL file (R4, R23):
@@ -23,8 +23,18 @@ type Live struct {
 	Targets []Target
 	// Alternates are the declared alternate TFTP servers as read from their own providers.
 	Alternates []Alternate
+	// Foreign are servers whose inventory entry names a CTL Provider the spec's trust
+	// configuration does not cover (a dir://, a tftp://, another host): they were not contacted.
+	Foreign []ForeignTarget
 	// Errors are failures that make the cluster unplannable (a server that cannot be read).
 	Errors []string
+}
+
+// ForeignTarget is an inventory entry that names a place ctlops will not go (R14): it is
+// reported, never read nor written.
+type ForeignTarget struct {
+	Server  string
+	Address string
 }
 
 // Target is one server's copy of the CTL.
@@ -42,11 +52,11 @@ type Target struct {
 type Alternate struct {
 	Decl spec.AlternateTFTP
 	// Server is the node itself (name, DNS name, address, certificates).
-	Server *provider.Server
+	Server *cucm.Server
 	// Inventory is the node's cluster, for the R17 checks (same mode, same version).
-	Inventory *provider.Inventory
+	Inventory *cucm.Inventory
 	// DeclaredMode is the mode the spec declares for the server's cluster, "" when that
 	// cluster is not declared: a declared cluster's own plan brings its live mode in line.
-	DeclaredMode string
+	DeclaredMode cucm.Mode
 	Err          string
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // MaxMarkdown keeps a pull-request comment under the hosts' limits (GitHub's is 65536
@@ -58,7 +60,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 	for _, c := range p.Clusters {
 		fmt.Fprintf(&b, "\n### Cluster `%s`\n\n", c.Name)
 		if c.Error != "" {
-			fmt.Fprintf(&b, ":x: **Error:** %s\n", mdEscape(c.Error))
+			fmt.Fprintf(&b, ":x: **Error:** %s\n", mdEscape(termsafe.String(c.Error)))
 			continue
 		}
 		fmt.Fprintf(&b, "**%s**\n", c.SummaryLine())
@@ -71,7 +73,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		if len(c.Actions) > 0 {
 			b.WriteString("\n| | record | change | rule |\n|---|---|---|---|\n")
 			for _, a := range c.Actions {
-				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", a.Symbol, mdEscape(a.Record), mdEscape(a.Reason), a.Rule)
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", Symbol(a.Action), mdEscape(a.Record), mdEscape(a.Reason.String()), a.Reason.Rule)
 			}
 		}
 		if n := len(c.Unchanged); n > 0 {
@@ -79,7 +81,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		}
 		var lagging []string
 		for _, t := range c.Targets {
-			if t.Status != "current" {
+			if t.Status != Current {
 				lagging = append(lagging, fmt.Sprintf("`%s` %s", t.Server, t.Status))
 			}
 		}
@@ -89,7 +91,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		mdProblems(&b, ":no_entry: **Refused**", c.Refusals)
 		mdProblems(&b, ":warning: **Warnings**", c.Warnings)
 		for _, n := range c.Notes {
-			fmt.Fprintf(&b, "\n> %s\n", mdEscape(n))
+			fmt.Fprintf(&b, "\n> %s\n", mdEscape(n.String()))
 		}
 		if c.Summary.Changes && len(c.Refusals) == 0 && len(c.Signers) > 0 {
 			var names []string
@@ -105,10 +107,10 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 				fmt.Fprintf(&b, "\n_The record diff (%d bytes) is left out to keep this comment short. %s_\n", len(c.Diff), fullPlan(o))
 			}
 		}
-		if len(c.After) > 0 && len(c.Refusals) == 0 {
+		if len(c.AfterApply) > 0 && len(c.Refusals) == 0 {
 			b.WriteString("\n**After apply:**\n")
-			for i, s := range c.After {
-				fmt.Fprintf(&b, "%d. %s\n", i+1, s)
+			for i, s := range c.AfterApply {
+				fmt.Fprintf(&b, "%d. %s\n", i+1, s.String())
 			}
 		}
 	}
@@ -158,7 +160,7 @@ func mdProblems(b *strings.Builder, title string, ps []Problem) {
 		if p.Pos != "" {
 			fmt.Fprintf(b, "`%s`: ", p.Pos)
 		}
-		b.WriteString(mdEscape(p.Message))
+		b.WriteString(mdEscape(p.Message()))
 		b.WriteString("\n")
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/cucm"
 )
 
-// FormatVersion is the version of the JSON view and of saved plan files. It changes whenever
-// a field changes meaning, so that `apply` never executes a plan it would misread.
-const FormatVersion = 1
+// FormatVersion is the version of the JSON view and of saved plan files. Its major number
+// changes whenever a field changes meaning or shape, so that `apply` never executes a plan it
+// would misread. 2: the plan is typed data (actions, reasons, problems, notes, steps and
+// server states are kinds with fields; the sentences are the views').
+const FormatVersion = 2
 
 // MaxCTLSize is what phones load (ctl.MaxFileSize): a larger file fails on the phone, so the
 // plan refuses it.
@@ -37,26 +40,27 @@ type Cluster struct {
 	Mode      ModeChange `json:"mode"`
 	Summary   Summary    `json:"summary"`
 	// Actions are the record changes, in the desired file's order, removals last.
-	Actions []Action `json:"actions"`
+	Actions []Change `json:"actions"`
 	// Unchanged are records that stay as they are, shown with --verbose.
-	Unchanged []Action        `json:"unchanged"`
-	Targets   []TargetState   `json:"targets"`
-	Refusals  []Problem       `json:"refusals"`
-	Warnings  []Problem       `json:"warnings"`
-	Notes     []string        `json:"notes"`
-	After     []string        `json:"after_apply"`
-	Signers   []SignerOption  `json:"signers"`
-	Live      *FileState      `json:"live"`
-	Desired   *DesiredFile    `json:"desired,omitempty"`
-	Diff      string          `json:"diff"`
-	Inventory *InventoryState `json:"inventory,omitempty"`
+	Unchanged []Change      `json:"unchanged"`
+	Targets   []TargetState `json:"targets"`
+	Refusals  []Problem     `json:"refusals"`
+	Warnings  []Problem     `json:"warnings"`
+	Notes     []Note        `json:"notes"`
+	// AfterApply are the steps that bring phones onto the new file (R23).
+	AfterApply []Step          `json:"after_apply"`
+	Signers    []SignerOption  `json:"signers"`
+	Live       *FileState      `json:"live"`
+	Desired    *DesiredFile    `json:"desired,omitempty"`
+	Diff       string          `json:"diff"`
+	Inventory  *InventoryState `json:"inventory,omitempty"`
 }
 
 // ModeChange is the cluster security mode before and after (R9, R10).
 type ModeChange struct {
-	From    string `json:"from"` // "" when the inventory is unknown
-	To      string `json:"to"`
-	Changed bool   `json:"changed"`
+	From    cucm.Mode `json:"from"` // "" when the inventory is unknown
+	To      cucm.Mode `json:"to"`
+	Changed bool      `json:"changed"`
 }
 
 // Summary counts what the plan does.
@@ -71,15 +75,14 @@ type Summary struct {
 	Changes   bool `json:"changes"` // anything at all to apply
 }
 
-// Action is one record's change. Actions follows Terraform's JSON convention.
-type Action struct {
-	Actions []string     `json:"actions"` // ["create"], ["update"], ["delete"], ["delete","create"], ["no-op"]
-	Symbol  string       `json:"symbol"`  // +, ~, -, -/+ or blank
-	Record  string       `json:"record"`  // "CCM+TFTP cm-pub"
-	Reason  string       `json:"reason"`
-	Rule    string       `json:"rule,omitempty"`
-	Before  *RecordState `json:"before"`
-	After   *RecordState `json:"after"`
+// Change is one record's change, the way Terraform's plans.ResourceInstanceChange is one
+// resource's: an action, why, and the record before and after.
+type Change struct {
+	Action Action       `json:"action"`
+	Record string       `json:"record"` // the record's title, "CCM+TFTP cm-pub"
+	Reason Reason       `json:"reason"`
+	Before *RecordState `json:"before"`
+	After  *RecordState `json:"after"`
 }
 
 // RecordState is a record as a reviewer needs to see it.
@@ -98,23 +101,19 @@ type RecordState struct {
 
 // TargetState is one server's copy of the file and what apply will do to it.
 type TargetState struct {
-	Server    string `json:"server"`
-	Address   string `json:"address"`
-	Alternate bool   `json:"alternate,omitempty"`
-	Digest    string `json:"digest"` // sha256 of the file it holds, "" for none
-	Signer    string `json:"signer,omitempty"`
-	// Status: "current" (holds the cluster's CTL), "differs" (holds another valid file),
-	// "missing" (holds none), "invalid" (holds a file that fails to parse or verify).
-	Status string `json:"status"`
-	Note   string `json:"note,omitempty"`
-}
-
-// Problem is a refusal or a warning, with the rule it comes from and, when it is about a line
-// of the spec, where.
-type Problem struct {
-	Rule    string `json:"rule,omitempty"`
-	Message string `json:"message"`
-	Pos     string `json:"position,omitempty"`
+	Server    string       `json:"server"`
+	Address   string       `json:"address"`
+	Alternate bool         `json:"alternate,omitempty"`
+	Digest    string       `json:"digest"` // sha256 of the file it holds, "" for none
+	Signer    string       `json:"signer,omitempty"`
+	Status    TargetStatus `json:"status"`
+	// SignedAt is the timestamp of a file that differs from the cluster's (RFC 3339).
+	SignedAt string `json:"signed_at,omitempty"`
+	// UnknownSigner is set when the file is signed by a key that is neither a SAST record of
+	// the cluster's CTL nor a declared token (R19).
+	UnknownSigner bool `json:"unknown_signer,omitempty"`
+	// Invalid says why an invalid file fails its own check.
+	Invalid string `json:"invalid,omitempty"`
 }
 
 // SignerOption is a declared token that may sign the new file: phones must already trust it
@@ -144,11 +143,11 @@ type DesiredFile struct {
 
 // InventoryState is what the plan knew of the cluster (R14).
 type InventoryState struct {
-	From     string   `json:"from"`
-	Version  string   `json:"version"`
-	Mode     string   `json:"mode"`
-	Servers  []string `json:"servers"`
-	Location string   `json:"file_location"`
+	From     string    `json:"from"`
+	Version  string    `json:"version"`
+	Mode     cucm.Mode `json:"mode"`
+	Servers  []string  `json:"servers"`
+	Location string    `json:"file_location"`
 }
 
 // Refused reports whether anything stops the cluster from being applied.

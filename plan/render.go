@@ -1,10 +1,11 @@
 package plan
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // TextOptions shape the terminal view.
@@ -23,15 +24,30 @@ func colors(on bool) palette {
 		bold: "\x1b[1m", dim: "\x1b[2m", warn: "\x1b[33m", reset: "\x1b[0m"}
 }
 
-func (c palette) symbol(sym string) string {
-	switch sym {
-	case "+":
+// Symbol is the action's glyph in the text and markdown views, as Terraform draws them.
+func Symbol(a Action) string {
+	switch a {
+	case Create:
+		return "+"
+	case Update:
+		return "~"
+	case Delete:
+		return "-"
+	case Replace:
+		return "-/+"
+	}
+	return " "
+}
+
+func (c palette) color(a Action) string {
+	switch a {
+	case Create:
 		return c.add
-	case "~":
+	case Update:
 		return c.change
-	case "-":
+	case Delete:
 		return c.remove
-	case "-/+":
+	case Replace:
 		return c.replace
 	}
 	return c.dim
@@ -80,7 +96,7 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 		}
 		b.WriteString("\n")
 		if cl.Error != "" {
-			fmt.Fprintf(&b, "  %sError:%s %s\n", c.remove, c.reset, cl.Error)
+			fmt.Fprintf(&b, "  %sError:%s %s\n", c.remove, c.reset, termsafe.String(cl.Error))
 			continue
 		}
 		fmt.Fprintf(&b, "  %s\n", cl.SummaryLine())
@@ -106,7 +122,7 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 		if len(cl.Notes) > 0 {
 			b.WriteString("\n  Notes:\n")
 			for _, n := range cl.Notes {
-				fmt.Fprintf(&b, "    - %s\n", n)
+				fmt.Fprintf(&b, "    - %s\n", n.String())
 			}
 		}
 		if cl.Summary.Changes && len(cl.Refusals) == 0 {
@@ -129,10 +145,10 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 				fmt.Fprintf(&b, "    %s%s%s\n", col, l, resetIf(col, c))
 			}
 		}
-		if len(cl.After) > 0 && len(cl.Refusals) == 0 {
+		if len(cl.AfterApply) > 0 && len(cl.Refusals) == 0 {
 			b.WriteString("\n  After apply:\n")
-			for i, s := range cl.After {
-				fmt.Fprintf(&b, "    %d. %s\n", i+1, s)
+			for i, s := range cl.AfterApply {
+				fmt.Fprintf(&b, "    %d. %s\n", i+1, s.String())
 			}
 		}
 	}
@@ -147,23 +163,23 @@ func resetIf(col string, c palette) string {
 	return c.reset
 }
 
-func writeAction(b *strings.Builder, c palette, a Action) {
+func writeAction(b *strings.Builder, c palette, a Change) {
 	rule := ""
-	if a.Rule != "" {
-		rule = " (" + a.Rule + ")"
+	if a.Reason.Rule != "" {
+		rule = " (" + a.Reason.Rule + ")"
 	}
-	reason := a.Reason
+	reason := a.Reason.String()
 	if reason == "" {
 		reason = "unchanged"
 	}
-	fmt.Fprintf(b, "  %s%-3s%s %s\n", c.symbol(a.Symbol), a.Symbol, c.reset, a.Record)
+	fmt.Fprintf(b, "  %s%-3s%s %s\n", c.color(a.Action), Symbol(a.Action), c.reset, termsafe.Line(a.Record))
 	fmt.Fprintf(b, "        %s%s%s%s\n", c.dim, reason, rule, c.reset)
 }
 
 func writeTargets(b *strings.Builder, c palette, cl *Cluster, verbose bool) {
 	show := verbose
 	for _, t := range cl.Targets {
-		show = show || t.Status != "current"
+		show = show || t.Status != Current
 	}
 	if !show || len(cl.Targets) == 0 {
 		return
@@ -179,12 +195,12 @@ func writeTargets(b *strings.Builder, c palette, cl *Cluster, verbose bool) {
 			kind = " alternate TFTP"
 		}
 		col := ""
-		if t.Status != "current" {
+		if t.Status != Current {
 			col = c.warn
 		}
-		fmt.Fprintf(b, "    %s%-8s%s %s (%s%s) %s", col, t.Status, resetIf(col, c), t.Server, t.Address, kind, digest)
-		if t.Note != "" {
-			fmt.Fprintf(b, ": %s", t.Note)
+		fmt.Fprintf(b, "    %s%-8s%s %s (%s%s) %s", col, t.Status, resetIf(col, c), termsafe.Line(t.Server), termsafe.Line(t.Address), kind, digest)
+		if n := t.Note(); n != "" {
+			fmt.Fprintf(b, ": %s", n)
 		}
 		b.WriteString("\n")
 	}
@@ -200,8 +216,9 @@ func writeProblems(b *strings.Builder, title string, ps []Problem) {
 		if p.Pos != "" {
 			b.WriteString(p.Pos + ": ")
 		}
-		b.WriteString(p.Message)
-		if p.Rule != "" && !strings.Contains(p.Message, "("+p.Rule+")") {
+		msg := p.Message()
+		b.WriteString(msg)
+		if p.Rule != "" && !strings.Contains(msg, "("+p.Rule+")") {
 			b.WriteString(" (" + p.Rule + ")")
 		}
 		b.WriteString("\n")
@@ -221,11 +238,4 @@ func writeSigners(b *strings.Builder, cl *Cluster) {
 		what = "declared tokens (first CTL: phones trust its signer on first use)"
 	}
 	fmt.Fprintf(b, "\n  Can be signed by: %s — %s\n", strings.Join(names, ", "), what)
-}
-
-// WriteJSON renders the versioned JSON view: the same value a plan file holds.
-func (p *Plan) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(p)
 }

@@ -49,7 +49,6 @@ var normalizers = []struct {
 	{regexp.MustCompile(`\b[0-9a-f]{10,40}\b`), "<serial>"},
 	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z`), "<time>"},
 	{regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d`), "<time>"},
-	{regexp.MustCompile(`@@ -\d+,\d+ \+\d+,\d+ @@`), "@@ hunk @@"},
 	{regexp.MustCompile(`"size": \d+`), `"size": N`},
 	{regexp.MustCompile(`\(\d+ bytes\)`), "(N bytes)"},
 }

@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -68,7 +69,7 @@ func TestScenarioAddToken(t *testing.T) {
 	p := l.Plan(l.Spec(hq("mixed", "alice", "bob", "carol")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 1, 0, 0, 0, true)
-	if a := c.Actions[0]; a.Symbol != "+" || !strings.Contains(a.Record, "SAST-carol") {
+	if a := c.Actions[0]; a.Action != plan.Create || !strings.Contains(a.Record, "SAST-carol") {
 		t.Errorf("action %+v", a)
 	}
 	if len(c.Signers) != 2 {
@@ -121,7 +122,7 @@ func TestScenarioMixedToNonSecureAndBack(t *testing.T) {
 		t.Errorf("mode %+v", c.Mode)
 	}
 	for _, a := range c.Actions {
-		if !strings.Contains(a.Reason, "R12") {
+		if !strings.Contains(a.Reason.String(), "R12") {
 			t.Errorf("refresh reason %q does not cite R12", a.Reason)
 		}
 	}
@@ -131,7 +132,7 @@ func TestScenarioMixedToNonSecureAndBack(t *testing.T) {
 	back := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c = clusterOf(t, back, "hq")
 	expect(t, c, 0, 2, 0, 0, true)
-	if !c.Mode.Changed || c.Mode.From != "non-secure" || !strings.Contains(strings.Join(c.Notes, " "), "R11") {
+	if !c.Mode.Changed || c.Mode.From != "non-secure" || !strings.Contains(fmt.Sprint(c.Notes), "R11") {
 		t.Errorf("mode %+v notes %v", c.Mode, c.Notes)
 	}
 	goldenAll(t, "non-secure-to-mixed", back)
@@ -155,7 +156,7 @@ func TestScenarioIPChanged(t *testing.T) {
 	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 0, 1, 0, 0, true)
-	if a := c.Actions[0]; !strings.Contains(a.Reason, "127.0.0.42") || a.Rule != "R22" {
+	if a := c.Actions[0]; !strings.Contains(a.Reason.String(), "127.0.0.42") || a.Reason.Rule != "R22" {
 		t.Errorf("action %+v", a)
 	}
 	goldenAll(t, "ip-changed", p)
@@ -167,7 +168,7 @@ func TestScenarioCertRegenerated(t *testing.T) {
 	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
 	expect(t, c, 0, 1, 0, 0, true)
-	if a := c.Actions[0]; !strings.Contains(a.Reason, "certificate") {
+	if a := c.Actions[0]; !strings.Contains(a.Reason.String(), "certificate") {
 		t.Errorf("action %+v", a)
 	}
 	goldenAll(t, "cert-regenerated", p)
@@ -207,7 +208,7 @@ func TestScenarioAlternateTFTP(t *testing.T) {
 	replaced := l.Plan(l.Spec(withAlt, branch), "hq")
 	c = clusterOf(t, replaced, "hq")
 	expect(t, c, 0, 0, 1, 0, true)
-	if a := c.Actions[0]; a.Symbol != "-/+" || a.Rule != "R18" || strings.Join(a.Actions, ",") != "delete,create" {
+	if a := c.Actions[0]; a.Action != plan.Replace || a.Reason.Rule != "R18" {
 		t.Errorf("action %+v", a)
 	}
 	goldenAll(t, "alternate-replaced", replaced)
@@ -257,7 +258,7 @@ func TestScenarioTamperedRefused(t *testing.T) {
 	l.Clusters["hq"].Tamper("cm2", 600)
 	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
-	if len(c.Refusals) != 1 || !strings.Contains(c.Refusals[0].Message, "cm2") || !strings.Contains(c.Refusals[0].Message, "tampering") {
+	if len(c.Refusals) != 1 || !strings.Contains(c.Refusals[0].Message(), "cm2") || !strings.Contains(c.Refusals[0].Message(), "tampering") {
 		t.Fatalf("refusals %+v", c.Refusals)
 	}
 	goldenAll(t, "tampered", p)
@@ -269,7 +270,7 @@ func TestScenarioUnknownSignerRefused(t *testing.T) {
 	l.Clusters["hq"].PutCTL("cm1", signDesired(t, l, rogue, "hq", "erin"))
 	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
 	c := clusterOf(t, p, "hq")
-	if len(c.Refusals) != 1 || !strings.Contains(c.Refusals[0].Message, "neither a SAST record") {
+	if len(c.Refusals) != 1 || !strings.Contains(c.Refusals[0].Message(), "neither a SAST record") {
 		t.Fatalf("refusals %+v", c.Refusals)
 	}
 }
@@ -299,14 +300,14 @@ func signDesired(t *testing.T, l *lab, p *plan.Plan, cluster, signer string) []b
 
 func hasWarning(c *plan.Cluster, s string) bool {
 	for _, w := range c.Warnings {
-		if strings.Contains(w.Message, s) {
+		if strings.Contains(w.Message(), s) {
 			return true
 		}
 	}
 	return false
 }
 
-func countStatus(c *plan.Cluster, status string) int {
+func countStatus(c *plan.Cluster, status plan.TargetStatus) int {
 	n := 0
 	for _, t := range c.Targets {
 		if t.Status == status {

@@ -3,11 +3,12 @@ package provider
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/internal/atomicfile"
+	"github.com/ctlops/ctlops/internal/safefile"
 )
 
 // RejectError says why a CTL was refused before anything was written. Code is the protocol's.
@@ -19,29 +20,37 @@ type RejectError struct {
 func (e *RejectError) Error() string { return e.Msg }
 func (e *RejectError) Unwrap() error { return ErrRejected }
 
-// CheckCTL is the gate in front of every write: next must parse and its signature verify, and
+// CheckCTL is the gate in front of every write: next must be a file phones can load (at most
+// ctl.MaxFileSize, it parses, its signature verifies, every certificate in it parses) and
 // phones holding current (nil when there is none) must accept it (R19) unless overrideR19.
 // It is the same check on the reference server and on a mapped directory, so that a file that
 // would be refused over HTTPS cannot reach phones by another road.
 func CheckCTL(current, next []byte, overrideR19 bool) error {
-	if len(next) > MaxCTLSize {
-		return &RejectError{CodeTooLarge, fmt.Sprintf("CTL is %d bytes, more than %d", len(next), MaxCTLSize)}
-	}
-	nf, err := ctl.Parse(next)
+	return CheckInstalled(current, nil, next, overrideR19)
+}
+
+// CheckInstalled is CheckCTL for a writer that may have failed to read the installed file:
+// unreadable is that failure (nil when current was read, or there is none). An installed
+// file that cannot be read, or that does not parse, cannot say whether phones holding it
+// would accept next; the write is refused unless overridden, never judged on next alone.
+func CheckInstalled(current []byte, unreadable error, next []byte, overrideR19 bool) error {
+	nf, err := loadable(next)
 	if err != nil {
-		return &RejectError{CodeCTLInvalid, fmt.Sprintf("new CTL does not parse: %v", err)}
+		return err
 	}
-	if err := nf.Verify(); err != nil {
-		return &RejectError{CodeCTLSignature, fmt.Sprintf("new CTL signature does not verify: %v", err)}
+	if overrideR19 {
+		return nil
 	}
-	if current == nil || overrideR19 {
+	const hint = "whether phones holding it accept the new file cannot be judged (R19); replace it only with an explicit override (" + HeaderOverride + ": R19, recorded in the audit log)"
+	if unreadable != nil {
+		return &RejectError{CodeCTLUntrusted, fmt.Sprintf("the installed CTL cannot be read (%v): %s", unreadable, hint)}
+	}
+	if current == nil {
 		return nil
 	}
 	cf, err := ctl.Parse(current)
 	if err != nil {
-		// A broken installed file cannot vouch for anything; phones holding it have no
-		// trust to lose, so the new file is judged on its own (and the write fixes the server).
-		return nil
+		return &RejectError{CodeCTLUntrusted, fmt.Sprintf("the installed CTL does not parse (%v): %s", err, hint)}
 	}
 	if err := ctl.Accepts(cf, nf); err != nil {
 		return &RejectError{CodeCTLUntrusted, fmt.Sprintf("phones holding the current CTL would reject the new one (R19): %v", err)}
@@ -49,60 +58,51 @@ func CheckCTL(current, next []byte, overrideR19 bool) error {
 	return nil
 }
 
+// loadable parses next and refuses what a phone could not load.
+func loadable(next []byte) (*ctl.File, error) {
+	if len(next) > MaxCTLSize {
+		return nil, &RejectError{CodeTooLarge, fmt.Sprintf("CTL is %d bytes, more than the %d phones load (ctl.MaxFileSize)", len(next), MaxCTLSize)}
+	}
+	nf, err := ctl.Parse(next)
+	if err != nil {
+		return nil, &RejectError{CodeCTLInvalid, fmt.Sprintf("new CTL does not parse: %v", err)}
+	}
+	for i := range nf.Records {
+		r := &nf.Records[i]
+		if len(r.Certificate) == 0 {
+			continue
+		}
+		if _, err := r.X509(); err != nil {
+			return nil, &RejectError{CodeCTLInvalid, fmt.Sprintf("new CTL: record %d (%s) holds a certificate that does not parse (%v); phones cannot use it", i+1, r.Title(), err)}
+		}
+	}
+	if err := nf.Verify(); err != nil {
+		return nil, &RejectError{CodeCTLSignature, fmt.Sprintf("new CTL signature does not verify: %v", err)}
+	}
+	return nf, nil
+}
+
 // PreviousSuffix names the copy of the replaced file kept beside CTLFile.tlv.
 const PreviousSuffix = ".previous"
 
-// ReadCTLFile reads dir/CTLFile.tlv; ErrNoCTL when it does not exist.
+// ReadCTLFile reads dir/CTLFile.tlv; ErrNoCTL when it does not exist. Only a regular file
+// of at most MaxCTLSize is read: a FIFO or a device put there is an error, not a hang.
 func ReadCTLFile(dir string) ([]byte, error) {
-	f, err := os.Open(filepath.Join(dir, FileName))
+	data, err := safefile.Read(filepath.Join(dir, FileName), MaxCTLSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, ErrNoCTL
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxCTLSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxCTLSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", filepath.Join(dir, FileName), MaxCTLSize)
-	}
-	return data, nil
+	return data, err
 }
 
 // WriteCTLFile replaces dir/CTLFile.tlv so that a crash at any moment leaves either the old
-// file or the new one, never a torn one: temp file in the same directory, fsync, keep the old
-// file as CTLFile.tlv.previous (a hard link, so it is never absent), rename, fsync the
-// directory. The file is world-readable because TFTP servers (tftpd-hpa runs as nobody) and
-// phones must read it (R4).
+// file or the new one, never a torn one: the old file is kept as CTLFile.tlv.previous (a hard
+// link, so the name CTLFile.tlv is never absent), the new one is written by atomicfile
+// (temporary file in the same directory, fsync, rename), then the directory is synced. The
+// file is world-readable because TFTP servers (tftpd-hpa runs as nobody) and phones must
+// read it (R4).
 func WriteCTLFile(dir string, data []byte) error {
 	cur := filepath.Join(dir, FileName)
-	tmp, err := os.CreateTemp(dir, "."+FileName+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmpName := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmpName)
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
 	prev := cur + PreviousSuffix
 	if _, err := os.Lstat(cur); err == nil {
 		if err := os.Remove(prev); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -114,31 +114,39 @@ func WriteCTLFile(dir string, data []byte) error {
 			}
 		}
 	}
-	if err := os.Rename(tmpName, cur); err != nil {
+	if err := atomicfile.Write(cur, data, 0o644); err != nil {
 		return err
 	}
-	ok = true
 	return syncDir(dir)
 }
 
+// TempPattern is the name atomicfile gives its temporary files (".NAME.tmp-*"): what a
+// crash can leave behind in a FileLocation, and CleanTemp removes.
+const TempPattern = "." + FileName + ".tmp-*"
+
+// CleanTemp removes the temporary files a crashed writer left in dir; a server calls it at
+// start, before anything writes there. It returns how many it removed.
+func CleanTemp(dir string) (int, error) {
+	names, err := filepath.Glob(filepath.Join(dir, TempPattern))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, name := range names {
+		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 func copyFile(from, to string) error {
-	data, err := os.ReadFile(from)
+	data, err := safefile.Read(from, MaxCTLSize)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.Write(to, data, 0o644)
 }
 
 func syncDir(dir string) error {

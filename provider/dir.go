@@ -215,14 +215,18 @@ func (d *Dir) WriteCTL(_ context.Context, data []byte, opt WriteOptions) (string
 	if _, err := d.held(op, opt.LockID); err != nil {
 		return "", err
 	}
-	cur, err := ReadCTLFile(d.path)
-	if err != nil && !errors.Is(err, ErrNoCTL) {
-		return "", d.fail(op, err)
+	cur, unreadable := ReadCTLFile(d.path)
+	if errors.Is(unreadable, ErrNoCTL) {
+		cur, unreadable = nil, nil
 	}
-	if err := CheckIfMatch(cur, opt.IfMatch); err != nil {
-		return "", &Error{Server: d.Name(), Op: op, Code: CodeETagMismatch, Message: err.Error(), Err: ErrConflict}
+	// An unreadable installed file has no ETag to match; CheckInstalled refuses it unless
+	// the write overrides R19.
+	if unreadable == nil {
+		if err := CheckIfMatch(cur, opt.IfMatch); err != nil {
+			return "", &Error{Server: d.Name(), Op: op, Code: CodeETagMismatch, Message: err.Error(), Err: ErrConflict}
+		}
 	}
-	if err := CheckCTL(cur, data, opt.OverrideR19); err != nil {
+	if err := CheckInstalled(cur, unreadable, data, opt.OverrideR19); err != nil {
 		var re *RejectError
 		errors.As(err, &re)
 		return "", &Error{Server: d.Name(), Op: op, Code: re.Code, Message: re.Msg, Err: ErrRejected}

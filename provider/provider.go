@@ -18,20 +18,18 @@ package provider
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/ctlops/ctlops/ctl"
-	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/cucm"
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // FileName is the CTL file's name in a TFTP FileLocation (R4).
-const FileName = "CTLFile.tlv"
+const FileName = cucm.FileName
 
 // AlternateDir is the folder of a FileLocation under which a server keeps other clusters'
 // files, one folder per cluster, when it is their alternate TFTP server (R4, R17).
@@ -44,104 +42,26 @@ const DefaultPort = 2444
 // peer that sends more is broken or hostile.
 const MaxCTLSize = ctl.MaxFileSize
 
-// Mode is the cluster-wide security mode (R9).
-type Mode string
+// The cluster's value types live in package cucm, shared with the planner, which must not
+// import the transport; these aliases keep provider.X spelling for the transports.
+type (
+	Mode        = cucm.Mode
+	Role        = cucm.Role
+	Inventory   = cucm.Inventory
+	Server      = cucm.Server
+	Certificate = cucm.Certificate
+)
 
 const (
-	ModeNonSecure Mode = "non-secure"
-	ModeMixed     Mode = "mixed"
+	ModeNonSecure = cucm.ModeNonSecure
+	ModeMixed     = cucm.ModeMixed
+	RoleCCM       = cucm.RoleCCM
+	RoleTFTP      = cucm.RoleTFTP
+	RoleCAPF      = cucm.RoleCAPF
 )
 
 // ParseMode accepts the two modes of R9.
-func ParseMode(s string) (Mode, error) {
-	switch Mode(s) {
-	case ModeNonSecure, ModeMixed:
-		return Mode(s), nil
-	}
-	return "", fmt.Errorf("unknown security mode %q (want %q or %q)", s, ModeMixed, ModeNonSecure)
-}
-
-// Role is a server function as the inventory reports it; CTL roles (CCM+TFTP etc.) are derived
-// from these by the planner.
-type Role string
-
-const (
-	RoleCCM  Role = "CCM"
-	RoleTFTP Role = "TFTP"
-	RoleCAPF Role = "CAPF"
-)
-
-// Inventory is what one CTL Provider knows of its cluster: everything CCM, TFTP and CAPF
-// records are built from (R14).
-type Inventory struct {
-	Cluster          string   `json:"cluster"`
-	Version          string   `json:"version"` // CallManager version; alternate TFTP clusters must match (R17)
-	Mode             Mode     `json:"mode"`
-	AutoRegistration bool     `json:"autoRegistration"` // off in mixed mode (R11)
-	FileLocation     string   `json:"fileLocation"`     // must be the same path on all servers (R17)
-	Servers          []Server `json:"servers"`
-}
-
-// Server is one node of the cluster. Error is set, and the other fields beyond Name and Provider
-// may be empty, when the answering node could not reach it (R26).
-type Server struct {
-	Name         string        `json:"name"`
-	DNSName      string        `json:"dnsName"`
-	IPv4         netip.Addr    `json:"ipv4"`
-	Roles        []Role        `json:"roles"`
-	Provider     string        `json:"provider"` // host:port of its CTL Provider
-	Certificates []Certificate `json:"certificates"`
-	Error        string        `json:"error,omitempty"`
-}
-
-// HasRole reports whether the server runs the given function.
-func (s *Server) HasRole(r Role) bool {
-	for _, x := range s.Roles {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
-
-// Certificate is a server certificate for one function: the CallManager certificate (role CCM,
-// also used for TFTP) or the CAPF certificate.
-type Certificate struct {
-	Role Role              `json:"role"`
-	PEM  string            `json:"pem"`
-	X509 *x509.Certificate `json:"-"` // parsed from PEM by every reader
-}
-
-// Certificate returns the server's certificate for the role, or nil.
-func (s *Server) Certificate(r Role) *Certificate {
-	for i := range s.Certificates {
-		if s.Certificates[i].Role == r {
-			return &s.Certificates[i]
-		}
-	}
-	return nil
-}
-
-// parseCertificates fills X509 from PEM, so that consumers never parse twice nor trust a PEM
-// that does not parse.
-func (inv *Inventory) parseCertificates() error {
-	for i := range inv.Servers {
-		s := &inv.Servers[i]
-		for j := range s.Certificates {
-			c := &s.Certificates[j]
-			b, _ := pem.Decode([]byte(c.PEM))
-			if b == nil || b.Type != "CERTIFICATE" {
-				return fmt.Errorf("server %s: %s certificate is not a PEM certificate", s.Name, c.Role)
-			}
-			x, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return fmt.Errorf("server %s: %s certificate: %w", s.Name, c.Role, err)
-			}
-			c.X509 = x
-		}
-	}
-	return nil
-}
+func ParseMode(s string) (Mode, error) { return cucm.ParseMode(s) }
 
 // Lock is the holder of a node's update lock (R24).
 type Lock struct {
@@ -153,8 +73,10 @@ type Lock struct {
 	Expires   time.Time `json:"expires"`
 }
 
+// String describes the holder for messages; the fields come from a server and are made safe
+// for a terminal (the id is never part of it).
 func (l *Lock) String() string {
-	return fmt.Sprintf("%s@%s (%s) since %s, until %s", l.User, l.Host, l.Operation,
+	return fmt.Sprintf("%s@%s (%s) since %s, until %s", termsafe.Line(l.User), termsafe.Line(l.Host), termsafe.Line(l.Operation),
 		l.Created.UTC().Format(time.RFC3339), l.Expires.UTC().Format(time.RFC3339))
 }
 
@@ -178,11 +100,11 @@ type WriteOptions struct {
 }
 
 // Service is a CallManager service that a restart names (R23).
-type Service string
+type Service = cucm.Service
 
 const (
-	ServiceCallManager Service = "callmanager"
-	ServiceTFTP        Service = "tftp"
+	ServiceCallManager = cucm.ServiceCallManager
+	ServiceTFTP        = cucm.ServiceTFTP
 )
 
 // Reader is what plans and drift checks may use: nothing in it changes a server.
@@ -219,13 +141,13 @@ var (
 	ErrConflict     = errors.New("CTL changed since it was read")
 	ErrRejected     = errors.New("CTL refused")
 	ErrUnauthorized = errors.New("credentials refused")
+	// ErrThrottled: the server's login rate limit refused to check the credentials (429).
+	// Nothing was changed; Error.RetryAfter says when to try again.
+	ErrThrottled = errors.New("throttled by the server's login rate limit")
 )
 
 // ETag is the digest every transport reports for a CTL file.
-func ETag(data []byte) string {
-	s := sha256.Sum256(data)
-	return hex.EncodeToString(s[:])
-}
+func ETag(data []byte) string { return cucm.Digest(data) }
 
 // Error is any failure that involves a server; it always names it (R26).
 type Error struct {
@@ -235,7 +157,9 @@ type Error struct {
 	Code    string // the protocol's error code, "" when none
 	Message string
 	Holder  *Lock // for ErrLocked: who holds the lock
-	Err     error // sentinel or cause
+	// RetryAfter is the server's Retry-After with ErrThrottled, 0 otherwise.
+	RetryAfter time.Duration
+	Err        error // sentinel or cause
 }
 
 func (e *Error) Error() string {

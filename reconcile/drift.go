@@ -14,10 +14,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
@@ -177,14 +177,19 @@ func Judge(pc *plan.Cluster) *ClusterResult {
 			d = "-"
 		}
 		cr.LiveDigests = append(cr.LiveDigests, t.Server+"="+d)
+		server := termsafe.Line(t.Server)
 		switch t.Status {
-		case "current":
-		case "missing":
-			cr.Reasons = append(cr.Reasons, fmt.Sprintf("server %s holds no CTL file", t.Server))
-		case "differs", "invalid":
-			msg := fmt.Sprintf("server %s holds a CTL that %s", t.Server, map[string]string{"differs": "differs from the cluster's", "invalid": "fails its own check"}[t.Status])
-			if t.Note != "" {
-				msg += " (" + t.Note + ")"
+		case plan.Current:
+		case plan.Missing:
+			cr.Reasons = append(cr.Reasons, fmt.Sprintf("server %s holds no CTL file", server))
+		case plan.Differs, plan.Invalid:
+			what := "differs from the cluster's"
+			if t.Status == plan.Invalid {
+				what = "fails its own check"
+			}
+			msg := fmt.Sprintf("server %s holds a CTL that %s", server, what)
+			if n := t.Note(); n != "" {
+				msg += " (" + n + ")"
 			}
 			cr.Reasons = append(cr.Reasons, msg)
 		}
@@ -202,18 +207,18 @@ func Judge(pc *plan.Cluster) *ClusterResult {
 		if !pc.Summary.Changes {
 			break // e.g. the records a first non-secure CTL would hold: none is created (R12)
 		}
-		what := a.Reason
-		if strings.HasPrefix(a.Reason, "discovered server ") && a.Symbol == "+" {
-			what = strings.TrimPrefix(a.Reason, "discovered ") + " is missing from the CTL"
+		what := a.Reason.String()
+		if a.Action == plan.Create && a.Reason.Kind == plan.ReasonServer {
+			what = "server " + termsafe.Line(a.Reason.Name) + " is missing from the CTL"
 		}
-		r := fmt.Sprintf("%s %s: %s", a.Symbol, a.Record, what)
-		if a.Rule != "" {
-			r += " (" + a.Rule + ")"
+		r := fmt.Sprintf("%s %s: %s", plan.Symbol(a.Action), termsafe.Line(a.Record), what)
+		if a.Reason.Rule != "" {
+			r += " (" + a.Reason.Rule + ")"
 		}
 		cr.Reasons = append(cr.Reasons, r)
 	}
 	for _, p := range pc.Refusals {
-		r := "refused: " + p.Message
+		r := "refused: " + p.Message()
 		if p.Rule != "" {
 			r += " (" + p.Rule + ")"
 		}

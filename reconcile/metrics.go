@@ -109,7 +109,7 @@ func b2f(b bool) float64 {
 // side of every unchanged, changed and removed record.
 func liveRecords(pc *plan.Cluster) []*plan.RecordState {
 	var out []*plan.RecordState
-	for _, as := range [][]plan.Action{pc.Unchanged, pc.Actions} {
+	for _, as := range [][]plan.Change{pc.Unchanged, pc.Actions} {
 		for _, a := range as {
 			if a.Before != nil {
 				out = append(out, a.Before)

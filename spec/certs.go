@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -19,17 +18,21 @@ import (
 // check ctlops makes; refusing here says so at the line that declares the token.
 const minRSABits = 1024
 
-// certFile reads a token (or signer) certificate: PEM or DER, exactly one certificate, RSA,
-// not expired. It warns when the certificate expires within expiryWarning.
+// certFile reads a token (or signer) certificate: PEM or DER, exactly one certificate, RSA.
+// Expiry is a warning, never an error: the spec is also what read-only commands (validate,
+// plan, drift, show) load, and a live cluster whose CTL was signed years ago with certificates
+// that have since expired (CUCM's own tokenless CTLs often are) must still be checked and
+// adopted. Signing with an expired certificate is refused where it happens, in apply.
+// It warns when the certificate expires within the expiry window in force.
 func (l *loader) certFile(d *decoder, n *yaml.Node, path, p string) (string, *x509.Certificate) {
 	abs, shown := d.resolvePath(p)
-	b, err := os.ReadFile(abs)
-	if err != nil {
-		d.errorf(n, path, "certificate file %s: %v", shown, unwrapPath(err))
+	r := l.readCerts(abs, maxCertFile)
+	if r.data == nil && r.err != nil {
+		d.errorf(n, path, "certificate file %s: %v", shown, r.err)
 		return abs, nil
 	}
-	l.files[abs] = b
-	certs, err := parseCerts(b)
+	l.files[abs] = r.data
+	certs, err := r.certs, r.err
 	if err != nil {
 		d.errorf(n, path, "certificate file %s: %v", shown, err)
 		return abs, nil
@@ -50,10 +53,9 @@ func (l *loader) certFile(d *decoder, n *yaml.Node, path, p string) (string, *x5
 	}
 	switch {
 	case l.now.After(c.NotAfter):
-		d.errorf(n, path, "certificate %s (%s) expired on %s; phones reject a CTL signed by it",
+		d.warnf(n, path, "certificate %s (%s) expired on %s: read-only commands carry on, apply refuses to sign with it",
 			shown, c.Subject.CommonName, c.NotAfter.UTC().Format("2006-01-02"))
-		return abs, nil
-	case l.now.Add(expiryWarning).After(c.NotAfter):
+	case l.now.Add(d.window).After(c.NotAfter):
 		days := int(c.NotAfter.Sub(l.now).Hours() / 24)
 		d.warnf(n, path, "certificate %s (%s) expires on %s, in %d days: enrol its replacement token now",
 			shown, c.Subject.CommonName, c.NotAfter.UTC().Format("2006-01-02"), days)
@@ -67,13 +69,13 @@ func (l *loader) certFile(d *decoder, n *yaml.Node, path, p string) (string, *x5
 // caFile reads the CA certificates the CTL Providers' TLS certificates are checked against.
 func (l *loader) caFile(d *decoder, n *yaml.Node, path, p string) (string, []*x509.Certificate) {
 	abs, shown := d.resolvePath(p)
-	b, err := os.ReadFile(abs)
-	if err != nil {
-		d.errorf(n, path, "CA file %s: %v", shown, unwrapPath(err))
+	r := l.readCerts(abs, maxCAFile)
+	if r.data == nil && r.err != nil {
+		d.errorf(n, path, "CA file %s: %v", shown, r.err)
 		return abs, nil
 	}
-	l.files[abs] = b
-	certs, err := parseCerts(b)
+	l.files[abs] = r.data
+	certs, err := r.certs, r.err
 	if err != nil {
 		d.errorf(n, path, "CA file %s: %v", shown, err)
 		return abs, nil

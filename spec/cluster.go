@@ -2,11 +2,8 @@ package spec
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
-	"os"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -19,14 +16,19 @@ var (
 	hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$`)
 	envPattern  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	pinPattern  = regexp.MustCompile(`^([0-9A-Fa-f]{64}|([0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$`)
+	// userPattern: HTTP Basic authentication splits user and password at the first ':', so a
+	// user name with one would send part of itself as the password; control characters are
+	// refused with it.
+	userPattern = regexp.MustCompile(`^[^:\x00-\x1f\x7f]*[^:\s][^:\x00-\x1f\x7f]*$`)
+	daysPattern = regexp.MustCompile(`^[0-9]{1,4}d$`)
 )
 
 // keys are the allowed keys of each mapping, named as the schema's $defs (the top level is
 // "root"). The schema test compares them with the schema's properties.
 var keys = map[string][]string{
-	"root": {"version", "clusters"},
+	"root": {"version", "expiryWarning", "clusters"},
 	"cluster": {"name", "mode", "providers", "credentials", "tls", "tokens",
-		"alternateTFTP", "signWith", "expectServers", "suspend"},
+		"alternateTFTP", "signWith", "expectServers", "suspend", "expiryWarning"},
 	"provider":       {"host", "port", "url"},
 	"credentials":    {"username", "password"},
 	"secretRef":      {"env", "file"},
@@ -85,6 +87,15 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	if v, ok := f.get("tls"); ok {
 		c.TLS = l.tls(d, v.val, join(path, "tls"))
 	}
+	c.ExpiryWarning = d.window
+	if v, ok := f.get("expiryWarning"); ok {
+		if w, ok := d.days(v.val, join(path, "expiryWarning")); ok {
+			c.ExpiryWarning = w
+		}
+	}
+	outer := d.window
+	d.window = c.ExpiryWarning
+	defer func() { d.window = outer }()
 	if v, ok := f.get("tokens"); ok && !l.trustOnly {
 		c.Tokens = l.tokens(d, v.val, join(path, "tokens"), c.Mode)
 	}
@@ -127,140 +138,6 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	return c, r
 }
 
-func (l *loader) providers(d *decoder, n *yaml.Node, path string) []Provider {
-	items, ok := d.list(n, path)
-	if !ok {
-		return nil
-	}
-	if len(items) == 0 {
-		d.errorf(d.deref(n, path), path, "at least one provider is needed to read the cluster (R7)")
-	}
-	var out []Provider
-	seen := map[string]int{}
-	for i, it := range items {
-		p := index(path, i)
-		f, ok := d.mapping(it, p, keys["provider"]...)
-		if !ok {
-			continue
-		}
-		pr := Provider{Pos: d.pos(f.node)}
-		host, hasHost := f.get("host")
-		url, hasURL := f.get("url")
-		switch {
-		case hasHost && hasURL:
-			d.errorf(f.node, p, "give host (a CTL Provider) or url (tftp:// or dir://), not both")
-			continue
-		case !hasHost && !hasURL:
-			if f.typo["host"] || f.typo["url"] {
-				continue
-			}
-			d.errorf(f.node, p, "missing required key \"host\" (a CTL Provider) or \"url\" (tftp:// or dir://)")
-			continue
-		case hasHost:
-			pr.Kind = KindCTLProvider
-			pr.Port = DefaultProviderPort
-			h, ok := d.host(host.val, join(p, "host"))
-			if !ok {
-				continue
-			}
-			pr.Host = h
-			if v, ok := f.get("port"); ok {
-				if port, ok := d.port(v.val, join(p, "port")); ok {
-					pr.Port = port
-				}
-			}
-		default:
-			if v, ok := f.get("port"); ok {
-				d.errorf(v.key, join(p, "port"), "with url, the port goes in the url (tftp://host:port)")
-			}
-			s, ok := d.str(url.val, join(p, "url"))
-			if !ok {
-				continue
-			}
-			if !d.source(&pr, url.val, join(p, "url"), s) {
-				continue
-			}
-		}
-		if first, dup := seen[pr.String()]; dup {
-			d.errorf(f.node, p, "duplicate provider %s (also %s)", pr.String(), index(path, first))
-			continue
-		}
-		seen[pr.String()] = i
-		out = append(out, pr)
-	}
-	return out
-}
-
-// source parses a read-only source URL: tftp://host[:port] or dir://PATH (relative to the
-// file, like every path).
-func (d *decoder) source(pr *Provider, n *yaml.Node, path, s string) bool {
-	switch {
-	case strings.HasPrefix(s, "tftp://"):
-		hp := strings.TrimSuffix(strings.TrimPrefix(s, "tftp://"), "/")
-		host, port := hp, DefaultTFTPPort
-		if h, ps, err := net.SplitHostPort(hp); err == nil {
-			p, err := strconv.Atoi(ps)
-			if err != nil || p < 1 || p > 65535 {
-				d.errorf(n, path, "bad port %q in %q: want 1..65535", ps, s)
-				return false
-			}
-			host, port = h, p
-		}
-		if !validHost(host) {
-			d.errorf(n, path, "bad host %q in %q: want a DNS name or an IP address", host, s)
-			return false
-		}
-		pr.Kind, pr.Host, pr.Port = KindTFTP, host, port
-		return true
-	case strings.HasPrefix(s, "dir://"):
-		p := strings.TrimPrefix(s, "dir://")
-		if p == "" {
-			d.errorf(n, path, "dir:// needs a directory, e.g. dir://tftp or dir:///srv/tftp")
-			return false
-		}
-		abs, shown := d.resolvePath(p)
-		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-			d.warnf(n, path, "directory %s does not exist here; drift checks on this machine cannot read it", shown)
-		}
-		pr.Kind, pr.Dir = KindDir, abs
-		return true
-	}
-	d.errorf(n, path, "bad url %q: want tftp://host[:port] or dir://PATH (a CTL Provider is given with host:)", s)
-	return false
-}
-
-func validHost(s string) bool {
-	if strings.Contains(s, ":") {
-		a, err := netip.ParseAddr(s)
-		return err == nil && a.Is6() && a.Zone() == ""
-	}
-	return hostPattern.MatchString(s) && len(s) <= 253
-}
-
-func (d *decoder) host(n *yaml.Node, path string) (string, bool) {
-	s, ok := d.str(n, path)
-	if !ok {
-		return "", false
-	}
-	if !validHost(s) {
-		d.errorf(n, path, "bad host %q: want a DNS name or an IP address (without port: use port:)", s)
-		return "", false
-	}
-	return s, true
-}
-
-func (d *decoder) port(n *yaml.Node, path string) (int, bool) {
-	p, ok := d.integer(n, path)
-	if !ok {
-		return 0, false
-	}
-	if p < 1 || p > 65535 {
-		d.errorf(n, path, "port %d out of range 1..65535", p)
-		return 0, false
-	}
-	return p, true
-}
-
 func (l *loader) credentials(d *decoder, n *yaml.Node, path string) *Credentials {
 	f, ok := d.mapping(n, path, keys["credentials"]...)
 	if !ok {
@@ -269,7 +146,14 @@ func (l *loader) credentials(d *decoder, n *yaml.Node, path string) *Credentials
 	c := &Credentials{Pos: d.pos(f.node)}
 	d.required(f, "username", "password")
 	if v, ok := f.get("username"); ok {
-		c.Username, _ = d.str(v.val, join(path, "username"))
+		if u, ok := d.str(v.val, join(path, "username")); ok {
+			if userPattern.MatchString(u) {
+				c.Username = u
+			} else {
+				// Not repeated: a user name that went wrong may hold a password typed there.
+				d.errorf(v.val, join(path, "username"), "bad user name: no ':' (HTTP Basic authentication splits at it) and no control characters")
+			}
+		}
 	}
 	if v, ok := f.get("password"); ok {
 		if s := d.secret(v.val, join(path, "password"), "password", "", "connect"); s != nil {
@@ -307,7 +191,8 @@ func (d *decoder) secret(n *yaml.Node, path, what, extra, neededTo string) *Secr
 			return nil
 		}
 		if !envPattern.MatchString(name) {
-			d.errorf(env.val, join(path, "env"), "bad environment variable name %q", name)
+			// Not repeated: what is not a variable's name may be the password itself.
+			d.errorf(env.val, join(path, "env"), "bad environment variable name (not shown, in case a password was typed there): want letters, digits and '_', not starting with a digit")
 			return nil
 		}
 		s.Env = name
@@ -317,6 +202,7 @@ func (d *decoder) secret(n *yaml.Node, path, what, extra, neededTo string) *Secr
 			return nil
 		}
 		s.File, _ = d.resolvePath(p)
+		s.hidden = !strings.Contains(p, "/")
 	}
 	if w := s.check(neededTo); w != "" {
 		d.warnf(f.node, path, "%s", w)
@@ -464,100 +350,6 @@ func (l *loader) alternates(d *decoder, n *yaml.Node, path string) ([]AlternateT
 		nodes = append(nodes, cn)
 	}
 	return out, nodes
-}
-
-var hashes = []string{"sha1", "sha256", "sha512"}
-
-func (l *loader) signWith(d *decoder, n *yaml.Node, path string, tokens []Token) *SignWith {
-	f, ok := d.mapping(n, path, keys["signWith"]...)
-	if !ok {
-		return nil
-	}
-	s := &SignWith{Pos: d.pos(f.node)}
-	if f.has("pkcs11") == f.has("software") {
-		d.errorf(f.node, path, "give exactly one of pkcs11: (a hardware token) or software: (a key file, labs only)")
-	}
-	if v, ok := f.get("hash"); ok {
-		if h, ok := d.str(v.val, join(path, "hash")); ok {
-			if contains(hashes, h) {
-				s.Hash = h
-			} else {
-				d.errorf(v.val, join(path, "hash"), "bad hash %q: want sha1, sha256 or sha512", h)
-			}
-		}
-	}
-	if v, ok := f.get("pkcs11"); ok {
-		p := join(path, "pkcs11")
-		if g, ok := d.mapping(v.val, p, keys["pkcs11"]...); ok {
-			d.required(g, "module")
-			k := &PKCS11{Pos: d.pos(g.node)}
-			if m, ok := g.get("module"); ok {
-				if mod, ok := d.str(m.val, join(p, "module")); ok {
-					k.Module = mod
-					// A bare name is for the dynamic loader's search path; a path is a file.
-					if strings.Contains(mod, "/") {
-						abs, shown := d.resolvePath(mod)
-						k.Module = abs
-						if _, err := os.Stat(abs); err != nil {
-							d.warnf(m.val, join(p, "module"), "PKCS#11 module %s is not on this machine; it is needed to sign", shown)
-						}
-					}
-				}
-			}
-			if g.has("label") && g.has("serial") {
-				d.errorf(g.node, p, "give label or serial to pick the token, not both")
-			}
-			if m, ok := g.get("label"); ok {
-				k.TokenLabel, _ = d.str(m.val, join(p, "label"))
-			}
-			if m, ok := g.get("serial"); ok {
-				k.TokenSerial, _ = d.str(m.val, join(p, "serial"))
-			}
-			if m, ok := g.get("pin"); ok {
-				k.PIN = d.secret(m.val, join(p, "pin"), "PIN", ", or leave pin out to be prompted (R21)", "sign")
-			}
-			s.PKCS11 = k
-		}
-	}
-	if v, ok := f.get("software"); ok {
-		p := join(path, "software")
-		if g, ok := d.mapping(v.val, p, keys["software"]...); ok {
-			d.required(g, "key", "certificate")
-			k := &SoftwareKey{Pos: d.pos(g.node)}
-			if m, ok := g.get("key"); ok {
-				if kp, ok := d.str(m.val, join(p, "key")); ok {
-					abs, shown := d.resolvePath(kp)
-					k.KeyFile = abs
-					fi, err := os.Stat(abs)
-					switch {
-					case err != nil:
-						d.warnf(m.val, join(p, "key"), "key file %s does not exist here; it is needed to sign", shown)
-					case fi.Mode().Perm()&0o077 != 0:
-						d.warnf(m.val, join(p, "key"), "key file %s is readable by other users (mode %04o); chmod 600 it", shown, fi.Mode().Perm())
-					}
-				}
-			}
-			if m, ok := g.get("certificate"); ok {
-				if cp, ok := d.str(m.val, join(p, "certificate")); ok {
-					k.CertFile, k.Cert = l.certFile(d, m.val, join(p, "certificate"), cp)
-				}
-				// The signer must be one of the tokens: phones accept a CTL only when it is
-				// signed by a token they already trust, and the file lists its signer (R6, R19).
-				if k.Cert != nil && !l.trustOnly {
-					fp := (Token{Cert: k.Cert}).Fingerprint()
-					found := false
-					for _, t := range tokens {
-						found = found || t.Fingerprint() == fp
-					}
-					if !found {
-						d.errorf(m.val, join(p, "certificate"), "is not the certificate of one of the cluster's tokens; a CTL must be signed by a token it lists (R6, R19)")
-					}
-				}
-			}
-			s.Software = k
-		}
-	}
-	return s
 }
 
 var roles = []string{"CCM", "TFTP", "CAPF"}

@@ -23,10 +23,6 @@ import (
 // DefaultFile is what Load reads when given no path.
 const DefaultFile = "ctlops.yaml"
 
-// expiryWarning is how close to its NotAfter a certificate gets a warning: long enough to
-// order and enrol a replacement eToken before phones stop trusting the old one.
-const expiryWarning = 30 * 24 * time.Hour
-
 // Load reads the desired state from path: a YAML file, or a directory whose *.yaml and *.yml
 // files are read in name order (one cluster per file is a common layout); "" means
 // ./ctlops.yaml. On failure the error is a *multierror.Error of *Error, one per problem, in
@@ -47,6 +43,8 @@ type loader struct {
 	files     map[string][]byte // absolute path -> content, for the digest
 	errs      []*Error
 	warns     []Warning
+	total     int                   // bytes of YAML read so far (MaxSpecTotal)
+	certs     map[string]certResult // certificate files read, by path and cap
 }
 
 func load(path string, now time.Time) (*Config, []Warning, error) {
@@ -151,14 +149,18 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // file decodes one YAML file; problems go to l.errs and l.warns.
 func (l *loader) file(name string) ([]*Cluster, []clusterRefs) {
-	b, err := os.ReadFile(name)
-	d := &decoder{file: name, dir: filepath.Dir(name), root: l.root}
+	b, err := l.readSpecFile(name)
+	d := &decoder{file: name, dir: filepath.Dir(name), root: l.root, src: b}
 	defer func() {
+		d.flushDropped()
 		l.errs = append(l.errs, d.errs...)
 		l.warns = append(l.warns, d.warns...)
 	}()
 	if err != nil {
-		d.errorf(nil, "", "%v", unwrapPath(err))
+		d.errorf(nil, "", "%v", err)
+		return nil, nil
+	}
+	if !d.checkInput(b) {
 		return nil, nil
 	}
 	l.addFile(name, b)
@@ -195,6 +197,12 @@ func (l *loader) file(name string) ([]*Cluster, []clusterRefs) {
 			d.errorf(v.val, "version", "unsupported version %d: this ctlops reads version %d", n, Version)
 		}
 	}
+	d.window = DefaultExpiryWarning
+	if v, ok := top.get("expiryWarning"); ok {
+		if w, ok := d.days(v.val, "expiryWarning"); ok {
+			d.window = w
+		}
+	}
 	var clusters []*Cluster
 	var refs []clusterRefs
 	if c, ok := top.get("clusters"); ok {
@@ -218,6 +226,7 @@ func (d *decoder) yamlError(err error) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		line = syntaxLine(d.src, line, m[2])
 		d.errs = append(d.errs, &Error{Pos: Pos{File: d.file, Line: line}, Msg: "YAML syntax: " + m[2]})
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -19,9 +20,12 @@ type decoder struct {
 	file    string // as shown in messages
 	dir     string // relative paths in the file resolve against it
 	root    string // the spec's folder (loader.root), where {file:} secrets may be read
+	src     []byte // the file's content, to place syntax errors (syntaxLine)
 	errs    []*Error
 	warns   []Warning
 	aliases int
+	dropped int           // errors past maxFileErrors, counted not kept
+	window  time.Duration // the expiry warning window in force (expiryWarning)
 }
 
 func (d *decoder) pos(n *yaml.Node) Pos {
@@ -32,11 +36,25 @@ func (d *decoder) pos(n *yaml.Node) Pos {
 }
 
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	if len(d.errs) >= maxFileErrors {
+		d.dropped++
+		return
+	}
 	d.errs = append(d.errs, &Error{Pos: d.pos(n), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (d *decoder) warnf(n *yaml.Node, path, format string, args ...any) {
+	if len(d.warns) >= maxFileErrors {
+		return
+	}
 	d.warns = append(d.warns, Warning{Pos: d.pos(n), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// flushDropped reports, once, how many errors of the file were not kept.
+func (d *decoder) flushDropped() {
+	if d.dropped > 0 {
+		d.errs = append(d.errs, &Error{Pos: Pos{File: d.file}, Msg: fmt.Sprintf("%d more errors not shown; fix the ones above first", d.dropped)})
+	}
 }
 
 // deref follows aliases (*name) to the anchored node, within the alias budget.
@@ -45,7 +63,8 @@ func (d *decoder) deref(n *yaml.Node, path string) *yaml.Node {
 		d.aliases++
 		if d.aliases > maxAliases {
 			if d.aliases == maxAliases+1 {
-				d.errorf(n, path, "more than %d alias dereferences; write the values out", maxAliases)
+				// Kept past maxFileErrors: it explains the errors around it.
+				d.errs = append(d.errs, &Error{Pos: d.pos(n), Path: path, Msg: fmt.Sprintf("more than %d alias dereferences; write the values out", maxAliases)})
 			}
 			return nil
 		}
@@ -227,6 +246,24 @@ func (d *decoder) integer(n *yaml.Node, path string) (int, bool) {
 		return 0, false
 	}
 	return int(v), true
+}
+
+// days decodes an expiryWarning such as "60d".
+func (d *decoder) days(n *yaml.Node, path string) (time.Duration, bool) {
+	s, ok := d.str(n, path)
+	if !ok {
+		return 0, false
+	}
+	if !daysPattern.MatchString(s) {
+		d.errorf(n, path, "bad duration %q: want a number of days such as 60d", s)
+		return 0, false
+	}
+	days, _ := strconv.Atoi(strings.TrimSuffix(s, "d"))
+	if days > 3650 {
+		d.errorf(n, path, "%s is more than ten years", s)
+		return 0, false
+	}
+	return time.Duration(days) * 24 * time.Hour, true
 }
 
 func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {

@@ -83,6 +83,13 @@ func TestSchemaAgrees(t *testing.T) {
 	if got := pattern(pin); got != pinPattern.String() {
 		t.Errorf("pin pattern: schema %s, loader %s", got, pinPattern)
 	}
+	if got := pattern(defs["days"]); got != daysPattern.String() {
+		t.Errorf("days pattern: schema %s, loader %s", got, daysPattern)
+	}
+	cred := defs["credentials"].(map[string]any)["properties"].(map[string]any)["username"]
+	if got := pattern(cred); got != userPattern.String() {
+		t.Errorf("username pattern: schema %s, loader %s", got, userPattern)
+	}
 	if got := cl["tokens"].(map[string]any)["minItems"]; got != float64(2) {
 		t.Errorf("tokens minItems %v, want 2 (R16)", got)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/ctlops/ctlops/internal/safefile"
@@ -53,7 +54,7 @@ func (s SecretRef) allowed() error {
 	}
 	for _, el := range strings.Split(filepath.ToSlash(real), "/") {
 		if el == ".git" {
-			return fmt.Errorf("secret file %s is inside a .git directory, which holds no secret of ctlops", s.File)
+			return fmt.Errorf("secret file %s is inside a .git directory, which holds no secret of ctlops", s.file())
 		}
 	}
 	dirs := SecretDirs(s.root)
@@ -65,7 +66,7 @@ func (s SecretRef) allowed() error {
 			return nil
 		}
 	}
-	return fmt.Errorf("secret file %s is outside the directories secrets are read from (%s)", s.File, describeSecretDirs())
+	return fmt.Errorf("secret file %s is outside the directories secrets are read from (%s)", s.file(), describeSecretDirs())
 }
 
 // describeSecretDirs names the allowed directories without the spec's absolute folder, so that
@@ -85,6 +86,8 @@ type SecretRef struct {
 	File string // absolute path of a file holding the secret, or ""
 	Pos  Pos
 
+	// hidden is set by the loader for a {file:} path written without a '/' (see env/file).
+	hidden bool
 	// root is the spec's own folder, where {file:} secrets may always be read (SecretDirs).
 	root string
 	// refused, when set, is why this secret must not be resolved: the cluster's connection
@@ -95,10 +98,37 @@ type SecretRef struct {
 // String describes the reference, never the value.
 func (s SecretRef) String() string {
 	if s.Env != "" {
-		return "environment variable " + s.Env
+		return "environment variable " + s.env()
 	}
-	return "file " + s.File
+	return "file " + s.file()
 }
+
+// hidden says whether the reference itself is not shown in messages: an admin who typed the
+// password where the variable's name or the file's path goes must not see it echoed into a
+// CI log. A variable's name is shown when it is written as variables are (A_Z0_9); a file's
+// path when it was written with a '/'.
+func (s SecretRef) env() string {
+	if s.hidden || !shownEnv.MatchString(s.Env) {
+		return "named at " + s.where() + " (its name is not shown: it may be a password typed there)"
+	}
+	return s.Env
+}
+
+func (s SecretRef) file() string {
+	if s.hidden {
+		return "named at " + s.where() + " (its path is not shown: without a '/' it may be a password typed there)"
+	}
+	return s.File
+}
+
+func (s SecretRef) where() string {
+	if s.Pos.File == "" {
+		return "an unknown place"
+	}
+	return s.Pos.String()
+}
+
+var shownEnv = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 
 // Resolve returns the secret. Its error names the reference and where it was declared, and
 // never contains the value (not even part of it).
@@ -114,10 +144,10 @@ func (s SecretRef) Resolve() (string, error) {
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
 		if !ok {
-			return "", fmt.Errorf("environment variable %s is not set%s", s.Env, where)
+			return "", fmt.Errorf("environment variable %s is not set%s", s.env(), where)
 		}
 		if v == "" {
-			return "", fmt.Errorf("environment variable %s is empty%s", s.Env, where)
+			return "", fmt.Errorf("environment variable %s is empty%s", s.env(), where)
 		}
 		return v, nil
 	case s.File != "":
@@ -129,14 +159,14 @@ func (s SecretRef) Resolve() (string, error) {
 			// The *PathError names the file and the cause; it holds no content.
 			var pe *os.PathError
 			if errors.As(err, &pe) {
-				return "", fmt.Errorf("secret file %s: %v%s", s.File, pe.Err, where)
+				return "", fmt.Errorf("secret file %s: %v%s", s.file(), pe.Err, where)
 			}
-			return "", fmt.Errorf("secret file %s: cannot read it%s", s.File, where)
+			return "", fmt.Errorf("secret file %s: cannot read it%s", s.file(), where)
 		}
 		// One trailing newline is what `echo secret > file` leaves; it is not part of it.
 		v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 		if v == "" {
-			return "", fmt.Errorf("secret file %s is empty%s", s.File, where)
+			return "", fmt.Errorf("secret file %s is empty%s", s.file(), where)
 		}
 		return v, nil
 	}
@@ -149,7 +179,7 @@ func (s SecretRef) Resolve() (string, error) {
 func (s SecretRef) check(neededTo string) string {
 	if s.Env != "" {
 		if v, ok := os.LookupEnv(s.Env); !ok || v == "" {
-			return fmt.Sprintf("environment variable %s is not set here; it is needed to %s", s.Env, neededTo)
+			return fmt.Sprintf("environment variable %s is not set here; it is needed to %s", s.env(), neededTo)
 		}
 		return ""
 	}
@@ -159,11 +189,11 @@ func (s SecretRef) check(neededTo string) string {
 	fi, err := os.Stat(s.File)
 	switch {
 	case err != nil:
-		return fmt.Sprintf("secret file %s does not exist here; it is needed to %s", s.File, neededTo)
+		return fmt.Sprintf("secret file %s does not exist here; it is needed to %s", s.file(), neededTo)
 	case fi.IsDir():
-		return fmt.Sprintf("secret file %s is a directory", s.File)
+		return fmt.Sprintf("secret file %s is a directory", s.file())
 	case fi.Mode().Perm()&0o077 != 0:
-		return fmt.Sprintf("secret file %s is readable by other users (mode %04o); chmod 600 it", s.File, fi.Mode().Perm())
+		return fmt.Sprintf("secret file %s is readable by other users (mode %04o); chmod 600 it", s.file(), fi.Mode().Perm())
 	}
 	return ""
 }

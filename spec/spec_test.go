@@ -128,10 +128,13 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	if err := r.WriteJSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Errors) != 3 {
-		t.Fatalf("want 3 errors (password, PIN, passwd), got:\n%s", text)
+	if len(r.Errors) != 5 {
+		t.Fatalf("want 5 errors (password, PIN, passwd, user name, env name), got:\n%s", text)
 	}
-	for _, secret := range []string{"S3cr3t-Do-Not-Print", "12345678", "Another-Secret-Value"} {
+	if len(r.Warnings) < 2 {
+		t.Fatalf("want the warnings for the file and the lower-case variable, got:\n%s", text)
+	}
+	for _, secret := range []string{"S3cr3t-Do-Not-Print", "12345678", "Another-Secret-Value", "Typed-In-User", "Typed-In-Env", "TypedInFile42", "typedInLowerEnv"} {
 		if strings.Contains(text, secret) || strings.Contains(js.String(), secret) {
 			t.Errorf("%q leaked into the report:\n%s\n%s", secret, text, js.String())
 		}
@@ -261,7 +264,8 @@ func TestCertificateDates(t *testing.T) {
 		{"good", now.Add(-time.Hour), now.AddDate(1, 0, 0), "", ""},
 		{"expires in 10 days", now.Add(-time.Hour), now.Add(10*24*time.Hour + time.Hour), "", "in 10 days"},
 		{"expires in 40 days", now.Add(-time.Hour), now.Add(40 * 24 * time.Hour), "", ""},
-		{"expired yesterday", now.AddDate(-1, 0, 0), now.Add(-24 * time.Hour), "expired on", ""},
+		// Expiry is a warning so that read-only commands work on old clusters; apply refuses.
+		{"expired yesterday", now.AddDate(-1, 0, 0), now.Add(-24 * time.Hour), "", "expired on"},
 		{"not yet valid", now.Add(48 * time.Hour), now.AddDate(1, 0, 0), "", "not valid before"},
 	}
 	for _, tt := range tests {
@@ -347,7 +351,10 @@ func TestLoadedValues(t *testing.T) {
 		hq.Tokens[2].Cert.Subject.CommonName != "SAST-token3" || len(hq.Tokens[2].Fingerprint()) != 64 {
 		t.Errorf("tokens = %+v", hq.Tokens)
 	}
-	if hq.Tokens[0].Pos.String() != "testdata/valid/full.yaml:23:9" {
+	if hq.ExpiryWarning != 60*24*time.Hour || cfg.Cluster("branch").ExpiryWarning != 90*24*time.Hour {
+		t.Errorf("expiryWarning: hq %v (the file's 60d), branch %v (its own 90d)", hq.ExpiryWarning, cfg.Cluster("branch").ExpiryWarning)
+	}
+	if hq.Tokens[0].Pos.String() != "testdata/valid/full.yaml:24:9" {
 		t.Errorf("token 0 at %s", hq.Tokens[0].Pos)
 	}
 	alt := hq.AlternateTFTP

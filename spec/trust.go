@@ -250,8 +250,8 @@ func refKey(s *SecretRef, root string) string {
 }
 
 func describeRef(s SecretRef, root string) string {
-	if s.Env != "" {
-		return "environment variable " + s.Env
+	if s.Env != "" || s.hidden {
+		return s.String()
 	}
 	return "file " + shownPath(s.File, root)
 }

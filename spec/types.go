@@ -19,7 +19,14 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
+
+	"github.com/ctlops/ctlops/cucm"
 )
+
+// DefaultExpiryWarning is the expiry warning window when the spec sets none: long enough to
+// order and enrol a replacement eToken before phones stop trusting the old one.
+const DefaultExpiryWarning = 30 * 24 * time.Hour
 
 // Version is the only file format version this package reads.
 const Version = 1
@@ -50,14 +57,15 @@ func (p Pos) String() string {
 	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
 }
 
-// Mode is the cluster-wide security mode (R9).
-type Mode string
+// Mode is the cluster-wide security mode (R9): one type, cucm.Mode, for the spec, the planner
+// and the transports.
+type Mode = cucm.Mode
 
 const (
 	// ModeMixed lets authenticated and encrypted phones register beside non-secure ones.
-	ModeMixed Mode = "mixed"
+	ModeMixed = cucm.ModeMixed
 	// ModeNonSecure keeps the CTL file but without certificates (R12).
-	ModeNonSecure Mode = "non-secure"
+	ModeNonSecure = cucm.ModeNonSecure
 )
 
 // Config is the whole desired state: every cluster of every file loaded.
@@ -107,7 +115,10 @@ type Cluster struct {
 	ExpectServers []ExpectedServer
 	// Suspend keeps drift reported but refuses apply, e.g. during a CallManager upgrade.
 	Suspend bool
-	Pos     Pos
+	// ExpiryWarning is how long before a token certificate's NotAfter validate, plan and drift
+	// warn: the cluster's expiryWarning, else its file's, else DefaultExpiryWarning.
+	ExpiryWarning time.Duration
+	Pos           Pos
 }
 
 // ProviderKind says how a provider is reached.

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/ctlops/ctlops/lab"
 	"github.com/spf13/cobra"
@@ -21,9 +22,20 @@ node serving as hq's alternate TFTP), real TLS and TFTP, SoftHSM2 tokens, and a 
 DIR/ctlops.yaml and DIR/lab.env. After ` + "`. DIR/lab.env`" + `, plan, apply and drift run against it
 without a question but the confirmation.`,
 	}
-	cmd.PersistentFlags().StringVar(&dir, "dir", lab.DefaultDir, "lab directory")
+	cmd.PersistentFlags().StringVar(&dir, "dir", labDir(), "lab directory (default $"+labDirEnv+", which DIR/lab.env exports, else "+lab.DefaultDir+")")
 	cmd.AddCommand(newLabUpCmd(&dir), newLabStatusCmd(&dir), newLabDownCmd(&dir), newLabEventCmd(&dir))
 	return cmd
+}
+
+// labDirEnv is the variable DIR/lab.env exports: after sourcing it, lab commands find the lab
+// without --dir.
+const labDirEnv = "CTLOPS_LAB_DIR"
+
+func labDir() string {
+	if d := os.Getenv(labDirEnv); d != "" {
+		return d
+	}
+	return lab.DefaultDir
 }
 
 func newLabUpCmd(dir *string) *cobra.Command {
@@ -71,7 +83,7 @@ func newLabStatusCmd(dir *string) *cobra.Command {
 		Long: `status lists every node of the lab with its roles, its CTL Provider (https) and TFTP
 addresses and the pid of its process (0, or "stopped", when it does not run).
 
-Exit status: 0 every node runs, 1 error or no lab, 3 some node does not run.`,
+Exit status: 0 every node runs, 1 error or no lab, 5 some node does not run.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "text" && format != "json" {
@@ -94,7 +106,7 @@ Exit status: 0 every node runs, 1 error or no lab, 3 some node does not run.`,
 				return err
 			}
 			if lab.Running(st) != len(st) {
-				return exitCode(3, nil)
+				return exitCode(exitLabDown, nil)
 			}
 			return nil
 		},
@@ -136,9 +148,13 @@ something to find. NODE is a node name (hq's are cm1, cm2, cm3; branch's br1), o
 CLUSTER/NODE (hq/cm2). Events:
 
 ` + lab.EventUsage() + `
-Exit status: 0 done, 1 error, 2 unknown event or wrong arguments.`,
-		Args: cobra.MinimumNArgs(1),
+Exit status: 0 done, 1 error, 4 no event, an unknown event or wrong arguments.`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "ctlops: lab event: name an event\nevents:\n%s", lab.EventUsage())
+				return exitCode(exitUsage, nil)
+			}
 			l, err := lab.Open(*dir)
 			if err != nil {
 				return err
@@ -146,7 +162,7 @@ Exit status: 0 done, 1 error, 2 unknown event or wrong arguments.`,
 			msg, err := l.Event(cmd.Context(), args[0], args[1:])
 			if errors.Is(err, lab.ErrUsage) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "ctlops: %v\nevents:\n%s", err, lab.EventUsage())
-				return exitCode(2, nil)
+				return exitCode(exitUsage, nil)
 			}
 			if err != nil {
 				return err

@@ -69,7 +69,7 @@ func TestLabCLI(t *testing.T) {
 	if !strings.Contains(out, "hq/cm2 now reports IP 10.1.1.1") {
 		t.Errorf("event: %s", out)
 	}
-	_, errs = step(2, "event", "reboot", "cm2")
+	_, errs = step(4, "event", "reboot", "cm2")
 	if !strings.Contains(errs, `unknown event "reboot"`) || !strings.Contains(errs, "manual-update NODE") {
 		t.Errorf("bad event: %s", errs)
 	}
@@ -89,7 +89,7 @@ func TestLabCLI(t *testing.T) {
 			}
 		}
 	}
-	out, _ = step(3, "status")
+	out, _ = step(5, "status")
 	if !strings.Contains(out, "0 of 4 nodes running") {
 		t.Errorf("status after down:\n%s", out)
 	}

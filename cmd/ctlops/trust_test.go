@@ -150,3 +150,24 @@ func TestCIRecipePinsConnections(t *testing.T) {
 		}
 	}
 }
+
+// The example connections file pins the example spec it describes: the unchanged spec passes,
+// and moving one host of it is refused.
+func TestExampleConnectionsFile(t *testing.T) {
+	conn := "../../examples/ci/trusted-connections.yaml.example"
+	code, stdout, stderr := runCLI(t, nil, "drift", "-f", "../../examples/alternate-tftp/ctlops.yaml", "--trusted-spec", conn, "--timeout", "1ms", "--cluster", "nope")
+	if strings.Contains(stderr, "refused before connecting") || strings.Contains(stderr, "do not load") {
+		t.Fatalf("the example spec is refused by its own connections file: exit %d\n%s%s", code, stdout, stderr)
+	}
+	b, _ := os.ReadFile("../../examples/alternate-tftp/ctlops.yaml")
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "alternate-tftp"), 0o755)
+	moved := filepath.Join(dir, "alternate-tftp", "ctlops.yaml")
+	os.WriteFile(moved, []byte(strings.Replace(string(b), "host: cm-pub.hq.example.com", "host: cm-pub.evil.example.com", 1)), 0o644)
+	certs, _ := filepath.Abs("../../examples/certs")
+	os.Symlink(certs, filepath.Join(dir, "certs"))
+	code, _, stderr = runCLI(t, nil, "drift", "-f", moved, "--trusted-spec", conn)
+	if code != 1 || !strings.Contains(stderr, `providers[0]: cluster "hq": CTL Provider cm-pub.evil.example.com:2444 is not a trusted endpoint`) {
+		t.Fatalf("moved host: exit %d\n%s", code, stderr)
+	}
+}

@@ -248,7 +248,7 @@ func (l *Lab) Install(c *plan.Cluster, signer string) []byte {
 		}
 	}
 	if c.Mode.Changed {
-		l.SetMode(c.Name, c.Mode.To)
+		l.SetMode(c.Name, string(c.Mode.To))
 	}
 	return data
 }
