@@ -46,6 +46,8 @@ type ClusterResult struct {
 	ModeSetOn []string `json:"mode_set_on,omitempty"`
 	Restarted []string `json:"restarted,omitempty"`
 	Problems  []string `json:"problems,omitempty"`
+	// Rollout is the verified rollout through the serviceability APIs (rollout.go).
+	Rollout *RolloutReport `json:"rollout,omitempty"`
 }
 
 // TargetResult is one server's outcome. Holds is what it holds now as far as ctlops knows:
@@ -728,8 +730,8 @@ func (o *Options) finish(ctx context.Context, works []*work) {
 				w.res.ModeSetOn = append(w.res.ModeSetOn, t.ts.Server)
 			}
 		}
-		if o.RestartServices {
-			o.restart(ctx, w)
+		if o.RestartServices || o.Rollout.ResetDevices {
+			o.rolloutOrRestart(ctx, w)
 		}
 	}
 }
@@ -834,7 +836,8 @@ func (o *Options) report(ctx context.Context, works []*work) error {
 			fmt.Fprintln(o.Out, "  Next:")
 			n := 0
 			for _, step := range w.c.AfterApply {
-				if o.RestartServices && step.Kind == plan.StepRestart && len(w.res.Restarted) > 0 {
+				if o.RestartServices && step.Kind == plan.StepRestart && len(w.res.Restarted) > 0 ||
+					rolledOut(w.res, step.Kind) {
 					continue
 				}
 				n++
