@@ -154,7 +154,7 @@ func writeRolloutEvent(w io.Writer, e rollout.Event) {
 			fmt.Fprintf(w, "    not registered: %s\n", strings.Join(safeNames(e.Phones), ", "))
 		}
 	case rollout.KindServiceSkipped:
-		fmt.Fprintf(w, "  %s: %s not running (%s), not restarted\n", node, e.Service, e.Status)
+		fmt.Fprintf(w, "  %s: %s not running here (%s), not restarted\n", node, e.Service, e.Status)
 	case rollout.KindServiceRestart:
 		fmt.Fprintf(w, "  %s: restarting %s\n", node, e.Service)
 	case rollout.KindServiceStatus:
@@ -234,12 +234,15 @@ func (o *Options) rolloutOrRestart(ctx context.Context, w *work) {
 
 func restartedNodes(st *rollout.State) []string {
 	var out []string
-	for _, n := range st.TFTPDone {
-		out = append(out, n+" ("+serviceability.ServiceTFTP+")")
+	add := func(nodes []string, svc string) {
+		for _, n := range nodes {
+			if !contains(st.Skipped, n+" "+svc) {
+				out = append(out, n+" ("+svc+")")
+			}
+		}
 	}
-	for _, n := range st.CallManagerDone {
-		out = append(out, n+" ("+serviceability.ServiceCallManager+")")
-	}
+	add(st.TFTPDone, serviceability.ServiceTFTP)
+	add(st.CallManagerDone, serviceability.ServiceCallManager)
 	return out
 }
 

@@ -27,6 +27,9 @@ type State struct {
 	// TFTPDone and CallManagerDone name the nodes whose restart completed and was verified.
 	TFTPDone        []string `json:"tftp_done,omitempty"`
 	CallManagerDone []string `json:"callmanager_done,omitempty"`
+	// Skipped are "node service" pairs not restarted because the node does not run the
+	// service (not activated or stopped); they count as done.
+	Skipped []string `json:"skipped,omitempty"`
 	// ResetDone is how many of Phones (in order) were reset and came back.
 	ResetDone int `json:"reset_done,omitempty"`
 	// Complete is set once the after counts were taken with nothing left to do.

@@ -60,6 +60,7 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 	if cur != serviceability.Started {
 		// Not activated or not running on this node: nothing to restart, nothing touched.
 		r.emit(Event{Kind: KindServiceSkipped, Node: n.Name, Service: svc, Status: cur})
+		r.st.Skipped = append(r.st.Skipped, n.Name+" "+svc)
 		return "", nil
 	}
 	var waiting []string
