@@ -40,8 +40,8 @@ func (o *Options) finish(ctx context.Context, works []*work) {
 				w.res.ModeSetOn = append(w.res.ModeSetOn, t.ts.Server)
 			}
 		}
-		if o.RestartServices {
-			o.restart(ctx, w)
+		if o.RestartServices || o.Rollout.ResetDevices {
+			o.rolloutOrRestart(ctx, w)
 		}
 	}
 }

@@ -75,6 +75,9 @@ type Options struct {
 	Lease time.Duration
 	// RestartServices restarts CallManager and TFTP on every server that runs them (R23).
 	RestartServices bool
+	// Rollout chooses resets, batches and limits of the verified rollout, used for clusters
+	// that declare serviceability endpoints (rollout.go).
+	Rollout RolloutOptions
 	// AuditLog is the JSON-lines file appended to; DefaultAuditLog(SpecPath) when "".
 	AuditLog string
 	// User and Host name the lock holder and the audit entry; the OS's when "".

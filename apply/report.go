@@ -56,15 +56,18 @@ func (o *Options) report(ctx context.Context, works []*work) error {
 		for _, pr := range w.res.Problems {
 			problems = append(problems, w.c.Name+": "+pr)
 		}
-		if len(w.c.AfterApply) > 0 {
+		var next []plan.Step
+		for _, step := range w.c.AfterApply {
+			if o.RestartServices && step.Kind == plan.StepRestart && len(w.res.Restarted) > 0 ||
+				rolledOut(w.res, step.Kind) {
+				continue
+			}
+			next = append(next, step)
+		}
+		if len(next) > 0 {
 			fmt.Fprintln(o.Out, "  Next:")
-			n := 0
-			for _, step := range w.c.AfterApply {
-				if o.RestartServices && step.Kind == plan.StepRestart && len(w.res.Restarted) > 0 {
-					continue
-				}
-				n++
-				fmt.Fprintf(o.Out, "    %d. %s\n", n, step)
+			for i, step := range next {
+				fmt.Fprintf(o.Out, "    %d. %s\n", i+1, step)
 			}
 		}
 	}

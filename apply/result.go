@@ -39,6 +39,8 @@ type ClusterResult struct {
 	ModeSetOn []string `json:"mode_set_on,omitempty"`
 	Restarted []string `json:"restarted,omitempty"`
 	Problems  []string `json:"problems,omitempty"`
+	// Rollout is the verified rollout through the serviceability APIs (rollout.go).
+	Rollout *RolloutReport `json:"rollout,omitempty"`
 }
 
 // TargetResult is one server's outcome. Holds is what it holds now as far as ctlops knows:

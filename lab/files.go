@@ -43,6 +43,7 @@ clusters:
 		fmt.Fprintf(&b, "    credentials:                    # the same admin on every node (R25)\n"+
 			"      username: %s\n      password: {env: %s}\n", refserver.AdminUser, PasswordEnv[cs.Name])
 		fmt.Fprintf(&b, "    tls: {ca: %s}\n", filepath.ToSlash(filepath.Join(cs.Dir, refserver.CAFile)))
+		b.WriteString(l.serviceabilitySpec(cs))
 		b.WriteString("    tokens:                         # SAST entries (R15, R16)\n")
 		for _, label := range TokenLabels[:2] {
 			fmt.Fprintf(&b, "      - {name: %s, certificate: tokens/%s.pem}\n", label, label)
@@ -93,6 +94,9 @@ func (l *Lab) writeEnv() error {
 			return err
 		}
 		exp(PasswordEnv[cs.Name], string(trimNL(pw)))
+	}
+	if pw := l.axlPassword(); pw != "" {
+		exp(AXLPasswordEnv, pw)
 	}
 	return atomicfile.Write(l.path(EnvFile), []byte(b.String()), 0o600)
 }

@@ -279,7 +279,7 @@ func TestLab(t *testing.T) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		if !slices.Equal(keys, []string{"cluster", "https", "name", "pid", "roles", "tftp"}) {
+		if !slices.Equal(keys, []string{"cluster", "https", "name", "pid", "roles", "serviceability", "tftp"}) {
 			t.Errorf("status JSON keys %v", keys)
 		}
 	}

@@ -76,6 +76,11 @@ var NodesDieWithCaller bool
 // start runs `ctl-provider serve --config cfg` in a session of its own, so that it outlives
 // this process and a signal to its group reaches nothing else, and waits until it serves.
 func start(bin, cfg, logPath string) (int, error) {
+	return startArgs(bin, []string{"serve", "--config", cfg}, cfg, logPath)
+}
+
+// startArgs is start with the command's arguments given; they must hold --config cfg.
+func startArgs(bin string, args []string, cfg, logPath string) (int, error) {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return 0, err
 	}
@@ -85,7 +90,7 @@ func start(bin, cfg, logPath string) (int, error) {
 	}
 	defer logf.Close()
 	off, _ := logf.Seek(0, 2)
-	cmd := exec.Command(bin, "serve", "--config", cfg)
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if NodesDieWithCaller {

@@ -19,6 +19,8 @@ type NodeStatus struct {
 	HTTPS   string   `json:"https"` // host:port of the CTL Provider
 	TFTP    string   `json:"tftp"`  // host:port (UDP)
 	PID     int      `json:"pid"`   // 0 when not running
+	// Serviceability is host:port of the node's Control Center, RisPort70 and AXL (servicesim).
+	Serviceability string `json:"serviceability,omitempty"`
 }
 
 // Status lists every node of the lab, hq first, each cluster's nodes by name.
@@ -29,8 +31,9 @@ func (l *Lab) Status() ([]NodeStatus, error) {
 		if err != nil {
 			return nil, err
 		}
+		svc := l.serviceabilityAddrs(cs.Dir)
 		for _, n := range nodes {
-			s := NodeStatus{Cluster: cs.Name, Name: n.Name, Roles: append([]string{}, n.Roles...), HTTPS: n.Listen, TFTP: n.TFTPListen}
+			s := NodeStatus{Cluster: cs.Name, Name: n.Name, Roles: append([]string{}, n.Roles...), HTTPS: n.Listen, TFTP: n.TFTPListen, Serviceability: svc[n.Name]}
 			if n.CAPF {
 				s.Roles = append(s.Roles, "CAPF")
 			}

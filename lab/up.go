@@ -145,6 +145,9 @@ func (l *Lab) create(ctx context.Context, o UpOptions) error {
 	}); err != nil {
 		return err
 	}
+	if err := l.initServiceability(); err != nil {
+		return err
+	}
 	if err := l.makeTokens(ctx, o.SoftwareKeys, o.Out); err != nil {
 		return err
 	}
@@ -211,7 +214,7 @@ func (l *Lab) startAll() error {
 			}
 		}
 	}
-	return nil
+	return l.startServiceability()
 }
 
 // startNode starts the node of cfg unless it runs already.
@@ -271,7 +274,14 @@ func Down(dir string, purge bool) (string, error) {
 		return "", err
 	}
 	var stopped []string
+	sims := 0
 	for _, p := range l.State.Procs {
+		if p.Node == serviceabilityDir {
+			if alive(p.PID, p.Config) {
+				sims++ // a cluster's serviceability simulator, not a node
+			}
+			continue
+		}
 		if alive(p.PID, p.Config) {
 			name := p.Node
 			if c, err := refserver.LoadConfig(p.Config); err == nil {
@@ -289,6 +299,9 @@ func Down(dir string, purge bool) (string, error) {
 	msg := fmt.Sprintf("stopped %d node(s) of the lab in %s", len(stopped), abs)
 	if len(stopped) > 0 {
 		msg += ": " + strings.Join(stopped, ", ")
+		if sims > 0 {
+			msg += fmt.Sprintf(", and %d cluster(s)' serviceability simulator", sims)
+		}
 	} else {
 		msg = fmt.Sprintf("the lab in %s was not running", abs)
 	}

@@ -28,7 +28,7 @@ var (
 var keys = map[string][]string{
 	"root": {"version", "expiryWarning", "clusters"},
 	"cluster": {"name", "mode", "providers", "credentials", "tls", "tokens",
-		"alternateTFTP", "signWith", "expectServers", "suspend", "expiryWarning"},
+		"alternateTFTP", "signWith", "expectServers", "suspend", "expiryWarning", "serviceability"},
 	"provider":       {"host", "port", "url"},
 	"credentials":    {"username", "password"},
 	"secretRef":      {"env", "file"},
@@ -39,6 +39,9 @@ var keys = map[string][]string{
 	"pkcs11":         {"module", "label", "serial", "pin"},
 	"software":       {"key", "certificate"},
 	"expectedServer": {"host", "ip", "roles"},
+	// serviceability.go
+	"serviceability":     {"credentials", "tls", "axlVersion", "nodes"},
+	"serviceabilityNode": {"name", "host", "port", "publisher"},
 }
 
 func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clusterRefs) {
@@ -122,6 +125,9 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	}
 	if v, ok := f.get("suspend"); ok && !l.trustOnly {
 		c.Suspend, _ = d.boolean(v.val, join(path, "suspend"))
+	}
+	if v, ok := f.get("serviceability"); ok {
+		c.Serviceability = l.serviceability(d, v.val, join(path, "serviceability"))
 	}
 
 	// A CTL Provider is reached over TLS with the admin's credentials (R7, R25): both are

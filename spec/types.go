@@ -119,6 +119,8 @@ type Cluster struct {
 	Platform *Platform
 	// Suspend keeps drift reported but refuses apply, e.g. during a CallManager upgrade.
 	Suspend bool
+	// Serviceability, when declared, is where the rollout's APIs are reached (serviceability.go).
+	Serviceability *Serviceability
 	// ExpiryWarning is how long before a token certificate's NotAfter validate, plan and drift
 	// warn: the cluster's expiryWarning, else its file's, else DefaultExpiryWarning.
 	ExpiryWarning time.Duration

@@ -23,6 +23,7 @@ const usage = `usage:
   ctl-provider init --dir DIR --cluster NAME --nodes N [--base-port P] [--tftp-base-port P]
                     [--host 127.0.0.1] [--password-file FILE] [--version V]
   ctl-provider serve --config DIR/NODE/node.yaml [--delay 50ms]
+  ctl-provider servicesim --config DIR/serviceability/serviceability.json   (lab AXL, Control Center, RisPort70)
   ctl-provider event --dir DIR set-ip NODE IPV4        (R22: IP address change)
   ctl-provider event --dir DIR rename NODE NEWNAME     (R22: host name change, new certificate)
   ctl-provider event --dir DIR regen-cert NODE         (R22: server replaced)
@@ -56,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdServe(args[1:], stdout)
 	case "event":
 		return cmdEvent(args[1:], stdout)
+	case "servicesim":
+		return cmdServicesim(args[1:], stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -26,6 +26,7 @@ func newApplyCmd() *cobra.Command {
 	var lockTimeout, lease, maxAge time.Duration
 	var tok apply.TokenOptions
 	var auditLog string
+	var rf *rolloutFlags
 	cmd := &cobra.Command{
 		Use:   "apply [PLANFILE]",
 		Short: "Sign the declared CTL on a security token and push it to every server",
@@ -70,7 +71,14 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 			if input && tty {
 				o.Confirm = confirmYes(stdin, stderr)
 			}
-			_, err = apply.Run(ctx, o)
+			if o.Rollout, err = rf.options(); err != nil {
+				return err
+			}
+			if rf.resume {
+				_, err = apply.ResumeRollout(ctx, o)
+			} else {
+				_, err = apply.Run(ctx, o)
+			}
 			switch {
 			case errors.Is(err, apply.ErrDeclined):
 				fmt.Fprintln(stderr, "Apply cancelled.")
@@ -94,6 +102,7 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 	fl.StringVar(&tok.PINFile, "pin-file", "", "read the token PIN from the first line of FILE (default $CTLOPS_TOKEN_PIN, else ask)")
 	fl.BoolVar(&restart, "restart-services", false, "restart CallManager and TFTP on every server that runs them (R23)")
 	fl.StringVar(&auditLog, "audit-log", "", "append the audit line here (default .ctlops/audit.jsonl beside the spec)")
+	rf = addRolloutFlags(fl)
 	return cmd
 }
 

@@ -1,0 +1,212 @@
+package lab
+
+import (
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ctlops/ctlops/cucm/serviceability"
+	"github.com/ctlops/ctlops/internal/atomicfile"
+	"github.com/ctlops/ctlops/lab/servicesim"
+	"github.com/ctlops/ctlops/provider/refserver"
+)
+
+// The lab's CCM application user, valid for AXL, Control Center Services and RisPort70 of
+// every lab cluster (issue 16); its password is in lab.env as AXLPasswordEnv.
+const (
+	AXLUser        = "axladmin"
+	AXLPasswordEnv = "LAB_AXL_PASSWORD"
+)
+
+// serviceabilityDir holds a cluster's simulator config, Tomcat certificate and password.
+const serviceabilityDir = "serviceability"
+
+func (l *Lab) serviceabilityConfig(cluster string) string {
+	return l.path(cluster, serviceabilityDir, "serviceability.json")
+}
+
+// initServiceability writes, per cluster, the servicesim config: every node with its own
+// HTTPS port, the publisher first, CallManager where the node runs CCM and Cisco Tftp where
+// it runs TFTP, and a few phones registered to the CallManager nodes. The lab phones replace
+// these synthetic phones once they implement servicesim.Devices.
+func (l *Lab) initServiceability() error {
+	pwb := make([]byte, 12)
+	if _, err := rand.Read(pwb); err != nil {
+		return err
+	}
+	pw := hex.EncodeToString(pwb)
+	for _, cs := range l.State.Clusters {
+		nodes, err := refserver.Nodes(l.path(cs.Dir))
+		if err != nil {
+			return err
+		}
+		tcp, _, err := freePorts(len(nodes))
+		if err != nil {
+			return err
+		}
+		dir := l.path(cs.Dir, serviceabilityDir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		cert, _, err := servicesim.NewCert(cs.Name, "127.0.0.1", "localhost")
+		if err != nil {
+			return err
+		}
+		var chain []byte
+		for _, der := range cert.Certificate {
+			chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+		}
+		key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+		if err != nil {
+			return err
+		}
+		ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[len(cert.Certificate)-1]})
+		for name, data := range map[string][]byte{"tomcat.pem": chain, "ca.pem": ca} {
+			if err := atomicfile.Write(filepath.Join(dir, name), data, 0o644); err != nil {
+				return err
+			}
+		}
+		if err := atomicfile.Write(filepath.Join(dir, "tomcat.key"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600); err != nil {
+			return err
+		}
+		if err := atomicfile.Write(filepath.Join(dir, "password"), []byte(pw+"\n"), 0o600); err != nil {
+			return err
+		}
+		sc := &servicesim.ServeConfig{Cluster: cs.Name, Username: AXLUser, PasswordFile: "password", CertFile: "tomcat.pem", KeyFile: "tomcat.key",
+			StopMillis: 300, StartMillis: 700, PhoneMillis: 200}
+		var ccm []string
+		for i, n := range nodes {
+			nc := servicesim.NodeConfig{Name: n.Name, Publisher: i == 0, Listen: loopback(tcp[i]), Services: []string{"Cisco Tomcat", "Cisco RIS Data Collector"}}
+			for _, r := range n.Roles {
+				switch r {
+				case "CCM":
+					nc.Services = append(nc.Services, serviceability.ServiceCallManager, "Cisco CTIManager")
+					ccm = append(ccm, n.Name)
+				case "TFTP":
+					nc.Services = append(nc.Services, serviceability.ServiceTFTP)
+				}
+			}
+			if i == 0 {
+				nc.Services = append(nc.Services, "Cisco AXL Web Service")
+			}
+			sc.Nodes = append(sc.Nodes, nc)
+		}
+		sc.Phones = labPhones(cs.Name, ccm, nodes[0].Name)
+		if err := sc.Save(l.serviceabilityConfig(cs.Dir)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// labPhones are two phones per CallManager node, each failing over to the next node.
+func labPhones(cluster string, ccm []string, tftp string) []servicesim.MemPhone {
+	var out []servicesim.MemPhone
+	base := 0x10
+	if cluster != HQ {
+		base = 0x80
+	}
+	for i, home := range ccm {
+		group := []string{home}
+		for j := 1; j < len(ccm); j++ {
+			group = append(group, ccm[(i+j)%len(ccm)])
+		}
+		for k := 0; k < 2; k++ {
+			n := base + 2*i + k
+			proto := "SIP"
+			if k == 1 {
+				proto = "SCCP"
+			}
+			out = append(out, servicesim.MemPhone{Phone: servicesim.Phone{
+				Name: fmt.Sprintf("SEP0000000000%02X", n), Model: 36213, Protocol: proto, IP: fmt.Sprintf("127.0.1.%d", n), DirNumber: fmt.Sprintf("%d", 1000+n),
+			}, Group: group, TFTP: tftp})
+		}
+	}
+	return out
+}
+
+// startServiceability starts each cluster's simulator process unless it runs already.
+func (l *Lab) startServiceability() error {
+	for _, cs := range l.State.Clusters {
+		cfg := l.serviceabilityConfig(cs.Dir)
+		if _, err := os.Stat(cfg); err != nil {
+			continue // a lab made before issue 16
+		}
+		running := false
+		keep := l.State.Procs[:0]
+		for _, p := range l.State.Procs {
+			if p.Config == cfg {
+				running = running || alive(p.PID, cfg)
+				if !alive(p.PID, cfg) {
+					continue
+				}
+			}
+			keep = append(keep, p)
+		}
+		l.State.Procs = keep
+		if running {
+			continue
+		}
+		logPath := l.path("logs", cs.Name+"-serviceability.log")
+		pid, err := startArgs(l.State.Provider, []string{"servicesim", "--config", cfg}, cfg, logPath)
+		if err != nil {
+			return fmt.Errorf("%s serviceability: %w", cs.Name, err)
+		}
+		l.State.Procs = append(l.State.Procs, Proc{Cluster: cs.Name, Node: serviceabilityDir, Config: cfg, PID: pid, Log: logPath})
+		if err := l.save(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serviceabilityAddrs maps a cluster's node names to their serviceability host:port.
+func (l *Lab) serviceabilityAddrs(clusterDir string) map[string]string {
+	c, err := servicesim.LoadServeConfig(l.serviceabilityConfig(clusterDir))
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for _, n := range c.Nodes {
+		out[n.Name] = n.Listen
+	}
+	return out
+}
+
+// serviceabilitySpec is the cluster's serviceability block of the lab's spec.
+func (l *Lab) serviceabilitySpec(cs ClusterState) string {
+	c, err := servicesim.LoadServeConfig(l.serviceabilityConfig(cs.Dir))
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("    serviceability:                 # Control Center, RisPort70 and AXL (R23 rollout)\n")
+	fmt.Fprintf(&b, "      credentials: {username: %s, password: {env: %s}}\n", AXLUser, AXLPasswordEnv)
+	fmt.Fprintf(&b, "      tls: {ca: %s}\n", filepath.ToSlash(filepath.Join(cs.Dir, serviceabilityDir, "ca.pem")))
+	b.WriteString("      nodes:\n")
+	for _, n := range c.Nodes {
+		host, port, _ := net.SplitHostPort(n.Listen)
+		pub := ""
+		if n.Publisher {
+			pub = ", publisher: true"
+		}
+		fmt.Fprintf(&b, "        - {name: %s, host: %s, port: %s%s}\n", n.Name, host, port, pub)
+	}
+	return b.String()
+}
+
+// axlPassword is the lab application user's password ("" for a lab made before issue 16).
+func (l *Lab) axlPassword() string {
+	for _, cs := range l.State.Clusters {
+		if b, err := os.ReadFile(l.path(cs.Dir, serviceabilityDir, "password")); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return ""
+}

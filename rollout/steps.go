@@ -1,0 +1,249 @@
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ctlops/ctlops/cucm/serviceability"
+	"github.com/ctlops/ctlops/internal/termsafe"
+)
+
+// errTimeout ends a wait whose deadline passed.
+var errTimeout = errors.New("timed out")
+
+// until calls check every Poll until it reports done, within Timeout. A failing check is
+// retried (a node restarting its services answers badly for a while) unless the failure is
+// fatal; the last failure is in the timeout's error.
+func (r *runner) until(ctx context.Context, check func(ctx context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, r.opt.Timeout)
+	defer cancel()
+	t := time.NewTicker(r.opt.Poll)
+	defer t.Stop()
+	var last error
+	for {
+		done, err := check(ctx)
+		switch {
+		case err == nil && done:
+			return nil
+		case err != nil && fatal(err):
+			return err
+		case err != nil:
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if ctx.Err() == context.DeadlineExceeded {
+				if last != nil {
+					return fmt.Errorf("%w after %v (last error: %v)", errTimeout, r.opt.Timeout, last)
+				}
+				return fmt.Errorf("%w after %v", errTimeout, r.opt.Timeout)
+			}
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// restart restarts one service on one node and waits for it, and for CallManager for the
+// phones that were registered to the node, to come back. It returns why it stopped, or "".
+func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error) {
+	if n.Services == nil {
+		return n.Name + ": no Control Center endpoint declared", nil
+	}
+	cur, err := status(ctx, n, svc)
+	if err != nil {
+		return r.nodeFailed(n, svc, "", nil, err), nil
+	}
+	if cur != serviceability.Started {
+		// Not activated or not running on this node: nothing to restart, nothing touched.
+		r.emit(Event{Kind: KindServiceSkipped, Node: n.Name, Service: svc, Status: cur})
+		r.st.Skipped = append(r.st.Skipped, n.Name+" "+svc)
+		return "", nil
+	}
+	var waiting []string
+	origin := map[string]bool{}
+	if svc == serviceability.ServiceCallManager {
+		phones, err := r.phones(ctx)
+		if err != nil {
+			return r.nodeFailed(n, svc, cur, nil, fmt.Errorf("phones before the restart: %w", err)), nil
+		}
+		for _, p := range phones {
+			if p.Status == serviceability.Registered && p.Node == n.Name {
+				waiting = append(waiting, p.Name)
+				origin[p.Name] = true
+			}
+		}
+		r.emit(Event{Kind: KindPhonesWaiting, Node: n.Name, Service: svc, Phones: waiting})
+	}
+	at := time.Now()
+	if _, err := n.Services.ControlServices(ctx, serviceability.Restart, svc); err != nil {
+		return r.nodeFailed(n, svc, cur, nil, err), nil
+	}
+	r.emit(Event{Kind: KindServiceRestart, Node: n.Name, Service: svc})
+
+	// Started counts only once the service went through another status or its UpTime is
+	// younger than the request: right after the request a node may still report the old run.
+	last, restarted := serviceability.ServiceStatus(""), false
+	err = r.until(ctx, func(ctx context.Context) (bool, error) {
+		resp, err := n.Services.GetServiceStatus(ctx, svc)
+		if err != nil {
+			return false, err
+		}
+		info, ok := resp.Find(svc)
+		if !ok {
+			return false, fmt.Errorf("%s: %s missing from soapGetServiceStatus", n.Name, svc)
+		}
+		if info.Status != last {
+			last = info.Status
+			r.emit(Event{Kind: KindServiceStatus, Node: n.Name, Service: svc, Status: last})
+		}
+		if info.Status != serviceability.Started {
+			restarted = true
+			return false, nil
+		}
+		young := info.UpTime >= 0 && time.Duration(info.UpTime)*time.Second <= time.Since(at)+time.Second
+		return restarted || young, nil
+	})
+	if err != nil {
+		return r.nodeFailed(n, svc, last, nil, fmt.Errorf("%s did not reach Started: %w", svc, err)), nil
+	}
+	r.emit(Event{Kind: KindServiceStarted, Node: n.Name, Service: svc, Status: serviceability.Started})
+	if svc != serviceability.ServiceCallManager {
+		return "", nil
+	}
+	// A phone is back when it registered again, to this node or another of its group: it was
+	// seen unregistered since the restart, moved, or its registration is no older than the
+	// restart request.
+	left, err := r.await(ctx, waiting, func(p serviceability.Phone, seenDown bool) bool {
+		return seenDown || p.Node != n.Name || p.TimeStamp >= at.Unix()
+	})
+	if left != nil {
+		return r.nodeFailed(n, svc, serviceability.Started, left, err), nil
+	}
+	r.emit(Event{Kind: KindPhonesReturned, Node: n.Name, Service: svc, Phones: waiting})
+	return "", nil
+}
+
+func status(ctx context.Context, n Node, svc string) (serviceability.ServiceStatus, error) {
+	resp, err := n.Services.GetServiceStatus(ctx, svc)
+	if err != nil {
+		return "", err
+	}
+	info, ok := resp.Find(svc)
+	if !ok {
+		return "", fmt.Errorf("%s: %s missing from soapGetServiceStatus", n.Name, svc)
+	}
+	return info.Status, nil
+}
+
+// nodeFailed reports a node that did not come back and returns the reason.
+func (r *runner) nodeFailed(n Node, svc string, st serviceability.ServiceStatus, phones []string, err error) string {
+	msg := err.Error()
+	var se *serviceability.Error
+	if !errors.As(err, &se) { // a serviceability error names the node already
+		msg = n.Name + ": " + msg
+	}
+	if len(phones) > 0 {
+		msg += ": phones not registered again: " + names(phones)
+	}
+	r.emit(Event{Kind: KindNodeFailed, Node: n.Name, Service: svc, Status: st, Phones: phones, Err: msg})
+	return msg
+}
+
+// await polls RisPort70 until every named phone is Registered and back(p, seenDown) holds;
+// it returns the phones still missing (nil when all came back) and the wait's error.
+func (r *runner) await(ctx context.Context, want []string, back func(p serviceability.Phone, seenDown bool) bool) ([]string, error) {
+	if len(want) == 0 {
+		return nil, nil
+	}
+	down := map[string]bool{}
+	var left []string
+	err := r.until(ctx, func(ctx context.Context) (bool, error) {
+		phones, err := r.phones(ctx)
+		if err != nil {
+			return false, err
+		}
+		by := map[string]serviceability.Phone{}
+		for _, p := range phones {
+			by[p.Name] = p
+		}
+		left = left[:0]
+		for _, name := range want {
+			p, ok := by[name]
+			if !ok || p.Status != serviceability.Registered {
+				down[name] = true
+				left = append(left, name)
+				continue
+			}
+			if !back(p, down[name]) {
+				left = append(left, name)
+			}
+		}
+		return len(left) == 0, nil
+	})
+	if err == nil {
+		return nil, nil
+	}
+	if len(left) == 0 {
+		left = want
+	}
+	return append([]string(nil), left...), err
+}
+
+// resets resets the phones in batches, each waited for before the next.
+func (r *runner) resets(ctx context.Context) (string, error) {
+	if r.c.Resetter == nil {
+		return r.c.Name + ": no AXL endpoint declared to reset phones with", nil
+	}
+	size := r.opt.Batch
+	if size <= 0 {
+		size = (len(r.st.Phones) + 9) / 10
+	}
+	if size < 1 {
+		size = 1
+	}
+	total := (len(r.st.Phones) + size - 1) / size
+	for r.st.ResetDone < len(r.st.Phones) {
+		start := r.st.ResetDone
+		end := min(start+size, len(r.st.Phones))
+		batch := r.st.Phones[start:end]
+		num := start/size + 1
+		at := time.Now()
+		for _, name := range batch {
+			if err := r.c.Resetter.DoDeviceReset(ctx, name); err != nil {
+				msg := fmt.Sprintf("batch %d/%d: reset %s: %s", num, total, termsafe.Line(name), err)
+				r.emit(Event{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: []string{name}, Err: msg})
+				return msg, nil
+			}
+		}
+		r.emit(Event{Kind: KindBatchReset, Batch: num, Batches: total, Phones: batch})
+		// A reset always drops the registration, for longer than a poll on a real phone: a
+		// phone counts as back once seen unregistered, or registered later than the reset's
+		// second (a registration from that same second may predate the reset).
+		left, err := r.await(ctx, batch, func(p serviceability.Phone, seenDown bool) bool {
+			return seenDown || p.TimeStamp > at.Unix()
+		})
+		if left != nil {
+			msg := fmt.Sprintf("batch %d/%d: phones not registered again: %s (%v)", num, total, names(left), err)
+			r.emit(Event{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: left, Err: msg})
+			return msg, nil
+		}
+		r.st.ResetDone = end
+		if err := r.save(); err != nil {
+			return "", err
+		}
+		r.emit(Event{Kind: KindBatchRegistered, Batch: num, Batches: total, Phones: batch})
+	}
+	return "", nil
+}
+
+func names(list []string) string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = termsafe.Line(s)
+	}
+	return strings.Join(out, ", ")
+}
