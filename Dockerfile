@@ -31,6 +31,5 @@ RUN apt-get update \
 COPY --from=build /out/ctlops /usr/local/bin/ctlops
 USER 65532:65532
 WORKDIR /work
-ENV CTLOPS_PKCS11_MODULE=
 ENTRYPOINT ["/usr/local/bin/ctlops"]
 CMD ["--help"]
