@@ -13,6 +13,8 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/netip"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // FileName is the CTL file's name in a TFTP FileLocation (R4).
@@ -114,11 +116,11 @@ func (inv *Inventory) ParseCertificates() error {
 			c := &s.Certificates[j]
 			b, _ := pem.Decode([]byte(c.PEM))
 			if b == nil || b.Type != "CERTIFICATE" {
-				return fmt.Errorf("server %s: %s certificate is not a PEM certificate", s.Name, c.Role)
+				return fmt.Errorf("server %s: %s certificate is not a PEM certificate", shown(s.Name), shown(string(c.Role)))
 			}
 			x, err := x509.ParseCertificate(b.Bytes)
 			if err != nil {
-				return fmt.Errorf("server %s: %s certificate: %w", s.Name, c.Role, err)
+				return fmt.Errorf("server %s: %s certificate: %w", shown(s.Name), shown(string(c.Role)), err)
 			}
 			c.X509 = x
 		}
@@ -133,3 +135,11 @@ const (
 	ServiceCallManager Service = "callmanager"
 	ServiceTFTP        Service = "tftp"
 )
+
+// shown makes a name a server reported safe for a terminal and short enough for one line.
+func shown(s string) string {
+	if len(s) > 128 {
+		s = s[:128] + "..."
+	}
+	return termsafe.Line(s)
+}

@@ -14,12 +14,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/safefile"
 	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
@@ -182,6 +182,12 @@ func NewClient(addr string, opt Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", hostport, err)
 	}
+	// The system roots vouch for any host with a public certificate, so a password is sent
+	// only where the caller named the trust: a CA or a pinned certificate (the spec's tls:,
+	// which spec.Config.Pin can hold to the trusted connections).
+	if opt.Password != "" && opt.CAPool == nil && opt.CAFile == "" && len(opt.Pins) == 0 {
+		return nil, fmt.Errorf("%s: refusing to send credentials without a CA or a pinned certificate to check the server against", hostport)
+	}
 	tr := &http.Transport{
 		TLSClientConfig:       tc,
 		DialContext:           (&net.Dialer{Timeout: opt.timeout()}).DialContext,
@@ -248,12 +254,24 @@ func sessionCache(pool *x509.CertPool, caPEM []byte, pins []string) tls.ClientSe
 	return c.(tls.ClientSessionCache)
 }
 
+// CipherSuites are the TLS 1.2 suites the client and the reference server offer: ECDHE with
+// an AEAD only (AES-GCM, ChaCha20-Poly1305); no CBC, no RSA key exchange. TLS 1.3 suites are
+// all AEAD and not configurable.
+var CipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 func tlsConfig(opt Options) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, CipherSuites: CipherSuites}
 	pool := opt.CAPool
 	var caPEM []byte
 	if opt.CAFile != "" {
-		pem, err := os.ReadFile(opt.CAFile)
+		pem, err := safefile.Read(opt.CAFile, 1<<20)
 		if err != nil {
 			return nil, fmt.Errorf("CA file: %w", err)
 		}
@@ -355,7 +373,9 @@ func (c *Client) once(ctx context.Context, op, method, path string, hdr http.Hea
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	req.SetBasicAuth(c.opt.Username, c.opt.Password)
+	if c.opt.Username != "" || c.opt.Password != "" {
+		req.SetBasicAuth(c.opt.Username, c.opt.Password)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, nil, c.fail(op, err)
@@ -424,7 +444,13 @@ func (c *Client) statusError(op string, resp *http.Response, data []byte) error 
 		e.Err = ErrRejected
 	case e.Code == CodeUnsupported:
 		e.Err = errors.ErrUnsupported
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusTooManyRequests:
+	case resp.StatusCode == http.StatusTooManyRequests:
+		e.Err = ErrThrottled
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 && s < 86400 {
+			e.RetryAfter = time.Duration(s) * time.Second
+		}
+		e.Message = fmt.Sprintf("throttled: %s (retry after %s)", e.Message, e.RetryAfter)
+	case resp.StatusCode == http.StatusUnauthorized:
 		e.Err = ErrUnauthorized
 	}
 	return e

@@ -2,15 +2,19 @@ package provider_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ctlops/ctlops/provider"
+	"github.com/ctlops/ctlops/provider/providertest"
 	"github.com/ctlops/ctlops/provider/providertest/hostile"
 )
 
@@ -174,4 +178,62 @@ func TestHTTPSHostileServers(t *testing.T) {
 	if conns, auth := plain.Seen(); conns != 2 || auth != 1 {
 		t.Errorf("control: the plain listener recorded %d connections, %d with credentials; want 2 and 1", conns, auth)
 	}
+}
+
+// TLS 1.2 with a CBC suite is refused by the reference server and the client alike.
+func TestTLS12OffersOnlyAEAD(t *testing.T) {
+	c := providertest.Start(t, 1)
+	n := c.Nodes()[0]
+	cbc := []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_RSA_WITH_AES_128_CBC_SHA}
+	conn, err := tls.Dial("tcp", n.Addr, &tls.Config{RootCAs: c.CAPool, MaxVersion: tls.VersionTLS12, CipherSuites: cbc})
+	if err == nil {
+		conn.Close()
+		t.Fatal("the reference server accepted a TLS 1.2 CBC suite")
+	}
+	// Positive control: TLS 1.2 with an AEAD suite works.
+	conn, err = tls.Dial("tcp", n.Addr, &tls.Config{RootCAs: c.CAPool, MaxVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatalf("TLS 1.2 with AEAD: %v", err)
+	}
+	if cs := conn.ConnectionState().CipherSuite; !slices.Contains(provider.CipherSuites, cs) {
+		t.Errorf("negotiated %s", tls.CipherSuiteName(cs))
+	}
+	conn.Close()
+	// The client side: record the suites its hello offers.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	hs := make(chan []uint16, 1)
+	go func() {
+		raw, err := ln.Accept()
+		if err != nil {
+			hs <- nil
+			return
+		}
+		defer raw.Close()
+		raw.SetDeadline(time.Now().Add(10 * time.Second))
+		var offered []uint16
+		_ = tls.Server(raw, &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+			offered = h.CipherSuites
+			return nil, errors.New("recorded")
+		}}).Handshake()
+		hs <- offered
+	}()
+	cl, _ := provider.NewClient(ln.Addr().String(), provider.Options{Pins: []string{strings.Repeat("ab", 32)}, Timeout: 5 * time.Second, Retries: -1})
+	cl.Cluster(context.Background())
+	offered := <-hs
+	if len(offered) == 0 {
+		t.Fatal("no client hello recorded")
+	}
+	for _, s := range offered {
+		if tls.CipherSuiteName(s) != "" && !slices.Contains(provider.CipherSuites, s) && !isTLS13(s) {
+			t.Errorf("the client offered %s", tls.CipherSuiteName(s))
+		}
+	}
+}
+
+func isTLS13(s uint16) bool {
+	return s == tls.TLS_AES_128_GCM_SHA256 || s == tls.TLS_AES_256_GCM_SHA384 || s == tls.TLS_CHACHA20_POLY1305_SHA256
 }

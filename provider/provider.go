@@ -25,6 +25,7 @@ import (
 
 	"github.com/ctlops/ctlops/ctl"
 	"github.com/ctlops/ctlops/cucm"
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // FileName is the CTL file's name in a TFTP FileLocation (R4).
@@ -72,8 +73,10 @@ type Lock struct {
 	Expires   time.Time `json:"expires"`
 }
 
+// String describes the holder for messages; the fields come from a server and are made safe
+// for a terminal (the id is never part of it).
 func (l *Lock) String() string {
-	return fmt.Sprintf("%s@%s (%s) since %s, until %s", l.User, l.Host, l.Operation,
+	return fmt.Sprintf("%s@%s (%s) since %s, until %s", termsafe.Line(l.User), termsafe.Line(l.Host), termsafe.Line(l.Operation),
 		l.Created.UTC().Format(time.RFC3339), l.Expires.UTC().Format(time.RFC3339))
 }
 
@@ -138,6 +141,9 @@ var (
 	ErrConflict     = errors.New("CTL changed since it was read")
 	ErrRejected     = errors.New("CTL refused")
 	ErrUnauthorized = errors.New("credentials refused")
+	// ErrThrottled: the server's login rate limit refused to check the credentials (429).
+	// Nothing was changed; Error.RetryAfter says when to try again.
+	ErrThrottled = errors.New("throttled by the server's login rate limit")
 )
 
 // ETag is the digest every transport reports for a CTL file.
@@ -151,7 +157,9 @@ type Error struct {
 	Code    string // the protocol's error code, "" when none
 	Message string
 	Holder  *Lock // for ErrLocked: who holds the lock
-	Err     error // sentinel or cause
+	// RetryAfter is the server's Retry-After with ErrThrottled, 0 otherwise.
+	RetryAfter time.Duration
+	Err        error // sentinel or cause
 }
 
 func (e *Error) Error() string {

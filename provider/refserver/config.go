@@ -83,6 +83,7 @@ type Limits struct {
 	IdleTimeout       time.Duration `yaml:"idleTimeout,omitempty"`       // 120s
 	MaxBody           int64         `yaml:"maxBody,omitempty"`           // 1 MiB + 4 KiB
 	LoginFailures     int           `yaml:"loginFailures,omitempty"`     // 5 per window per client address
+	UserFailures      int           `yaml:"userFailures,omitempty"`      // 20 per window for the admin user, from all addresses
 	LoginWindow       time.Duration `yaml:"loginWindow,omitempty"`       // 1m
 	PeerTimeout       time.Duration `yaml:"peerTimeout,omitempty"`       // 5s
 }
@@ -104,6 +105,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.LoginFailures <= 0 {
 		l.LoginFailures = 5
+	}
+	if l.UserFailures <= 0 {
+		l.UserFailures = 20
 	}
 	return l
 }

@@ -66,17 +66,15 @@ func (n *Node) Handler() http.Handler {
 		if ap, err := netip.ParseAddrPort(remote); err == nil {
 			remote = ap.Addr().String()
 		}
-		if wait, blocked := n.limit.blocked(remote, lim); blocked {
-			w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
-			writeErr(w, http.StatusTooManyRequests, provider.CodeTooManyAttempts, "too many failed logins from "+remote+"; try again later", nil)
+		user, pass, ok := r.BasicAuth()
+		if !ok {
+			// Nothing to evaluate, nothing to count: a request without credentials costs no
+			// hash and must not use up anyone's budget.
+			w.Header().Set("WWW-Authenticate", `Basic realm="CTL Provider", charset="UTF-8"`)
+			writeErr(w, http.StatusUnauthorized, provider.CodeUnauthorized, "this request carries no credentials", nil)
 			return
 		}
-		user, pass, ok := r.BasicAuth()
-		if !ok || !n.checkCredentials(cfg, user, pass) {
-			n.limit.fail(remote, lim)
-			n.audit(AuditEntry{User: user, Remote: remote, Op: "login", Result: provider.CodeUnauthorized})
-			w.Header().Set("WWW-Authenticate", `Basic realm="CTL Provider", charset="UTF-8"`)
-			writeErr(w, http.StatusUnauthorized, provider.CodeUnauthorized, "user name or password is wrong", nil)
+		if !n.login(w, cfg, lim, remote, user, pass) {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, lim.MaxBody)
@@ -91,6 +89,30 @@ func (n *Node) Handler() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// login admits the request's credentials or answers 401 or 429 (see limiter).
+func (n *Node) login(w http.ResponseWriter, cfg *Config, lim Limits, remote, user, pass string) bool {
+	if n.knownGood(cfg, user, pass) {
+		return true
+	}
+	key := userKey(cfg, user)
+	tk, admitted, wait := n.limit.admit(remote, key, time.Now(), lim)
+	if !admitted {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		writeErr(w, http.StatusTooManyRequests, provider.CodeTooManyAttempts,
+			"too many failed logins from "+remote+" or for this user; credentials not checked, try again in "+strconv.Itoa(int(wait/time.Second)+1)+"s", nil)
+		return false
+	}
+	good := n.checkCredentials(cfg, user, pass)
+	n.limit.settle(tk, good)
+	if !good {
+		n.audit(AuditEntry{User: user, Remote: remote, Op: "login", Result: provider.CodeUnauthorized})
+		w.Header().Set("WWW-Authenticate", `Basic realm="CTL Provider", charset="UTF-8"`)
+		writeErr(w, http.StatusUnauthorized, provider.CodeUnauthorized, "user name or password is wrong", nil)
+		return false
+	}
+	return true
 }
 
 func knownPath(p string) bool {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctlops/ctlops/provider"
 	"github.com/pin/tftp/v3"
 )
 
@@ -34,7 +35,8 @@ func (n *Node) Serve(ln net.Listener, pc net.PacketConn) error {
 	cfg := n.Config()
 	lim := cfg.Limits.withDefaults()
 	tc := &tls.Config{
-		MinVersion: tls.VersionTLS12,
+		MinVersion:   tls.VersionTLS12,
+		CipherSuites: provider.CipherSuites,
 		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 			n.current()
 			n.mu.Lock()
