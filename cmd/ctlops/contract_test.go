@@ -158,7 +158,7 @@ func TestSignWithFromSpec(t *testing.T) {
 	t.Setenv("CTLOPS_PKCS11_MODULE", "")
 	os.Unsetenv("CTLOPS_PKCS11_MODULE")
 	code, _, errs := runCtl(t, "tokens", "-f", spec)
-	if code != 1 || !strings.Contains(errs, "libeTPKCS11.so") {
+	if code != 1 || !strings.Contains(strings.ToLower(errs), "libetpkcs11.so") {
 		t.Errorf("tokens -f: exit %d, stderr %q", code, errs)
 	}
 	code, _, errs = runCtl(t, "tokens", "-f", spec, "--pkcs11-module", "/nonexistent/flag.so")
