@@ -32,7 +32,7 @@ func TestExitTableInHelpAndReadme(t *testing.T) {
 			t.Errorf("README's exit-status table has no row %q", row)
 		}
 	}
-	for _, c := range []string{"tokens", "resign", "watch", "plan", "apply", "drift", "unlock", "validate", "inspect", "version"} {
+	for _, c := range []string{"tokens", "resign", "watch", "plan", "apply", "drift", "unlock", "validate", "inspect", "version", "import"} {
 		code, out, _ := runCtl(t, c, "--help")
 		if code != 0 || !strings.Contains(out, "Exit status") {
 			t.Errorf("%s --help: exit %d, no exit-status line", c, code)
