@@ -3,9 +3,12 @@ GO        ?= go
 GOBIN     := $(shell $(GO) env GOPATH)/bin
 BIN       := bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X main.version=$(VERSION)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The revision is linked in too: Go stamps it (vcs.revision) only in a plain git checkout, not
+# in a worktree or with -buildvcs=false.
+LDFLAGS   := -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
-.PHONY: all build deps test lint unit schema-check demo clean
+.PHONY: all build deps test lint unit schema-check demo release clean
 
 all: build
 
@@ -37,5 +40,11 @@ test: deps lint build unit schema-check
 demo: deps build
 	@bash scripts/demo.sh
 
+# release cross-compiles ctlops for linux/amd64, linux/arm64, darwin/arm64 and windows/amd64
+# into dist/ with SHA256SUMS. PKCS#11 needs cgo, so each target needs its C cross-compiler; the
+# script skips (and names) the targets whose compiler this machine lacks.
+release:
+	@VERSION=$(VERSION) REVISION=$(REVISION) GO=$(GO) bash scripts/release.sh
+
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -45,24 +45,35 @@ var (
 	ruleCite    = regexp.MustCompile(`\bR[0-9]{1,3}\b`)
 	phoneCite   = regexp.MustCompile(`\bP[0-9]{1,2}\b`)
 	sectionCite = regexp.MustCompile(`§ ?([0-9]+(\.[0-9]+)*)`)
-	// A § citation right after one of these names cites another document, not CTL-FORMAT.
-	otherDoc = regexp.MustCompile(`(RFC ?[0-9]+|CUCM-INTERFACES(\.md)?|DESIGN(\.md)?|TOOLCHAIN(\.md)?|PHONE-RULES(\.md)?)[ ,]*$`)
+	// A § citation right after one of these names cites that document: CUCM-INTERFACES is in
+	// docs/cucm-interfaces.md, the others (RFCs, the shared design notes) are not ctlops'.
+	cucmDoc  = regexp.MustCompile(`CUCM-INTERFACES(\.md)?[ ,]*$`)
+	otherDoc = regexp.MustCompile(`(RFC ?[0-9]+|DESIGN(\.md)?|TOOLCHAIN(\.md)?|PHONE-RULES(\.md)?)[ ,]*$`)
 )
 
 // index is what docs/ defines.
-type index struct{ rules, phones, sections map[string]bool }
+type index struct{ rules, phones, sections, cucm map[string]bool }
 
 func loadIndex(t *testing.T) index {
 	return index{
 		rules:    headingIDs(t, "domain.md", ruleHeading),
 		phones:   headingIDs(t, "phone-rules.md", phoneHeading),
 		sections: headingIDs(t, "ctl-format.md", sectionHeading),
+		cucm:     headingIDs(t, "cucm-interfaces.md", sectionHeading),
 	}
 }
 
+// cucmDefault says whether a bare §x.y in the file at path cites cucm-interfaces.md: the
+// convention of the packages that reach a real CUCM (cucm/...), written down in that document.
+func cucmDefault(path string) bool {
+	p := filepath.ToSlash(path)
+	return strings.HasPrefix(p, "../cucm/") || strings.HasPrefix(p, "cucm/") || strings.HasSuffix(p, "docs/cucm-interfaces.md")
+}
+
 // unresolved returns the citations in text that docs/ does not define, and the § citations
-// of other documents (which docs/ does not hold and which are reported, not failed).
-func (ix index) unresolved(text string) (missing, foreign []string) {
+// of other documents (which docs/ does not hold and which are reported, not failed). A bare §
+// cites ctl-format.md, or cucm-interfaces.md when inCUCM.
+func (ix index) unresolved(text string, inCUCM bool) (missing, foreign []string) {
 	for _, m := range ruleCite.FindAllString(text, -1) {
 		if !ix.rules[m] {
 			missing = append(missing, m)
@@ -82,6 +93,13 @@ func (ix index) unresolved(text string) (missing, foreign []string) {
 		}
 		if doc := otherDoc.FindString(before); doc != "" {
 			foreign = append(foreign, strings.TrimSpace(doc)+" "+id)
+			continue
+		}
+		// "§3.1 and CUCM-INTERFACES §3": the name right before a § qualifies that one only.
+		if cucmDoc.MatchString(before) || (inCUCM && !strings.HasSuffix(strings.TrimRight(before, " ,("), "CTL-FORMAT")) {
+			if !ix.cucm[id] {
+				missing = append(missing, "CUCM-INTERFACES "+id)
+			}
 			continue
 		}
 		if !ix.sections[id] {
@@ -132,7 +150,7 @@ func TestEveryCitationResolves(t *testing.T) {
 		sc := bufio.NewScanner(bytes.NewReader(b))
 		sc.Buffer(make([]byte, 1<<20), 1<<24)
 		for n := 1; sc.Scan(); n++ {
-			missing, other := ix.unresolved(sc.Text())
+			missing, other := ix.unresolved(sc.Text(), cucmDefault(path))
 			for _, m := range missing {
 				problems = append(problems, fmt.Sprintf("%s:%d: %s has no heading in docs/", path, n, m))
 			}
@@ -163,20 +181,26 @@ func TestUnresolvedCitationsAreCaught(t *testing.T) {
 	ix := loadIndex(t)
 	cases := []struct {
 		text             string
+		inCUCM           bool
 		missing, foreign int
 	}{
-		{"refused (R16); trust continuity (R19-R21), R1–R27", 0, 0},
-		{"refused (R99)", 1, 0},
-		{"R0 and R28 do not exist", 2, 0},
-		{"phones imprint the first CTL (P13); P0 and P51", 0, 0},
-		{"a phone rule P52 that nobody wrote", 1, 0},
-		{"curve P256 and P384 are no phone rules", 0, 0},
-		{"the signature (§2.5), strings (§1.4), records §3", 0, 0},
-		{"a made-up section §2.9 and § 12", 2, 0},
-		{"RFC 5280 §4.1 and CUCM-INTERFACES.md §2.3", 0, 2},
+		{"refused (R16); trust continuity (R19-R21), R1–R27", false, 0, 0},
+		{"refused (R99)", false, 1, 0},
+		{"R0 and R28 do not exist", false, 2, 0},
+		{"phones imprint the first CTL (P13); P0 and P51", false, 0, 0},
+		{"a phone rule P52 that nobody wrote", false, 1, 0},
+		{"curve P256 and P384 are no phone rules", false, 0, 0},
+		{"the signature (§2.5), strings (§1.4), records §3", false, 0, 0},
+		{"a made-up section §2.9 and § 12", false, 2, 0},
+		{"RFC 5280 §4.1 and RFC 1350 §4", false, 0, 2},
+		{"CUCM-INTERFACES.md §2.3 and CUCM-INTERFACES §4.1", false, 0, 0},
+		{"CUCM-INTERFACES §2.16 does not exist", false, 1, 0},
+		{"in cucm/: show network cluster (§2.10), restarts (§2.12)", true, 0, 0},
+		{"in cucm/: a made-up §2.16", true, 1, 0},
+		{"outside cucm/, §2.10 is the format's, which has none", false, 1, 0},
 	}
 	for _, c := range cases {
-		missing, foreign := ix.unresolved(c.text)
+		missing, foreign := ix.unresolved(c.text, c.inCUCM)
 		if len(missing) != c.missing || len(foreign) != c.foreign {
 			t.Errorf("%q: missing %v, other documents %v; want %d and %d", c.text, missing, foreign, c.missing, c.foreign)
 		}

@@ -91,6 +91,7 @@ func startArgs(bin string, args []string, cfg, logPath string) (int, error) {
 	defer logf.Close()
 	off, _ := logf.Seek(0, 2)
 	cmd := exec.Command(bin, args...)
+	cmd.Env = nodeEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if NodesDieWithCaller {
@@ -122,6 +123,28 @@ func startArgs(bin string, args []string, cfg, logPath string) (int, error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// nodeEnvKeep are the variables a node keeps from the environment of whoever starts it. A
+// node reads everything else from its config file, so it needs nothing of the operator's
+// environment, which after `. lab.env` (or in CI) holds the lab's and real clusters' provider
+// passwords and the token PIN: a node process is another place they could leak from (its
+// /proc/PID/environ, a crash dump, a child of its own). Locale, time zone, temporary directory
+// and the Go runtime's knobs stay, so that a node behaves like the ctlops that started it.
+var nodeEnvKeep = map[string]bool{
+	"PATH": true, "TMPDIR": true, "TZ": true, "LANG": true, "LC_ALL": true,
+	"GODEBUG": true, "GOTRACEBACK": true, "GOMAXPROCS": true, "GOMEMLIMIT": true,
+}
+
+// nodeEnv returns the part of environ a node process gets.
+func nodeEnv(environ []string) []string {
+	out := []string{}
+	for _, kv := range environ {
+		if k, _, ok := strings.Cut(kv, "="); ok && nodeEnvKeep[k] {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func readFrom(path string, off int64) []byte {

@@ -1,14 +1,12 @@
 package reconcile
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"sync"
 	"time"
@@ -31,6 +29,8 @@ type Loop struct {
 	NotifyURL   string
 	// HTTP posts notifications; a client with a 10 s timeout when nil.
 	HTTP *http.Client
+	// Retry is how a failed notification is retried (notify.go); the zero value is the default.
+	Retry RetryPolicy
 
 	tracker *Tracker
 	mu      sync.Mutex // serialises writes to Log
@@ -95,9 +95,7 @@ func (l *Loop) Once(ctx context.Context) (*Result, []Event, error) {
 	}
 	if l.NotifyURL != "" {
 		for _, e := range events {
-			if err := l.notify(ctx, e); err != nil {
-				l.logJSON(map[string]any{"type": "notify_error", "time": time.Now().UTC(), "cluster": e.Cluster, "error": err.Error()})
-			}
+			l.notify(ctx, e)
 		}
 	}
 	return r, events, errors.Join(errs...)
@@ -134,45 +132,4 @@ func (l *Loop) logJSON(v any) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	_, _ = l.Log.Write(append(b, '\n'))
-}
-
-// notify POSTs one event. Its error never names the URL: webhook URLs often carry a token.
-func (l *Loop) notify(ctx context.Context, e Event) error {
-	body, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	c := l.HTTP
-	if c == nil {
-		c = &http.Client{Timeout: 10 * time.Second}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.NotifyURL, bytes.NewReader(body))
-	if err != nil {
-		return errors.New("notify: invalid URL")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "ctlops-drift")
-	resp, err := c.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("notify: %v", err)
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("notify: the webhook answered %s", resp.Status)
-	}
-	return nil
-}
-
-// ValidateNotifyURL refuses what cannot be a webhook before the first check runs.
-func ValidateNotifyURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("--notify: want an http:// or https:// URL")
-	}
-	return nil
 }

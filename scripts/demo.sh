@@ -57,7 +57,7 @@ say "What a phone downloads" \
 cm2_tftp=$("$CTLOPS" lab status --dir "$LAB" | awk '$1 == "hq" && $2 == "cm2" { print $5 }')
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"; "$CTLOPS" lab down --dir "$LAB" --purge >/dev/null 2>&1 || true' EXIT
 tftp -m binary "${cm2_tftp%:*}" "${cm2_tftp#*:}" -c get CTLFile.tlv "$tmp/CTLFile.tlv"
-run "$CTLOPS" inspect "$tmp/CTLFile.tlv" | sed -n '1,12p;/^Signature:/p'
+run "$CTLOPS" inspect "$tmp/CTLFile.tlv" | awk 'NR <= 12 || /^Signature:/'  # each line once
 
 say "Check for drift" "Nothing changed since the apply: exit 0."
 expect 0 "$CTLOPS" drift -f "$SPEC"
@@ -77,7 +77,7 @@ run "$CTLOPS" apply -f "$SPEC" --cluster hq --auto-approve
 say "Check again" "The live clusters match the spec: exit 0."
 expect 0 "$CTLOPS" drift -f "$SPEC"
 
-say "Stop the lab" "Every node process is stopped; nothing is left running."
+say "Stop the lab" "Every node process is stopped and the demo's lab directory deleted: nothing is left running."
 run "$CTLOPS" lab down --dir "$LAB" --purge
 trap 'rm -rf "$tmp"' EXIT
 

@@ -18,6 +18,7 @@ var exitLines = map[string]string{
 	"ctlops tokens": "Exit status: 0 listed (also when no token is present), 1 error, 4 usage.",
 	"ctlops resign": "Exit status: 0 written, 1 error (nothing written), 4 usage.",
 	"ctlops watch":  "Exit status: 0 stopped by Ctrl-C or SIGTERM, 1 error (the first spec does not load), 4 usage.",
+	"ctlops import": "Exit status: 0 written, 1 error (nothing written), 4 usage.",
 }
 
 // signWithCommands take -f to read the spec's signWith, as their help says they do: the

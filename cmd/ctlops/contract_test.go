@@ -32,7 +32,7 @@ func TestExitTableInHelpAndReadme(t *testing.T) {
 			t.Errorf("README's exit-status table has no row %q", row)
 		}
 	}
-	for _, c := range []string{"tokens", "resign", "watch", "plan", "apply", "drift", "unlock", "validate", "inspect", "version"} {
+	for _, c := range []string{"tokens", "resign", "watch", "plan", "apply", "drift", "unlock", "validate", "inspect", "version", "import"} {
 		code, out, _ := runCtl(t, c, "--help")
 		if code != 0 || !strings.Contains(out, "Exit status") {
 			t.Errorf("%s --help: exit %d, no exit-status line", c, code)
@@ -158,7 +158,7 @@ func TestSignWithFromSpec(t *testing.T) {
 	t.Setenv("CTLOPS_PKCS11_MODULE", "")
 	os.Unsetenv("CTLOPS_PKCS11_MODULE")
 	code, _, errs := runCtl(t, "tokens", "-f", spec)
-	if code != 1 || !strings.Contains(errs, "libeTPKCS11.so") {
+	if code != 1 || !strings.Contains(strings.ToLower(errs), "libetpkcs11.so") {
 		t.Errorf("tokens -f: exit %d, stderr %q", code, errs)
 	}
 	code, _, errs = runCtl(t, "tokens", "-f", spec, "--pkcs11-module", "/nonexistent/flag.so")
@@ -208,6 +208,48 @@ func TestCompletion(t *testing.T) {
 		code, out, _ := runCtl(t, "completion", sh)
 		if code != 0 || !strings.Contains(out, "ctlops") || len(out) < 500 {
 			t.Errorf("completion %s: exit %d, %d bytes", sh, code, len(out))
+		}
+	}
+}
+
+// drift's webhook URL can come from a file or the environment, so that its token is on no
+// command line; it is never echoed.
+func TestNotifyURLFromFileOrEnvironment(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.yaml")
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	bad := write("bad", "ftp://hooks.example/s3cret\n")
+	good := write("good", "https://hooks.example/s3cret\nignored\n")
+	empty := write("empty", "\n")
+	t.Setenv(notifyEnv, "")
+	for _, c := range []struct {
+		env  string
+		args []string
+		code int
+		want string
+	}{
+		{"", []string{"--notify-file", bad}, 1, "--notify: want an http:// or https:// URL"},
+		{"", []string{"--notify-file", good}, 1, "missing.yaml"}, // taken: drift goes on to the spec
+		{"", []string{"--notify-file", empty}, 1, "first line is empty"},
+		{"", []string{"--notify-file", filepath.Join(dir, "none")}, 1, "--notify-file"},
+		{"ftp://hooks.example/s3cret", nil, 1, "--notify: want"},
+		{"https://hooks.example/s3cret", nil, 1, "missing.yaml"},
+		{"ftp://ignored/s3cret", []string{"--notify", "https://hooks.example/x"}, 1, "missing.yaml"}, // the flag wins
+		{"", []string{"--notify-file", good, "--notify", "https://hooks.example/x"}, 4, "give one"},
+	} {
+		t.Setenv(notifyEnv, c.env)
+		code, out, errs := runCtl(t, append([]string{"drift", "-f", missing}, c.args...)...)
+		if code != c.code || !strings.Contains(errs, c.want) {
+			t.Errorf("%s=%q %v: exit %d, stderr %q; want %d and %q", notifyEnv, c.env, c.args, code, errs, c.code, c.want)
+		}
+		if strings.Contains(out+errs, "s3cret") {
+			t.Errorf("%v: the URL's token is in the output", c.args)
 		}
 	}
 }

@@ -56,6 +56,7 @@ Flags may be written Terraform's way too: -auto-approve, -out=FILE.`,
 			c.Args, c.RunE = cobra.ArbitraryArgs, groupRunE
 		}
 		applyContract(c)
+		addNotifySources(c)
 		if noVerbose[c.CommandPath()] {
 			if f := c.Flags().Lookup("verbose"); f != nil {
 				f.Hidden = true
@@ -103,6 +104,9 @@ func preRun(c *cobra.Command, _ []string) error {
 		return usageError(fmt.Errorf("--verbose: %s already shows every cluster and server; it shows unchanged records on plan, apply and watch", c.CommandPath()))
 	}
 	if err := applySignWith(c); err != nil {
+		return err
+	}
+	if err := applyNotifySources(c); err != nil {
 		return err
 	}
 	current.set(c)

@@ -22,7 +22,7 @@ import (
 // with the annotation cancelAnnotation.
 var cancelOnSignal = map[string]bool{
 	"ctlops plan": true, "ctlops apply": true, "ctlops drift": true, "ctlops unlock": true,
-	"ctlops watch": true, "ctlops lab up": true, "ctlops lab event": true,
+	"ctlops watch": true, "ctlops import": true, "ctlops lab up": true, "ctlops lab event": true,
 }
 
 // cancelAnnotation on a command says "cancel my context on a signal" (see cancelOnSignal).

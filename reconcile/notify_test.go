@@ -1,0 +1,133 @@
+package reconcile_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ctlops/ctlops/reconcile"
+)
+
+// flaky answers fail for the first n POSTs, then 204.
+type flaky struct {
+	n, calls atomic.Int32
+	fail     int
+}
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.calls.Add(1) <= f.n.Load() {
+		w.WriteHeader(f.fail)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// driftOnce is a check that finds cluster hq drifted.
+func driftOnce(context.Context) (*reconcile.Result, error) {
+	return &reconcile.Result{Time: time.Now(), Clusters: []*reconcile.ClusterResult{{Name: "hq", Drift: true, State: "s1", Reasons: []string{"r"}}}}, nil
+}
+
+func notifyLines(t *testing.T, log string) (retries, gaveUp []reconcile.NotifyLine) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		var l reconcile.NotifyLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("not JSON: %s", line)
+		}
+		switch l.Type {
+		case "notify_retry":
+			retries = append(retries, l)
+		case "notify_error":
+			gaveUp = append(gaveUp, l)
+		}
+	}
+	return retries, gaveUp
+}
+
+// A webhook that fails N times and then answers gets the event on try N+1, each retry logged
+// with its wait (doubling); one that never answers well is given up on after Attempts tries,
+// and the log says so; a 4xx is not retried; the URL's token is in no line.
+func TestNotifyRetries(t *testing.T) {
+	policy := reconcile.RetryPolicy{Attempts: 4, Backoff: time.Millisecond, MaxBackoff: 50 * time.Millisecond}
+	for _, c := range []struct {
+		name          string
+		failures      int32
+		status        int
+		calls         int32
+		retries       int
+		gaveUp        bool
+		wantErrSubstr string
+	}{
+		{"recovers after 2 failures", 2, http.StatusServiceUnavailable, 3, 2, false, ""},
+		{"recovers on the last try", 3, http.StatusBadGateway, 4, 3, false, ""},
+		{"never recovers", 100, http.StatusInternalServerError, 4, 3, true, "gave up after 4 attempt(s)"},
+		{"rate limited, then fine", 1, http.StatusTooManyRequests, 2, 1, false, ""},
+		{"a 4xx is not retried", 100, http.StatusUnauthorized, 1, 0, true, "gave up after 1 attempt(s): notify: the webhook answered 401"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &flaky{fail: c.status}
+			f.n.Store(c.failures)
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			var log syncBuffer
+			loop := &reconcile.Loop{Check: driftOnce, Log: &log, NotifyURL: srv.URL + "/hook?token=s3cret", Retry: policy}
+			if _, _, err := loop.Once(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.calls.Load(); got != c.calls {
+				t.Errorf("%d POSTs, want %d", got, c.calls)
+			}
+			retries, gaveUp := notifyLines(t, log.String())
+			if len(retries) != c.retries || (len(gaveUp) == 1) != c.gaveUp {
+				t.Errorf("%d retry lines and %d give-up lines, want %d and gave up %v:\n%s", len(retries), len(gaveUp), c.retries, c.gaveUp, log.String())
+			}
+			for i, r := range retries {
+				if want := min(float64(uint(1)<<i)*1e-3, 0.05); r.RetryIn != want || r.Attempt != i+1 || r.Cluster != "hq" {
+					t.Errorf("retry %d: %+v, want a wait of %gs", i, r, want)
+				}
+			}
+			if c.gaveUp && (!gaveUp[0].GaveUp || !strings.Contains(gaveUp[0].Error, c.wantErrSubstr)) {
+				t.Errorf("give-up line %+v, want %q", gaveUp[0], c.wantErrSubstr)
+			}
+			if strings.Contains(log.String(), "s3cret") {
+				t.Error("the webhook URL's token is in the log")
+			}
+		})
+	}
+}
+
+// Retry-After is honoured up to MaxBackoff; stopping ends the waiting at once.
+func TestNotifyRetryAfterAndStop(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	var log syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	loop := &reconcile.Loop{Check: driftOnce, Log: &log, NotifyURL: srv.URL, Retry: reconcile.RetryPolicy{Attempts: 5, Backoff: time.Millisecond, MaxBackoff: time.Hour}}
+	done := make(chan struct{})
+	go func() { _, _, _ = loop.Once(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(log.String(), "notify_retry") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no retry line:\n%s", log.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a stopped loop kept waiting to retry")
+	}
+	retries, gaveUp := notifyLines(t, log.String())
+	if len(retries) != 1 || retries[0].RetryIn != 3600 || len(gaveUp) != 1 || !strings.Contains(gaveUp[0].Error, "stopping") {
+		t.Errorf("log:\n%s", log.String())
+	}
+}
