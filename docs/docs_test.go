@@ -47,7 +47,7 @@ var (
 	sectionCite = regexp.MustCompile(`§ ?([0-9]+(\.[0-9]+)*)`)
 	// A § citation right after one of these names cites that document: CUCM-INTERFACES is in
 	// docs/cucm-interfaces.md, the others (RFCs, the shared design notes) are not ctlops'.
-	cucmDoc  = regexp.MustCompile(`CUCM-INTERFACES(\.md)?[ ,]*$`)
+	cucmDoc  = regexp.MustCompile(`(?i)CUCM-INTERFACES(\.md)?[ ,]*$`)
 	otherDoc = regexp.MustCompile(`(RFC ?[0-9]+|DESIGN(\.md)?|TOOLCHAIN(\.md)?|PHONE-RULES(\.md)?)[ ,]*$`)
 )
 
@@ -67,7 +67,7 @@ func loadIndex(t *testing.T) index {
 // convention of the packages that reach a real CUCM (cucm/...), written down in that document.
 func cucmDefault(path string) bool {
 	p := filepath.ToSlash(path)
-	return strings.HasPrefix(p, "../cucm/") || strings.HasPrefix(p, "cucm/") || strings.HasSuffix(p, "docs/cucm-interfaces.md")
+	return strings.HasPrefix(p, "../cucm/") || strings.HasPrefix(p, "cucm/") || strings.HasPrefix(p, "../lab/cucmsim/") || strings.HasSuffix(p, "docs/cucm-interfaces.md")
 }
 
 // unresolved returns the citations in text that docs/ does not define, and the § citations

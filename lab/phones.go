@@ -219,27 +219,20 @@ func allocatePorts(pn *PhoneNode) error {
 		}
 	}()
 	tcp := func() (string, error) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", err
-		}
-		closers = append(closers, ln)
-		return ln.Addr().String(), nil
+		p, err := freePort("tcp", &closers)
+		return loopback(p), err
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	udp, err := freePort("udp", &closers)
 	if err != nil {
 		return err
 	}
-	closers = append(closers, pc)
-	pn.TFTP, pn.SCCP = pc.LocalAddr().String(), ""
+	pn.TFTP, pn.SCCP = loopback(udp), ""
 	for i := 0; i < 200 && pn.SCCP == ""; i++ {
-		a, err := net.Listen("tcp", "127.0.0.1:0")
+		p, err := freePort("tcp", &closers)
 		if err != nil {
 			return err
 		}
-		closers = append(closers, a)
-		p := a.Addr().(*net.TCPAddr).Port
-		if p+443 > 65535 {
+		if p+443 > 65535 || !claimPort("tcp", p+443) {
 			continue
 		}
 		b, err := net.Listen("tcp", loopback(p+443))
@@ -247,7 +240,7 @@ func allocatePorts(pn *PhoneNode) error {
 			continue
 		}
 		closers = append(closers, b)
-		pn.SCCP = a.Addr().String()
+		pn.SCCP = loopback(p)
 	}
 	if pn.SCCP == "" {
 		return errors.New("no free port pair p, p+443 on 127.0.0.1 for SCCP")
@@ -388,6 +381,7 @@ func startProc(bin string, args []string, cfg, logPath, ready string) (int, erro
 	defer logf.Close()
 	off, _ := logf.Seek(0, 2)
 	cmd := exec.Command(bin, args...)
+	cmd.Env = nodeEnv(os.Environ()) // a phone side gets no operator secret either
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = sessionAttr()
 	if err := cmd.Start(); err != nil {

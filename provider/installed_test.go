@@ -1,6 +1,9 @@
 package provider_test
 
 import (
+	"crypto"
+	"crypto/rand"
+	"crypto/sha1"
 	"errors"
 	"net/netip"
 	"os"
@@ -77,11 +80,23 @@ func TestFilesPhonesCannotLoadAreRefused(t *testing.T) {
 	r1, _ := ctl.NewRecord(tk[0].cert, ctl.RoleSAST, "", netip.Addr{})
 	r2, _ := ctl.NewRecord(tk[1].cert, ctl.RoleSAST, "", netip.Addr{})
 	bad, _ := ctl.NewRecord(tk[2].cert, ctl.RoleCCMTFTP, "cm1", netip.MustParseAddr("192.0.2.11"))
-	bad.Certificate = []byte("not a certificate")
 	f := ctl.New("CTLFile.tlv", []ctl.Record{r1, r2, bad})
 	if err := f.Sign(tk[0].key, tk[0].cert, ctl.SHA1, time.Unix(1700000000, 0)); err != nil {
 		t.Fatal(err)
 	}
+	// ctl.Sign refuses to sign such a file, so break the certificate after signing and sign the
+	// bytes again by hand, the way a tool other than ctlops could.
+	f.Records[2].Certificate = []byte("not a certificate")
+	signed, err := f.SignedBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha1.Sum(signed)
+	sig, err := tk[0].key.Sign(rand.Reader, sum[:], crypto.SHA1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Header.Signature = sig
 	data, err := f.Marshal()
 	if err != nil {
 		t.Fatal(err)

@@ -78,9 +78,9 @@ var (
 	hostKeyPattern = regexp.MustCompile(`^SHA256:[A-Za-z0-9+/]{43}=?$`)
 	// tokenlessRefused are the cluster keys a tokenless cluster may not have, and why.
 	tokenlessRefused = map[string]string{
-		"tokens":        "a tokenless CTL is signed by CUCM's own CallManager and ITLRecovery certificates, which are its two SAST records (R16 is met by them); the platform CLI cannot add tokens (§2.15)",
+		"tokens":        "a tokenless CTL is signed by CUCM's own CallManager and ITLRecovery certificates, which are its two SAST records (R16 is met by them); the platform CLI cannot add tokens (docs/cucm-interfaces.md §2.15)",
 		"signWith":      "CUCM signs a tokenless CTL itself on the publisher; ctlops holds no key for it",
-		"alternateTFTP": "the platform CLI cannot add alternate TFTP servers to a tokenless CTL (§2.15), so ctlops cannot enforce them",
+		"alternateTFTP": "the platform CLI cannot add alternate TFTP servers to a tokenless CTL (docs/cucm-interfaces.md §2.15), so ctlops cannot enforce them",
 		"providers":     "a tokenless cluster is read and changed through platform: (SSH and TFTP), not CTL Providers",
 		"credentials":   "give the platform account under platform.credentials",
 		"tls":           "the platform CLI is SSH: pin host keys under platform.hostKeys or platform.knownHosts",

@@ -57,7 +57,7 @@ var allowed = map[string][]string{
 	"lab/phonetest":                 {"ctl"},
 	"lab/callmanager":               {"ctl", "internal/atomicfile", "lab/cnf", "lab/tvs"},
 	"lab/phone":                     {"ctl", "internal/atomicfile", "lab/callmanager", "lab/cnf", "lab/tvs", "phonerules"},
-	"cmd/ctl-provider":              {"provider/refserver", "lab/servicesim", "internal/termsafe"},
+	"cmd/ctl-provider":              {"provider/refserver", "lab/servicesim", "internal/safefile", "internal/termsafe"},
 	"cmd/ctlops":                    {"*"},
 	"test":                          {"*"},
 }
