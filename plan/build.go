@@ -33,6 +33,14 @@ func Build(c *spec.Cluster, l *Live, now time.Time) *Cluster {
 		return p
 	}
 	b := &builder{spec: c, live: l, now: now, p: p}
+	if c.Signing == spec.SigningTokenless && l.Platform == nil {
+		p.Error = "tokenless cluster: nothing was read through its platform CLI"
+		return p
+	}
+	if isTokenless(c, l) {
+		b.buildTokenless() // plan/tokenless.go
+		return p
+	}
 	b.inventory()
 	b.liveFiles()
 	desired := b.desired()

@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	"provider/refserver":            {"ctl", "cucm", "provider", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
 	"provider/providertest":         {"ctl", "cucm", "provider", "provider/refserver", "provider/providertest/hostile"},
 	"provider/providertest/hostile": {},
-	"plan":                          {"ctl", "cucm", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
+	"plan":                          {"ctl", "cucm", "cucm/tokenless", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
 	"live":                          {"ctl", "cucm", "cucm/adapter", "cucm/platform", "plan", "provider", "spec", "internal/termsafe"},
 	"reconcile":                     {"ctl", "cucm", "live", "plan", "spec", "internal/atomicfile", "internal/termsafe"},
 	"apply":                         {"ctl", "cucm", "live", "plan", "provider", "spec", "token", "internal/atomicfile", "internal/safefile", "internal/termsafe", "cucm/serviceability", "rollout"},
