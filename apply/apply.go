@@ -305,14 +305,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if o.Confirm == nil {
 			return res, ErrInputNeeded
 		}
-		var names []string
-		for _, c := range p.Clusters {
-			if c.Summary.Changes {
-				names = append(names, c.Name)
-			}
-		}
-		ok, err := o.Confirm(fmt.Sprintf("\nctlops will sign a new CTL and push it to every server of %s.\n"+
-			"Only 'yes' will be accepted.\n\nType \"yes\" to apply: ", strings.Join(names, ", ")))
+		ok, err := o.Confirm(confirmPrompt(p)) // apply/tokenless.go
 		if err != nil {
 			return res, err
 		}
@@ -320,7 +313,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return res, ErrDeclined
 		}
 	}
-	return res, apply(ctx, &o, p, res)
+	return res, applyAll(ctx, &o, p, res) // apply/tokenless.go: token clusters, then tokenless
 }
 
 // refusals turns what stops a plan from being applied into one error.

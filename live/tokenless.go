@@ -14,12 +14,11 @@ import (
 // cluster: the adapter's Read runs only `show` commands and TFTP reads.
 func (f *fetcher) tokenless(ctx context.Context, c *spec.Cluster) *plan.Live {
 	l := &plan.Live{}
-	t, err := PlatformTarget(c, cap(f.sem))
+	t, err := TokenlessTarget(c, f.opt)
 	if err != nil {
 		l.Errors = append(l.Errors, err.Error())
 		return l
 	}
-	f.platformConfig(t)
 	t.Sem = f.sem
 	p := adapter.NewPool(t)
 	defer p.Close()
@@ -32,18 +31,28 @@ func (f *fetcher) tokenless(ctx context.Context, c *spec.Cluster) *plan.Live {
 	return l
 }
 
-// platformConfig applies the fetch's options to the SSH sessions: the per-request timeout
-// bounds each command, and tests shorten the start-up wait.
-func (f *fetcher) platformConfig(t *adapter.Target) {
-	if f.opt.Platform != nil {
-		t.SSH = *f.opt.Platform
+// TokenlessTarget is the adapter target of a tokenless cluster with the fetch's options: the
+// per-request timeout bounds each command and TFTP read, Options.Platform (tests) sets the
+// session timings. Apply drives the same target.
+func TokenlessTarget(c *spec.Cluster, o Options) (*adapter.Target, error) {
+	n := o.Parallelism
+	if n <= 0 {
+		n = 10
 	}
-	if f.opt.Timeout > 0 && t.SSH.CommandTimeout == 0 {
-		t.SSH.CommandTimeout = f.opt.Timeout
+	t, err := PlatformTarget(c, n)
+	if err != nil {
+		return nil, err
 	}
-	if f.opt.Timeout > 0 {
-		t.TFTPTimeout = f.opt.Timeout
+	if o.Platform != nil {
+		t.SSH = *o.Platform
 	}
+	if o.Timeout > 0 && t.SSH.CommandTimeout == 0 {
+		t.SSH.CommandTimeout = o.Timeout
+	}
+	if o.Timeout > 0 {
+		t.TFTPTimeout = o.Timeout
+	}
+	return t, nil
 }
 
 // PlatformLive turns the adapter's read into the planner's view of it: plain data, no

@@ -192,7 +192,6 @@ func TestTokenlessDriftEvents(t *testing.T) {
 			}
 			var text bytes.Buffer
 			_ = (&plan.Plan{Clusters: []*plan.Cluster{c}}).WriteText(&text, plan.TextOptions{})
-			t.Log(text.String())
 			if !strings.Contains(text.String(), tc.node) {
 				t.Errorf("the plan does not name %s:\n%s", tc.node, text.String())
 			}

@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"plan":                          {"ctl", "cucm", "cucm/tokenless", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
 	"live":                          {"ctl", "cucm", "cucm/adapter", "cucm/platform", "plan", "provider", "spec", "internal/termsafe"},
 	"reconcile":                     {"ctl", "cucm", "live", "plan", "spec", "internal/atomicfile", "internal/termsafe"},
-	"apply":                         {"ctl", "cucm", "live", "plan", "provider", "spec", "token", "internal/atomicfile", "internal/safefile", "internal/termsafe", "cucm/serviceability", "rollout"},
+	"apply":                         {"ctl", "cucm", "cucm/adapter", "cucm/platform", "live", "plan", "provider", "spec", "token", "internal/atomicfile", "internal/safefile", "internal/termsafe", "cucm/serviceability", "rollout"},
 	"lab":                           {"ctl", "cucm", "provider", "provider/refserver", "spec", "token", "token/softhsm", "internal/atomicfile", "internal/safefile", "internal/termsafe", "lab/callmanager", "lab/cnf", "lab/phone", "phonerules", "cucm/serviceability", "lab/servicesim"},
 	"internal/labtest":              {"ctl", "cucm", "live", "plan", "provider", "provider/providertest", "spec", "internal/termsafe"},
 	"rollout":                       {"cucm/serviceability", "internal/termsafe"},
