@@ -134,6 +134,7 @@ const (
 	DesiredTooLarge        ProblemKind = "desired-too-large"        // N: bytes
 	FileGrows              ProblemKind = "file-grows"               // N: from, M: to records
 	InventoryForeignTarget ProblemKind = "inventory-foreign-target" // Server, Have: the address (R14)
+	ReplaceNothing         ProblemKind = "replace-nothing"          // Server, Have: its status (--replace)
 )
 
 // Problem is a refusal or a warning: its kind, the rule it comes from, where in the spec

@@ -127,6 +127,8 @@ func (p Problem) Message() string {
 		return fmt.Sprintf("the desired file would be about %d bytes; phones fail to load a CTL over %d bytes", p.N, MaxCTLSize)
 	case FileGrows:
 		return fmt.Sprintf("the file grows from %d to %d records", p.N, p.M)
+	case ReplaceNothing:
+		return fmt.Sprintf("--replace %s: the server's file is not refused (it is %s): nothing to replace there; is it the node you investigated?", s, p.Have)
 	case InventoryForeignTarget:
 		return fmt.Sprintf("server %s: the inventory names %s as its CTL Provider, which the spec's trust configuration does not cover: ignored, never contacted", s, q(p.Have))
 	}
