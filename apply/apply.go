@@ -90,7 +90,7 @@ type Options struct {
 	// replace action (plan.Inputs).
 	Replace []string
 
-	applyID string          // ties the audit log's intent and result lines
+	applyID   string          // ties the audit log's intent and result lines
 	skipped   map[string]bool // clusters left out of this apply (skip.go)
 	takenOver []BrokenLock    // locks of this user's own dead apply that were taken over (lock.go)
 }

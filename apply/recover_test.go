@@ -144,3 +144,31 @@ func TestFleetSkipsBadCluster(t *testing.T) {
 		t.Errorf("unknown cluster of a saved plan: %v", err)
 	}
 }
+
+// TestSavedPlanRepeatsWarnings: whoever types "yes" to a saved plan hears its warnings
+// again, before the question.
+func TestSavedPlanRepeatsWarnings(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 1})
+	l.mustApply(l.spec(hq("mixed", "alice", "bob")), "alice")
+	cfg := l.spec(hq("mixed", "alice", "bob", "carol", "mallory", "dave"))
+	p := l.plan(cfg)
+	if len(p.Clusters[0].Warnings) == 0 {
+		t.Fatal("the plan has no warning: the test would prove nothing")
+	}
+	path := filepath.Join(l.dir, "grow.plan")
+	if err := p.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.PlanFile, o.AutoApprove = path, false
+	var before string
+	o.Confirm = func(string) (bool, error) { before = out.String(); return false, nil }
+	if _, _, err := l.run(o); !errors.Is(err, apply.ErrDeclined) {
+		t.Fatalf("err %v", err)
+	}
+	want := p.Clusters[0].Warnings[0].Message()
+	if !strings.Contains(before, "Warnings of the plan:") || !strings.Contains(before, want) {
+		t.Errorf("the warnings are not repeated before the question (want %q):\n%s", want, before)
+	}
+}
