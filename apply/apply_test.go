@@ -222,9 +222,13 @@ func TestStalePlan(t *testing.T) {
 	if after := l.digests("hq"); !equalMaps(before, after) {
 		t.Errorf("a stale plan changed servers: %v → %v", before, after)
 	}
-	// --cluster cannot narrow a saved plan.
+	// --cluster narrows a saved plan to clusters it holds; the subset is checked as well.
 	o.Clusters = []string{"hq"}
-	if _, _, err := l.run(o); err == nil || !strings.Contains(err.Error(), "--cluster") {
+	if _, _, err := l.run(o); !errors.As(err, &se) {
+		t.Errorf("err %v, want the narrowed plan stale too", err)
+	}
+	o.Clusters = []string{"other"}
+	if _, _, err := l.run(o); err == nil || !strings.Contains(err.Error(), "--cluster other") {
 		t.Errorf("err %v", err)
 	}
 }

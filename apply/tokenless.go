@@ -28,7 +28,7 @@ func isTokenlessPlan(c *plan.Cluster) bool { return c.Platform != nil }
 func applyAll(ctx context.Context, o *Options, p *plan.Plan, res *Result) error {
 	var tokens, tokenless bool
 	for _, c := range p.Clusters {
-		if !c.Summary.Changes {
+		if !c.Summary.Changes || o.skipped[c.Name] {
 			continue
 		}
 		if isTokenlessPlan(c) {
@@ -64,7 +64,7 @@ func applyTokenless(ctx context.Context, o *Options, p *plan.Plan, res *Result) 
 		CtlopsVersion: o.Version, PlanDigest: p.Digest(), PlanFile: o.PlanFile, SpecDigest: p.SpecDigest,
 		Clusters: []string{}, Details: []*ClusterResult{}, Result: "intent"}
 	for _, c := range p.Clusters {
-		if c.Summary.Changes && isTokenlessPlan(c) {
+		if c.Summary.Changes && isTokenlessPlan(c) && !o.skipped[c.Name] {
 			intent.Clusters = append(intent.Clusters, c.Name)
 			intent.Targets = append(intent.Targets, fmt.Sprintf("%s/%s %s", c.Name, c.Platform.Publisher, c.Platform.Command))
 		}
@@ -79,7 +79,7 @@ func applyTokenless(ctx context.Context, o *Options, p *plan.Plan, res *Result) 
 	}()
 	var errs []error
 	for _, c := range p.Clusters {
-		if !c.Summary.Changes || !isTokenlessPlan(c) || ctx.Err() != nil {
+		if !c.Summary.Changes || !isTokenlessPlan(c) || o.skipped[c.Name] || ctx.Err() != nil {
 			continue
 		}
 		cr, cerr := o.tokenlessCluster(ctx, c)
@@ -218,11 +218,11 @@ func (o *Options) tokenlessReport(c *plan.Cluster, ar *adapter.ApplyResult, cr *
 
 // confirmPrompt is the question before anything is changed: what is signed and pushed for
 // token clusters, and which CLI command runs on which publisher for tokenless ones.
-func confirmPrompt(p *plan.Plan) string {
+func confirmPrompt(p *plan.Plan, skipped map[string]bool) string {
 	var tokens, cmds []string
 	for _, c := range p.Clusters {
 		switch {
-		case !c.Summary.Changes:
+		case !c.Summary.Changes || skipped[c.Name]:
 		case isTokenlessPlan(c):
 			cmds = append(cmds, fmt.Sprintf("`%s` on %s (cluster %s)", c.Platform.Command, termsafe.Line(c.Platform.Publisher), c.Name))
 		default:

@@ -31,6 +31,9 @@ type Options struct {
 	// Platform, when set, is the SSH session configuration for tokenless clusters (tests
 	// shorten the start-up wait); addresses and credentials come from the spec.
 	Platform *platform.Config
+	// Plan is what the admin told the planner beyond the spec (apply --replace); it does not
+	// change what is read.
+	Plan plan.Inputs
 }
 
 // Fetch reads the given clusters of cfg concurrently. A cluster whose servers cannot be read
@@ -358,6 +361,9 @@ func Plan(ctx context.Context, cfg *spec.Config, names []string, o Options, vers
 		return nil, err
 	}
 	lives := Fetch(ctx, cfg, clusters, o)
-	p := plan.New(cfg, lives, version, now)
+	p := plan.NewWith(cfg, lives, version, now, o.Plan)
+	if err := o.Plan.Check(p); err != nil {
+		return nil, err
+	}
 	return p, nil
 }

@@ -16,6 +16,11 @@ import (
 // inventory, compared record by record with the file the servers hold. now is the clock for
 // expiry warnings.
 func Build(c *spec.Cluster, l *Live, now time.Time) *Cluster {
+	return BuildWith(c, l, now, Inputs{})
+}
+
+// BuildWith is Build with what the admin told the planner (Inputs: the nodes to replace).
+func BuildWith(c *spec.Cluster, l *Live, now time.Time, in Inputs) *Cluster {
 	p := &Cluster{
 		Name:       c.Name,
 		Suspended:  c.Suspend,
@@ -48,6 +53,7 @@ func Build(c *spec.Cluster, l *Live, now time.Time) *Cluster {
 	b.mode()
 	b.signers(desired)
 	b.rules(desired)
+	b.replace(in)
 	b.finish()
 	return p
 }

@@ -140,6 +140,7 @@ const (
 	PlatformNodeMissing    ProblemKind = "platform-node-missing"    // tokenless: Server (R14)
 	TokenlessOneSAST       ProblemKind = "tokenless-one-sast"       // tokenless: Have: the release (R16)
 	ITLDrift               ProblemKind = "itl-drift"                // tokenless: Server, Detail
+	ReplaceNothing         ProblemKind = "replace-nothing"          // Server, Have: its status (--replace)
 )
 
 // Problem is a refusal or a warning: its kind, the rule it comes from, where in the spec

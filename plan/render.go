@@ -70,6 +70,9 @@ func (c *Cluster) SummaryLine() string {
 		fmt.Fprintf(&b, "%d to replace, ", s.Replace)
 	}
 	fmt.Fprintf(&b, "%d to remove, ", s.Remove)
+	if s.ReplaceNodes > 0 {
+		fmt.Fprintf(&b, "%d node file(s) to replace (--replace), ", s.ReplaceNodes)
+	}
 	if c.Mode.Changed {
 		fmt.Fprintf(&b, "mode %s → %s", c.Mode.From, c.Mode.To)
 	} else {
@@ -108,6 +111,9 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 		}
 		for _, a := range cl.Actions {
 			writeAction(&b, c, a)
+		}
+		for _, a := range cl.NodeActions {
+			fmt.Fprintf(&b, "  %s!  %s file of %s%s\n        %s\n", c.change, a.Kind, termsafe.Line(a.Server), c.reset, a.String())
 		}
 		if o.Verbose {
 			for _, a := range cl.Unchanged {

@@ -139,6 +139,8 @@ func (p Problem) Message() string {
 		return fmt.Sprintf("release %s writes one SAST record (the publisher's CallManager certificate) into a tokenless CTL; the ITLRecovery SAST that meets R16 comes with 10.5(2)", q(p.Have))
 	case ITLDrift:
 		return q(p.Detail)
+	case ReplaceNothing:
+		return fmt.Sprintf("--replace %s: the server's file is not refused (it is %s): nothing to replace there; is it the node you investigated?", s, p.Have)
 	case InventoryForeignTarget:
 		return fmt.Sprintf("server %s: the inventory names %s as its CTL Provider, which the spec's trust configuration does not cover: ignored, never contacted", s, q(p.Have))
 	}
