@@ -315,6 +315,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		ok, err := o.Confirm(fmt.Sprintf("\nctlops will sign a new CTL and push it to every server of %s.\n"+
 			"Only 'yes' will be accepted.\n\nType \"yes\" to apply: ", strings.Join(names, ", ")))
+		if err != nil && ctx.Err() != nil {
+			return res, fmt.Errorf("stopped at the question; nothing was locked or written: %w", err)
+		}
 		if err != nil {
 			return res, err
 		}
