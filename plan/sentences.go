@@ -88,7 +88,7 @@ func (p Problem) Message() string {
 	case FileUnknownSigner:
 		return fmt.Sprintf("server %s holds a CTL signed by %q serial %s, which is neither a SAST record of the cluster's CTL nor a declared token: possible tampering", srv, q(p.Signer), p.Serial)
 	case ClusterUnknownSigner:
-		return fmt.Sprintf("every server holds a CTL signed by %q serial %s, which is not a declared token: possible tampering; if the file is genuine, declare its signer's token", q(p.Signer), p.Serial)
+		return fmt.Sprintf("the cluster's CTL is signed by %q serial %s, which is neither a declared token nor a retired one: possible tampering; if the file is genuine (signed by a token being retired), list that token under retiredTokens", q(p.Signer), p.Serial)
 	case TokenRecordFails:
 		return fmt.Sprintf("token %s: %s", p.Token, q(p.Detail))
 	case ServerRecordFails:
