@@ -135,6 +135,7 @@ const (
 	FileGrows              ProblemKind = "file-grows"               // N: from, M: to records
 	InventoryForeignTarget ProblemKind = "inventory-foreign-target" // Server, Have: the address (R14)
 	ReplaceNothing         ProblemKind = "replace-nothing"          // Server, Have: its status (--replace)
+	SignWithUntrusted      ProblemKind = "signwith-untrusted"       // Signer, List: the tokens that may sign (R19)
 )
 
 // Problem is a refusal or a warning: its kind, the rule it comes from, where in the spec

@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/ctlops/ctlops/plan"
@@ -32,4 +33,27 @@ func TestScenarioClusterUnknownSigner(t *testing.T) {
 	}
 	// The positive control: a file signed by a declared token is not refused.
 	expect(t, clusterOf(t, l.Plan(l.Spec(hq("mixed", "alice", "bob", "carol"))), "hq"), 0, 0, 0, 0, false)
+}
+
+// TestScenarioSignWithChecked: a lab key's certificate that the installed CTL does not list
+// cannot sign: the plan refuses it, naming the tokens that may (R19), instead of apply
+// failing after its question and locks.
+func TestScenarioSignWithChecked(t *testing.T) {
+	l := installed(t, 1, hq("mixed", "alice", "bob"))
+	for _, tc := range []struct {
+		signer string
+		refuse bool
+	}{{"carol", true}, {"alice", false}} {
+		cs := hq("mixed", "alice", "bob", "carol")
+		cs.Extra = "    signWith: {software: {key: nokey.pem, certificate: " + l.Tokens[tc.signer].File + "}}\n"
+		c := clusterOf(t, l.Plan(l.Spec(cs)), "hq")
+		if tc.refuse {
+			expect(t, c, 1, 0, 0, 0, true, "R19")
+			if k := c.Refusals[0].Kind; k != plan.SignWithUntrusted || !strings.Contains(c.Refusals[0].Message(), "alice, bob") {
+				t.Errorf("refusal %s: %s", k, c.Refusals[0].Message())
+			}
+		} else {
+			expect(t, c, 1, 0, 0, 0, true)
+		}
+	}
 }

@@ -127,6 +127,8 @@ func (p Problem) Message() string {
 		return fmt.Sprintf("the desired file would be about %d bytes; phones fail to load a CTL over %d bytes", p.N, MaxCTLSize)
 	case FileGrows:
 		return fmt.Sprintf("the file grows from %d to %d records", p.N, p.M)
+	case SignWithUntrusted:
+		return fmt.Sprintf("signWith signs with %q, which is not a SAST record of the installed CTL: phones would reject the file it signs; sign with one of: %s", q(p.Signer), q(strings.Join(p.List, ", ")))
 	case ReplaceNothing:
 		return fmt.Sprintf("--replace %s: the server's file is not refused (it is %s): nothing to replace there; is it the node you investigated?", s, p.Have)
 	case InventoryForeignTarget:

@@ -78,7 +78,7 @@ clusters applied, others skipped; 130/143 stopped by a signal.`,
 			o.ShowPlan = func(w io.Writer, p *plan.Plan) error {
 				return renderPlan(w, p, "text", &f, "ctlops apply", "")
 			}
-			o.OpenSigner, o.CheckSigner = apply.TokenOpener(tok), apply.TokenPreflight(tok)
+			o.OpenSigner, o.CheckSigner, o.PreviewSigner = apply.TokenOpener(tok), apply.TokenPreflight(tok), apply.TokenPreview(tok)
 			o.LockTimeout, o.Lease, o.RestartServices, o.MaxPlanAge = lockTimeout, lease, restart, maxAge
 			if len(args) == 1 {
 				o.PlanFile = args[0]
