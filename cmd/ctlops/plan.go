@@ -114,6 +114,9 @@ refused plan.`,
 				return err
 			}
 			applyCmd, fullPlan := "ctlops apply", ""
+			if f.file != "" {
+				applyCmd += " -f " + shellWord(f.file)
+			}
 			if out != "" {
 				applyCmd, fullPlan = applyCommand(out, f.file), out
 			}
