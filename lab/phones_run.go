@@ -29,7 +29,6 @@ func sessionAttr() *syscall.SysProcAttr {
 	return a
 }
 
-
 func readProcConfig(path string) (*procConfig, *Lab, *PhoneLab, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
