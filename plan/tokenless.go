@@ -265,7 +265,7 @@ func (b *builder) tokenlessFinish(inv *tokenless.Inventory) {
 	}
 	s.Unchanged = len(b.p.Unchanged)
 	s.Mode = b.p.Mode.Changed
-	if len(b.p.Actions) == 0 {
+	if len(b.p.Actions) == 0 && b.p.Platform.Command != "" {
 		for _, t := range b.p.Targets {
 			if t.Status != Current {
 				s.Sync++
