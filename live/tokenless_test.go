@@ -268,3 +268,24 @@ func TestTokenlessExpiredIsWarning(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenlessRealSample: the real SCFFile.tlv of a 10.5 publisher, served by the publisher's
+// TFTP, is planned without a hard error: it is another cluster's CTL, so drift (update
+// CTLFile), and its expired certificates do not stop the plan.
+func TestTokenlessRealSample(t *testing.T) {
+	b, err := os.ReadFile("../cucm/tokenless/testdata/SCFFile.tlv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, cfg := startMetro(t, "10.5.2.15900-8", true, "mixed")
+	if err := sim.SetCTL("mpub", b); err != nil {
+		t.Fatal(err)
+	}
+	c := planMetro(t, cfg)
+	if c.Error != "" || len(c.Refusals) > 0 || c.Platform == nil || c.Platform.Command != plan.CommandUpdateCTL {
+		t.Fatalf("error %q refusals %v platform %+v", c.Error, c.Refusals, c.Platform)
+	}
+	if c.Platform.Signer != "CallManager" {
+		t.Errorf("10.5 signer %q", c.Platform.Signer)
+	}
+}
