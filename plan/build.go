@@ -55,6 +55,7 @@ func BuildWith(c *spec.Cluster, l *Live, now time.Time, in Inputs) *Cluster {
 	b.rules(desired)
 	b.replace(in)
 	b.finish()
+	b.signWith()
 	return p
 }
 

@@ -141,6 +141,7 @@ const (
 	TokenlessOneSAST       ProblemKind = "tokenless-one-sast"       // tokenless: Have: the release (R16)
 	ITLDrift               ProblemKind = "itl-drift"                // tokenless: Server, Detail
 	ReplaceNothing         ProblemKind = "replace-nothing"          // Server, Have: its status (--replace)
+	SignWithUntrusted      ProblemKind = "signwith-untrusted"       // Signer, List: the tokens that may sign (R19)
 )
 
 // Problem is a refusal or a warning: its kind, the rule it comes from, where in the spec

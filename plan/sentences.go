@@ -92,7 +92,7 @@ func (p Problem) Message() string {
 	case FileUnknownSigner:
 		return fmt.Sprintf("server %s holds a CTL signed by %q serial %s, which is neither a SAST record of the cluster's CTL nor a declared token: possible tampering", srv, q(p.Signer), p.Serial)
 	case ClusterUnknownSigner:
-		return fmt.Sprintf("every server holds a CTL signed by %q serial %s, which is not a declared token: possible tampering; if the file is genuine, declare its signer's token", q(p.Signer), p.Serial)
+		return fmt.Sprintf("the cluster's CTL is signed by %q serial %s, which is neither a declared token nor a retired one: possible tampering; if the file is genuine (signed by a token being retired), list that token under retiredTokens", q(p.Signer), p.Serial)
 	case TokenRecordFails:
 		return fmt.Sprintf("token %s: %s", p.Token, q(p.Detail))
 	case ServerRecordFails:
@@ -139,6 +139,8 @@ func (p Problem) Message() string {
 		return fmt.Sprintf("release %s writes one SAST record (the publisher's CallManager certificate) into a tokenless CTL; the ITLRecovery SAST that meets R16 comes with 10.5(2)", q(p.Have))
 	case ITLDrift:
 		return q(p.Detail)
+	case SignWithUntrusted:
+		return fmt.Sprintf("signWith signs with %q, which is not a SAST record of the installed CTL: phones would reject the file it signs; sign with one of: %s", q(p.Signer), q(strings.Join(p.List, ", ")))
 	case ReplaceNothing:
 		return fmt.Sprintf("--replace %s: the server's file is not refused (it is %s): nothing to replace there; is it the node you investigated?", s, p.Have)
 	case InventoryForeignTarget:
