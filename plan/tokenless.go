@@ -42,9 +42,13 @@ func (b *builder) buildTokenless() {
 	for _, m := range pl.Missing {
 		b.refuse(Problem{Kind: PlatformNodeMissing, Rule: "R14", Server: m})
 	}
-	b.mode()
-	b.p.Mode.From = liveMode
-	b.p.Mode.Changed = liveMode != b.spec.Mode
+	b.p.Mode = ModeChange{From: liveMode, To: b.spec.Mode, Changed: liveMode != b.spec.Mode}
+	switch {
+	case b.p.Mode.Changed && b.spec.Mode == cucm.ModeMixed:
+		b.p.Notes = append(b.p.Notes, NoteMixedNoAutoReg)
+	case b.p.Mode.Changed:
+		b.p.Notes = append(b.p.Notes, NoteNonSecureAutoReg)
+	}
 	b.p.Notes = append(b.p.Notes, NoteTokenless)
 	if len(b.p.Refusals) > 0 {
 		return // a node that was not read leaves nothing to predict from
