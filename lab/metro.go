@@ -222,15 +222,15 @@ func (l *Lab) metroPassword() string {
 	return strings.TrimSpace(string(b))
 }
 
-// metroNames are metro's node names joined by "+", for `lab down`'s summary.
-func (l *Lab) metroNames() string {
+// metroStopped names metro's nodes served by the simulator process pid, for `lab down`.
+func (l *Lab) metroStopped(pid int) []string {
 	st, err := l.PlatformNodes()
 	if err != nil || len(st) == 0 {
-		return metroProc
+		return []string{fmt.Sprintf("%s/%s (pid %d)", Metro, metroProc, pid)}
 	}
-	var names []string
+	var out []string
 	for _, s := range st {
-		names = append(names, s.Name)
+		out = append(out, fmt.Sprintf("%s/%s (pid %d)", Metro, s.Name, pid))
 	}
-	return strings.Join(names, "+")
+	return out
 }

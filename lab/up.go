@@ -289,10 +289,12 @@ func Down(dir string, purge bool) (string, error) {
 			continue
 		}
 		if alive(p.PID, p.Config) {
+			if p.Node == metroProc { // one simulator process serves every metro node
+				stopped = append(stopped, l.metroStopped(p.PID)...)
+				continue
+			}
 			name := p.Node
-			if p.Node == metroProc {
-				name = l.metroNames() // one simulator process serves every metro node
-			} else if c, err := refserver.LoadConfig(p.Config); err == nil {
+			if c, err := refserver.LoadConfig(p.Config); err == nil {
 				name = c.Name // after a rename, the node's name is no longer its directory's
 			}
 			stopped = append(stopped, fmt.Sprintf("%s/%s (pid %d)", p.Cluster, name, p.PID))
