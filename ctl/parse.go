@@ -311,7 +311,9 @@ func (p *parser) record(r *Record, start, n int) (int, error) {
 			err.(*ParseError).Part = partName(n)
 			return 0, err
 		}
-		if tag < 16 && recordTagNames[tag] != "" && tag != 11 && tag != 12 {
+		// The known tags that may appear once: 1..10 (§3; 11 and 12 may repeat). A range
+		// test, not a lookup in recordTagNames: this runs for every TLV of every record.
+		if tag >= rRecordLength && tag <= rIPAddress {
 			if seen[tag] != 0 {
 				return 0, &ParseError{Offset: off, Tag: int(tag), Part: partName(n), Msg: fmt.Sprintf("duplicate tag (first at offset %d)", seen[tag]-1)}
 			}
