@@ -78,7 +78,8 @@ func TestPhonesAfterEveryR22Event(t *testing.T) {
 	}
 }
 
-// checkHQPhones: every hq phone registered over TLS, with the CTL its TFTP server serves.
+// checkHQPhones: every hq phone registered over TLS, with the CTL its TFTP server serves and
+// no error at its last boot.
 func (s *session) checkHQPhones(when string) {
 	s.t.Helper()
 	n := 0
@@ -88,7 +89,9 @@ func (s *session) checkHQPhones(when string) {
 		}
 		n++
 		served := s.servedCTL(p)
-		if !p.Registered || !p.Secure || deref(p.CTLSHA256) != served {
+		// No lastError either: a phone that took the CTL but then failed a download (P8) is
+		// registered on a stale configuration, not done.
+		if !p.Registered || !p.Secure || deref(p.CTLSHA256) != served || p.LastError != nil {
 			s.t.Errorf("%s, %s (%s): registered=%v secure=%v node=%s ctl=%s served=%s status=%q error=%s",
 				when, p.Name, p.Model, p.Registered, p.Secure, deref(p.Node), deref(p.CTLSHA256), served, p.Status, deref(p.LastError))
 		}
