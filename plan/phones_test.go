@@ -3,7 +3,10 @@ package plan_test
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/lab/phonetest"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
 )
@@ -64,4 +67,36 @@ func TestPhoneModelsGolden(t *testing.T) {
 		t.Fatalf("want CP-7960G's erase among the refusals: %+v", clusterOf(t, p, "hq").Refusals)
 	}
 	goldenAll(t, "signer-change-phones", p)
+}
+
+// TestPhoneModelsWarnWhenAnotherTokenSigns: a token a model would refuse (a 4096-bit key on
+// 79xx phones, P33) is a warning when another declared token every model takes can sign, and
+// is not offered as a signer.
+func TestPhoneModelsWarnWhenAnotherTokenSigns(t *testing.T) {
+	small, big := phonetest.New(t, "small", 2048), phonetest.New(t, "big", 4096)
+	_, data := phonetest.File(t, "CTLFile.tlv", small, ctl.SHA1,
+		phonetest.Rec{ID: small, Role: ctl.RoleSAST}, phonetest.Rec{ID: big, Role: ctl.RoleSAST})
+	c := &spec.Cluster{Name: "hq", Mode: spec.ModeMixed, Tokens: []spec.Token{{Name: "small", Cert: small.Cert}, {Name: "big", Cert: big.Cert}}}
+	live := &plan.Live{Targets: []plan.Target{{Server: "cm1", Address: "tftp://cm1", Data: data}}}
+	for _, tc := range []struct {
+		models []string
+		warned int
+	}{{nil, 2}, {[]string{"CP-8861"}, 0}} {
+		c.PhoneModels = tc.models
+		p := plan.Build(c, live, time.Now())
+		var warned []string
+		for _, w := range p.Warnings {
+			if w.Kind == plan.PhoneModelRefuses {
+				warned = append(warned, w.Have+" "+w.Rule+" "+w.Token)
+			}
+		}
+		if len(warned) != tc.warned || len(p.Signers) != 2-min(tc.warned, 1) || len(p.Refusals) != 0 {
+			t.Fatalf("models %v: warnings %v, signers %+v, refusals %+v", tc.models, warned, p.Signers, p.Refusals)
+		}
+		for _, w := range warned {
+			if !strings.HasSuffix(w, "P33 big") {
+				t.Errorf("want the 4096-bit token refused by P33: %v", warned)
+			}
+		}
+	}
 }
