@@ -34,17 +34,26 @@ func TestPhonesAfterEveryR22Event(t *testing.T) {
 	// ip-change on cm2, the first server of the phones' option 150: until the CTL names its
 	// new address, phones skip it (P8) and boot from cm1; after the apply cm2 is theirs again.
 	// rename cm1: a new host name and certificate (P42 until the CTL holds it).
-	// add-node: a subscriber with its phone side, then remove-node of that subscriber.
-	steps := [][]string{
-		{"ip-change", "cm2", "192.0.2.222"},
-		{"rename", "cm1", "cm1x"},
-		{"add-node", "hq"},
+	// enable-capf: the cluster without CAPF gets it (a CAPF record, R22); every cluster is
+	// checked. add-node: a subscriber with its phone side, then remove-node of that subscriber.
+	steps := []struct {
+		ev      []string
+		cluster string // "" resets and checks every cluster
+	}{
+		{[]string{"ip-change", "cm2", "192.0.2.222"}, "hq"},
+		{[]string{"rename", "cm1", "cm1x"}, "hq"},
+		{[]string{"enable-capf"}, ""},
+		{[]string{"add-node", "hq"}, "hq"},
 	}
-	for _, ev := range steps {
-		s.run(0, append([]string{"lab", "event", "--dir", s.lab}, ev...)...)
+	for _, st := range steps {
+		s.run(0, append([]string{"lab", "event", "--dir", s.lab}, st.ev...)...)
 		s.run(0, "apply", "-f", s.spec(), "--auto-approve", "--input=false")
-		s.run(0, "lab", "event", "--dir", s.lab, "reset-phones", "hq")
-		s.checkHQPhones("after " + strings.Join(ev, " ") + ", apply and reset")
+		reset := []string{"lab", "event", "--dir", s.lab, "reset-phones"}
+		if st.cluster != "" {
+			reset = append(reset, st.cluster)
+		}
+		s.run(0, reset...)
+		s.checkPhones(st.cluster, "after "+strings.Join(st.ev, " ")+", apply and reset")
 	}
 	var added string
 	for n := range hqNodes() {
@@ -78,13 +87,16 @@ func TestPhonesAfterEveryR22Event(t *testing.T) {
 	}
 }
 
-// checkHQPhones: every hq phone registered over TLS, with the CTL its TFTP server serves and
-// no error at its last boot.
-func (s *session) checkHQPhones(when string) {
+// checkHQPhones is checkPhones for hq.
+func (s *session) checkHQPhones(when string) { s.t.Helper(); s.checkPhones("hq", when) }
+
+// checkPhones: every phone of cluster ("": of every cluster) registered over TLS, with the
+// CTL its TFTP server serves and no error at its last boot.
+func (s *session) checkPhones(cluster, when string) {
 	s.t.Helper()
 	n := 0
 	for _, p := range s.phones() {
-		if p.Cluster != "hq" {
+		if cluster != "" && p.Cluster != cluster {
 			continue
 		}
 		n++
@@ -97,7 +109,7 @@ func (s *session) checkHQPhones(when string) {
 		}
 	}
 	if n == 0 {
-		s.t.Fatalf("%s: no hq phone", when)
+		s.t.Fatalf("%s: no phone of cluster %q", when, cluster)
 	}
 	if s.t.Failed() {
 		s.t.FailNow()
