@@ -25,7 +25,7 @@ func (o *Options) previewSigner(ctx context.Context, p *plan.Plan) error {
 	}
 	var works []*work
 	for _, c := range p.Clusters {
-		if !c.Summary.Changes || o.skipped[c.Name] {
+		if !c.Summary.Changes || o.skipped[c.Name] || isTokenlessPlan(c) { // CUCM signs those itself
 			continue
 		}
 		sc := o.Config.Cluster(c.Name)

@@ -37,7 +37,7 @@ func (r Reason) String() string {
 	case ReasonFields:
 		return fieldsText(r.Fields)
 	case ReasonCUCMSAST:
-		return "CUCM's own " + q(r.Name) + " SAST record (tokenless, R16)"
+		return "CUCM's own " + q(r.Name) + " SAST record (tokenless)"
 	case ReasonCUCMSASTGone:
 		return "a SAST record CUCM no longer writes"
 	}
