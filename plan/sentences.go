@@ -146,6 +146,9 @@ func (p Problem) Message() string {
 	case InventoryForeignTarget:
 		return fmt.Sprintf("server %s: the inventory names %s as its CTL Provider, which the spec's trust configuration does not cover: ignored, never contacted", s, q(p.Have))
 	}
+	if m, ok := p.phoneMessage(); ok {
+		return m
+	}
 	return string(p.Kind)
 }
 
