@@ -67,6 +67,10 @@ type Options struct {
 	// to open the signer (module, PIN source), so that a missing PIN fails before anything is
 	// locked. TokenPreflight is the usual one.
 	CheckSigner func(req SignerRequest) error
+	// PreviewSigner, when set, is asked before the question which signer will be asked for
+	// and whether it may sign the plan (R19): its answer is printed, its error stops the
+	// apply before anything is locked. TokenPreview is the usual one.
+	PreviewSigner func(ctx context.Context, req SignerRequest) (string, error)
 
 	// LockTimeout is how long to wait for a lock another client holds; 0 fails at once,
 	// naming the holder (R24).
@@ -313,8 +317,10 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if o.Confirm == nil {
 			return res, ErrInputNeeded
 		}
-		ok, err := o.Confirm(fmt.Sprintf("\nctlops will sign a new CTL and push it to every server of %s.\n"+
-			"Only 'yes' will be accepted.\n\nType \"yes\" to apply: ", strings.Join(names, ", ")))
+		ok, err := o.Confirm(confirmPrompt(p, o.skipped)) // apply/tokenless.go
+		if err != nil && ctx.Err() != nil {
+			return res, fmt.Errorf("stopped at the question; nothing was locked or written: %w", err)
+		}
 		if err != nil {
 			return res, err
 		}
@@ -322,7 +328,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return res, ErrDeclined
 		}
 	}
-	if err := apply(ctx, &o, p, res); err != nil {
+	if err := applyAll(ctx, &o, p, res); err != nil { // apply/tokenless.go: token clusters, then tokenless
 		return res, err
 	}
 	if len(res.Skipped) > 0 {

@@ -172,3 +172,48 @@ func TestSavedPlanRepeatsWarnings(t *testing.T) {
 		t.Errorf("the warnings are not repeated before the question (want %q):\n%s", want, before)
 	}
 }
+
+// TestSignerPreview: before the question apply says which inserted token will be asked for;
+// the token that signed the installed file, being retired, is refused there (it used to be
+// an R19 error after "yes", the locks and the PIN), with the tokens that would do.
+func TestSignerPreview(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	l.mustApply(l.spec(hq("mixed", "alice", "bob")), "alice")
+	l.mustApply(l.spec(hq("mixed", "alice", "bob", "carol")), "alice")
+	retiring := hq("mixed", "bob", "carol")
+	retiring.extra = "    retiredTokens: [{name: alice, certificate: alice.pem}]\n"
+	cfg := l.spec(retiring)
+	before := l.digests("hq")
+
+	try := func(label string) (asked bool, text string, err error) {
+		var out bytes.Buffer
+		o := l.opts(cfg, label, &out)
+		tok := apply.TokenOptions{Label: label, PINFile: l.pinFile(tokens[label].PIN)}
+		o.OpenSigner, o.PreviewSigner = apply.TokenOpener(tok), apply.TokenPreview(tok)
+		o.AutoApprove = false
+		o.Confirm = func(string) (bool, error) { asked = true; return true, nil }
+		o.Event = func(e apply.Event) {
+			if e.Kind == "locked" && !asked {
+				t.Error("locked before the question")
+			}
+		}
+		_, text, err = l.run(o)
+		return asked, text, err
+	}
+	asked, text, err := try("alice")
+	if err == nil || asked || !strings.Contains(err.Error(), `token "alice"`) || !strings.Contains(err.Error(), "cannot sign") ||
+		!strings.Contains(err.Error(), "carol (") || !strings.Contains(err.Error(), "nothing was locked") {
+		t.Fatalf("the retiring signer: asked %v, err %v\n%s", asked, err, text)
+	}
+	if after := l.digests("hq"); !equalMaps(before, after) {
+		t.Fatal("a refused signer changed servers")
+	}
+	asked, text, err = try("carol")
+	if err != nil || !asked {
+		t.Fatalf("carol: asked %v, err %v\n%s", asked, err, text)
+	}
+	if !strings.Contains(text, `Signing will ask for the PIN of token "carol"`) {
+		t.Errorf("the token to be asked for is not said before the question:\n%s", text)
+	}
+	l.checkServed("hq", "carol")
+}
