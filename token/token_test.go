@@ -34,7 +34,6 @@ var (
 	tokSAST2 *softhsm.Token // key with its public-key object, plus a certificate without key
 	tokNoKey *softhsm.Token // a certificate and no key
 	tokPIN   *softhsm.Token // only for wrong-PIN tests, which change its retry flags
-	tokRetry *softhsm.Token // only for the PIN retry test on a terminal
 )
 
 const helperEnv = "CTLOPS_TOKEN_TEST_HELPER"
@@ -81,7 +80,6 @@ func setup(dir string) error {
 	tokSAST2 = mk(softhsm.TokenSpec{Label: "sast2", PIN: "Wk4-sast2-PIN", KeepPublicKey: true, ExtraCertWithoutKey: true})
 	tokNoKey = mk(softhsm.TokenSpec{Label: "nokey", PIN: "Hn2-nokey-PIN", NoKey: true})
 	tokPIN = mk(softhsm.TokenSpec{Label: "pintest", PIN: "Rb8-pintest-PIN"})
-	tokRetry = mk(softhsm.TokenSpec{Label: "retry", PIN: "Jd5-retry-PIN"})
 	return err
 }
 
