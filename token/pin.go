@@ -76,8 +76,7 @@ func PINFromTerminal(fd int, prompt io.Writer) PINSource {
 // prompt: the apply then releases its locks).
 func PINFromTerminalContext(ctx context.Context, fd int, prompt io.Writer) PINSource {
 	return func(tok Info) ([]byte, error) {
-		fmt.Fprintf(prompt, "PIN for security token %s: ", tok.Name())
-		pin, err := ReadLine(ctx, fd, false)
+		pin, err := ReadLine(ctx, fd, false, func() { fmt.Fprintf(prompt, "PIN for security token %s: ", tok.Name()) })
 		fmt.Fprintln(prompt)
 		if err != nil {
 			if ctx.Err() != nil {

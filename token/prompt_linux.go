@@ -12,13 +12,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ReadLine reads one line typed on the terminal fd, without echo when echo is false, and
+// ReadLine shows the prompt (when not nil) and reads one line typed on the terminal fd,
+// without echo when echo is false (switched off before the prompt shows), and
 // gives up when ctx ends: Ctrl-C at a prompt (the CLI turns SIGINT into a cancelled context)
 // must stop the apply and release its locks, not wait for Enter. The terminal stays in
 // canonical mode with signals on, so the line editing and Ctrl-C the user knows work; it
 // is polled rather than read in a goroutine, so that an abandoned read cannot swallow the
 // next line typed, and its echo is restored however the read ends.
-func ReadLine(ctx context.Context, fd int, echo bool) ([]byte, error) {
+func ReadLine(ctx context.Context, fd int, echo bool, prompt func()) ([]byte, error) {
 	if !echo {
 		old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 		if err != nil {
@@ -32,6 +33,9 @@ func ReadLine(ctx context.Context, fd int, echo bool) ([]byte, error) {
 			return nil, fmt.Errorf("terminal: %w", err)
 		}
 		defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
+	}
+	if prompt != nil {
+		prompt() // only now: typing that starts as soon as the prompt shows is not echoed
 	}
 	var line []byte
 	buf := make([]byte, 256)

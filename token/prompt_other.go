@@ -12,12 +12,15 @@ import (
 	"golang.org/x/term"
 )
 
-// ReadLine reads one line typed on the terminal fd, without echo when echo is false. Off
+// ReadLine shows the prompt (when not nil) and reads one line typed on the terminal fd, without echo when echo is false. Off
 // Linux it cannot be interrupted by ctx [?]: the read is not polled there, and Ctrl-C then
 // ends the process as a second signal does (locks expire with their lease).
-func ReadLine(ctx context.Context, fd int, echo bool) ([]byte, error) {
+func ReadLine(ctx context.Context, fd int, echo bool, prompt func()) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if prompt != nil {
+		prompt()
 	}
 	if !echo {
 		return term.ReadPassword(fd)
