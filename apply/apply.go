@@ -317,8 +317,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if o.Confirm == nil {
 			return res, ErrInputNeeded
 		}
-		ok, err := o.Confirm(fmt.Sprintf("\nctlops will sign a new CTL and push it to every server of %s.\n"+
-			"Only 'yes' will be accepted.\n\nType \"yes\" to apply: ", strings.Join(names, ", ")))
+		ok, err := o.Confirm(confirmPrompt(p, o.skipped)) // apply/tokenless.go
 		if err != nil && ctx.Err() != nil {
 			return res, fmt.Errorf("stopped at the question; nothing was locked or written: %w", err)
 		}
@@ -329,7 +328,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return res, ErrDeclined
 		}
 	}
-	if err := apply(ctx, &o, p, res); err != nil {
+	if err := applyAll(ctx, &o, p, res); err != nil { // apply/tokenless.go: token clusters, then tokenless
 		return res, err
 	}
 	if len(res.Skipped) > 0 {

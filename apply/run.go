@@ -114,7 +114,7 @@ func openTargets(o *Options, p *plan.Plan) ([]*work, []*node, error) {
 	byAddr := map[string]*node{}
 	var works []*work
 	for _, c := range p.Clusters {
-		if !c.Summary.Changes || o.skipped[c.Name] {
+		if !c.Summary.Changes || o.skipped[c.Name] || isTokenlessPlan(c) { // tokenless: apply/tokenless.go
 			continue
 		}
 		sc := o.Config.Cluster(c.Name)

@@ -38,6 +38,14 @@ func BuildWith(c *spec.Cluster, l *Live, now time.Time, in Inputs) *Cluster {
 		return p
 	}
 	b := &builder{spec: c, live: l, now: now, p: p}
+	if c.Signing == spec.SigningTokenless && l.Platform == nil {
+		p.Error = "tokenless cluster: nothing was read through its platform CLI"
+		return p
+	}
+	if isTokenless(c, l) {
+		b.buildTokenless() // plan/tokenless.go
+		return p
+	}
 	b.inventory()
 	b.liveFiles()
 	desired := b.desired()

@@ -91,6 +91,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		if len(lagging) > 0 {
 			fmt.Fprintf(&b, "\nServers not holding the cluster's CTL: %s.\n", strings.Join(lagging, ", "))
 		}
+		mdPlatform(&b, c) // plan/tokenless_render.go
 		mdProblems(&b, ":no_entry: **Refused**", c.Refusals)
 		mdProblems(&b, ":warning: **Warnings**", c.Warnings)
 		for _, n := range c.Notes {

@@ -57,6 +57,8 @@ type Cluster struct {
 	Desired    *DesiredFile    `json:"desired,omitempty"`
 	Diff       string          `json:"diff"`
 	Inventory  *InventoryState `json:"inventory,omitempty"`
+	// Platform is set for a tokenless cluster: signer, the publisher command, every node.
+	Platform *PlatformPlan `json:"platform,omitempty"`
 }
 
 // ModeChange is the cluster security mode before and after (R9, R10).

@@ -123,6 +123,7 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 			fmt.Fprintf(&b, "  %s%d record(s) unchanged (--verbose shows them)%s\n", c.dim, n, c.reset)
 		}
 		writeTargets(&b, c, cl, o.Verbose)
+		writePlatform(&b, c, cl) // plan/tokenless_render.go
 		writeProblems(&b, c.remove+"Refused"+c.reset, cl.Refusals)
 		writeProblems(&b, c.warn+"Warnings"+c.reset, cl.Warnings)
 		if len(cl.Notes) > 0 {

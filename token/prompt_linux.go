@@ -12,14 +12,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ReadLine shows the prompt (when not nil) and reads one line typed on the terminal fd,
-// without echo when echo is false (switched off before the prompt shows), and
+// ReadLine reads one line typed on the terminal fd, without echo when echo is false, and
 // gives up when ctx ends: Ctrl-C at a prompt (the CLI turns SIGINT into a cancelled context)
 // must stop the apply and release its locks, not wait for Enter. The terminal stays in
 // canonical mode with signals on, so the line editing and Ctrl-C the user knows work; it
 // is polled rather than read in a goroutine, so that an abandoned read cannot swallow the
 // next line typed, and its echo is restored however the read ends.
-func ReadLine(ctx context.Context, fd int, echo bool, prompt func()) ([]byte, error) {
+func ReadLine(ctx context.Context, fd int, echo bool) ([]byte, error) {
+	return readLine(ctx, fd, echo, nil)
+}
+
+// ReadSecret shows prompt (calling show) only once echo is off, then reads a line without
+// echo: a PIN typed or pasted the moment the prompt appears must never be echoed.
+func ReadSecret(ctx context.Context, fd int, show func()) ([]byte, error) {
+	return readLine(ctx, fd, false, show)
+}
+
+func readLine(ctx context.Context, fd int, echo bool, show func()) ([]byte, error) {
 	if !echo {
 		old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 		if err != nil {
@@ -34,8 +43,8 @@ func ReadLine(ctx context.Context, fd int, echo bool, prompt func()) ([]byte, er
 		}
 		defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
 	}
-	if prompt != nil {
-		prompt() // only now: typing that starts as soon as the prompt shows is not echoed
+	if show != nil {
+		show()
 	}
 	var line []byte
 	buf := make([]byte, 256)

@@ -187,7 +187,7 @@ func AskToken(r io.Reader, w io.Writer) func([]Info) (Info, error) {
 // AskTokenContext is AskToken on the terminal fd, giving up when ctx ends (Ctrl-C).
 func AskTokenContext(ctx context.Context, fd int, w io.Writer) func([]Info) (Info, error) {
 	return askToken(w, func() (string, error) {
-		line, err := ReadLine(ctx, fd, true, nil)
+		line, err := ReadLine(ctx, fd, true)
 		switch {
 		case ctx.Err() != nil:
 			return "", ctx.Err()

@@ -148,12 +148,12 @@ func confirmYes(ctx context.Context, stdin io.Reader, stderr io.Writer) func(str
 	return func(prompt string) (bool, error) {
 		var line string
 		var err error
+		fmt.Fprint(stderr, prompt)
 		if fd, tty := token.TerminalFD(stdin); tty {
 			var b []byte
-			b, err = token.ReadLine(ctx, fd, true, func() { fmt.Fprint(stderr, prompt) })
+			b, err = token.ReadLine(ctx, fd, true)
 			line = string(b)
 		} else {
-			fmt.Fprint(stderr, prompt)
 			line, err = readLine(stdin)
 		}
 		if ctx.Err() != nil {

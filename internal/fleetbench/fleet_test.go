@@ -1,0 +1,148 @@
+package fleetbench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ctlops/ctlops/reconcile"
+)
+
+// A fleet of two clusters in another process checks clean, and a CTL removed behind the
+// provider's back shows up as drift: the harness can fail both ways.
+func TestFleetChecksClean(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs fleetsrv")
+	}
+	f := Start(t, Options{Clusters: 2, Nodes: 2}, 2*time.Minute)
+	f.Prepare()
+	o := reconcile.Options{Parallelism: 4, Timeout: 10 * time.Second, Retries: -1}
+	r, err := reconcile.Check(context.Background(), f.Spec, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := r.ExitCode(); code != 0 {
+		t.Fatalf("exit %d on a clean fleet: %+v", code, r.Clusters[0].Reasons)
+	}
+	if f.Accepted() == 0 {
+		t.Fatal("the check made no connection to fleetsrv")
+	}
+	n := f.Manifest.Clusters[1].Nodes[1]
+	if err := os.Remove(n.FileLocation + "/CTLFile.tlv"); err != nil {
+		t.Fatal(err)
+	}
+	r, err = reconcile.Check(context.Background(), f.Spec, nil, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ExitCode() != 2 || r.Clusters[0].Drift || !r.Clusters[1].Drift {
+		t.Fatalf("a node without its CTL: exit %d, drift %v %v", r.ExitCode(), r.Clusters[0].Drift, r.Clusters[1].Drift)
+	}
+}
+
+// BenchmarkDriftFleet checks 200 clusters of 3 nodes served by fleetsrv, another process,
+// every request delayed 50 ms and every new connection held back 50 ms more (a WAN's round
+// trip for the handshake), with a CTL installed everywhere. The checker's heap is this
+// process's alone. It reports the wall time of one fleet check (sec/check), one cluster's
+// (sec/single), their ratio (x-single; goal <= 4), the round trips a check lasts (RTTs =
+// sec/check / 50 ms), the connections the servers accepted per check (conns/check; a
+// cluster has 3 nodes, so 600 is one per node) and the peak heap in use while checking
+// (peak-heap-MB; goal <= 150). CTLOPS_BENCH_FLEET sets the number of clusters; setting up
+// generates 5 RSA keys per cluster (about a minute for 200 on 2 cores).
+//
+//	go test ./internal/fleetbench -run '^$' -bench DriftFleet -benchtime 3x
+func BenchmarkDriftFleet(b *testing.B) {
+	n := 200
+	if s := os.Getenv("CTLOPS_BENCH_FLEET"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			b.Fatalf("CTLOPS_BENCH_FLEET=%q", s)
+		}
+		n = v
+	}
+	const delay = 50 * time.Millisecond
+	t0 := time.Now()
+	f := Start(b, Options{Clusters: n, Nodes: 3, ConnDelay: delay}, 10*time.Minute)
+	f.Prepare()
+	f.SetDelay(delay)
+	b.Logf("fleet of %d clusters x 3 nodes set up in %s (servers in pid %d)", n, time.Since(t0).Round(time.Second), f.cmd.Process.Pid)
+	o := reconcile.Options{Parallelism: n, Timeout: 30 * time.Second, Retries: -1}
+	run := func(tb testing.TB, names []string) time.Duration {
+		start := time.Now()
+		r, err := reconcile.Check(context.Background(), f.Spec, names, o)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if r.ExitCode() != 0 {
+			for _, c := range r.Clusters {
+				if c.Drift || c.Error != "" {
+					tb.Fatalf("cluster %s: %s %q", c.Name, c.Error, c.Reasons)
+				}
+			}
+		}
+		return time.Since(start)
+	}
+	b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) {
+		first := f.Manifest.Clusters[0].Name
+		a0 := f.Accepted()
+		var single time.Duration
+		for range 3 {
+			single += run(b, []string{first})
+		}
+		single /= 3
+		singleConns := float64(f.Accepted()-a0) / 3
+
+		runtime.GC()
+		var peakHeap, peakSys atomic.Uint64
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ms runtime.MemStats
+			tk := time.NewTicker(10 * time.Millisecond)
+			defer tk.Stop()
+			for {
+				runtime.ReadMemStats(&ms)
+				if ms.HeapInuse > peakHeap.Load() {
+					peakHeap.Store(ms.HeapInuse)
+				}
+				if ms.Sys > peakSys.Load() {
+					peakSys.Store(ms.Sys)
+				}
+				select {
+				case <-stop:
+					return
+				case <-tk.C:
+				}
+			}
+		}()
+		a1 := f.Accepted()
+		b.ReportAllocs()
+		b.ResetTimer()
+		var total time.Duration
+		for range b.N {
+			total += run(b, nil)
+		}
+		b.StopTimer()
+		close(stop)
+		wg.Wait()
+		conns := float64(f.Accepted()-a1) / float64(b.N)
+		fleet := total / time.Duration(b.N)
+		b.ReportMetric(fleet.Seconds(), "sec/check")
+		b.ReportMetric(single.Seconds(), "sec/single")
+		b.ReportMetric(fleet.Seconds()/single.Seconds(), "x-single")
+		b.ReportMetric(fleet.Seconds()/delay.Seconds(), "RTTs")
+		b.ReportMetric(single.Seconds()/delay.Seconds(), "RTTs-single")
+		b.ReportMetric(conns, "conns/check")
+		b.ReportMetric(singleConns, "conns/single")
+		b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
+		b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MB")
+	})
+}
