@@ -43,10 +43,10 @@ type NodeAction struct {
 func (a NodeAction) String() string {
 	switch a.Because.Kind {
 	case FileUnknownSigner:
-		return fmt.Sprintf("replace the file on %s (%s), as asked with --replace: %s; phones that loaded it may reject the new file and need their CTL deleted by hand (R19)",
+		return fmt.Sprintf("replace the file on %s (%s), which you investigated (--replace); it was refused because %s; phones that loaded it may reject the new file and need their CTL deleted by hand (R19)",
 			q(a.Server), q(a.Address), a.Because.Message())
 	default:
-		return fmt.Sprintf("replace the file on %s (%s), as asked with --replace: %s", q(a.Server), q(a.Address), a.Because.Message())
+		return fmt.Sprintf("replace the file on %s (%s), which you investigated (--replace); it was refused because %s", q(a.Server), q(a.Address), a.Because.Message())
 	}
 }
 
