@@ -71,7 +71,7 @@ func TestReplaceTamperedNode(t *testing.T) {
 		t.Fatalf("plan with --replace: refusals %+v, node actions %+v", c.Refusals, c.NodeActions)
 	}
 	var b bytes.Buffer
-	if err := p.WriteText(&b, plan.TextOptions{}); err != nil || !strings.Contains(b.String(), "replace-file file of "+bad) {
+	if err := p.WriteText(&b, plan.TextOptions{}); err != nil || !strings.Contains(b.String(), "!  replace-file "+bad) {
 		t.Errorf("text view:\n%s", b.String())
 	}
 
