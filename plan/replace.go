@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -148,4 +149,13 @@ func (in Inputs) Check(p *Plan) error {
 		return fmt.Errorf("%s", strings.Join(why, "; "))
 	}
 	return nil
+}
+
+// MarshalJSON adds the text, as the JSON view does for every typed kind.
+func (a NodeAction) MarshalJSON() ([]byte, error) {
+	type plain NodeAction
+	return json.Marshal(struct {
+		plain
+		Text string `json:"text"`
+	}{plain(a), a.String()})
 }
