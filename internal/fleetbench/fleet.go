@@ -184,7 +184,7 @@ func (f *Fleet) Prepare() {
 	}
 	f.Spec = cfg
 	now := time.Now()
-	p, err := live.Plan(context.Background(), cfg, nil, live.Options{Parallelism: 64, Timeout: 30 * time.Second, Retries: -1}, "fleetbench", now)
+	p, err := live.Plan(context.Background(), cfg, nil, live.Options{Parallelism: 8, Timeout: 30 * time.Second, Retries: -1}, "fleetbench", now)
 	if err != nil {
 		tb.Fatal(err)
 	}

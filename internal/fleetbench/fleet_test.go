@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/reconcile"
 )
 
@@ -88,61 +89,89 @@ func BenchmarkDriftFleet(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) {
-		first := f.Manifest.Clusters[0].Name
-		a0 := f.Accepted()
-		var single time.Duration
-		for range 3 {
-			single += run(b, []string{first})
+	// cold: every check (the single cluster's too) starts without a connection, as a one-shot
+	// `ctlops drift` process does; warm: connections and TLS sessions kept from the check
+	// before, as in a drift loop.
+	for _, cold := range []bool{true, false} {
+		name := fmt.Sprintf("clusters=%d/warm", n)
+		if cold {
+			name = fmt.Sprintf("clusters=%d/cold", n)
 		}
-		single /= 3
-		singleConns := float64(f.Accepted()-a0) / 3
+		b.Run(name, func(b *testing.B) { measure(b, f, run, cold, delay) })
+	}
+}
 
-		runtime.GC()
-		var peakHeap, peakSys atomic.Uint64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var ms runtime.MemStats
-			tk := time.NewTicker(10 * time.Millisecond)
-			defer tk.Stop()
-			for {
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peakHeap.Load() {
-					peakHeap.Store(ms.HeapInuse)
-				}
-				if ms.Sys > peakSys.Load() {
-					peakSys.Store(ms.Sys)
-				}
-				select {
-				case <-stop:
-					return
-				case <-tk.C:
-				}
-			}
-		}()
-		a1 := f.Accepted()
-		b.ReportAllocs()
-		b.ResetTimer()
-		var total time.Duration
-		for range b.N {
-			total += run(b, nil)
+func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duration, cold bool, delay time.Duration) {
+	first := f.Manifest.Clusters[0].Name
+	prepare := func() {
+		if cold {
+			provider.CloseIdleConnections()
 		}
+	}
+	prepare()
+	run(b, []string{first}) // warm-up (and, warm, the connections)
+	a0 := f.Accepted()
+	var single time.Duration
+	for range 3 {
+		prepare()
+		single += run(b, []string{first})
+	}
+	single /= 3
+	singleConns := float64(f.Accepted()-a0) / 3
+
+	if !cold {
+		run(b, nil) // the connections of every cluster
+	}
+	runtime.GC()
+	var peakHeap, peakSys atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var ms runtime.MemStats
+		tk := time.NewTicker(10 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peakHeap.Load() {
+				peakHeap.Store(ms.HeapInuse)
+			}
+			if ms.Sys > peakSys.Load() {
+				peakSys.Store(ms.Sys)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+			}
+		}
+	}()
+	var conns int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	var total time.Duration
+	for range b.N {
 		b.StopTimer()
-		close(stop)
-		wg.Wait()
-		conns := float64(f.Accepted()-a1) / float64(b.N)
-		fleet := total / time.Duration(b.N)
-		b.ReportMetric(fleet.Seconds(), "sec/check")
-		b.ReportMetric(single.Seconds(), "sec/single")
-		b.ReportMetric(fleet.Seconds()/single.Seconds(), "x-single")
-		b.ReportMetric(fleet.Seconds()/delay.Seconds(), "RTTs")
-		b.ReportMetric(single.Seconds()/delay.Seconds(), "RTTs-single")
-		b.ReportMetric(conns, "conns/check")
-		b.ReportMetric(singleConns, "conns/single")
-		b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
-		b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MB")
-	})
+		prepare()
+		a := f.Accepted()
+		b.StartTimer()
+		total += run(b, nil)
+		b.StopTimer()
+		conns += f.Accepted() - a
+		b.StartTimer()
+	}
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	fleet := total / time.Duration(b.N)
+	b.ReportMetric(fleet.Seconds(), "sec/check")
+	b.ReportMetric(single.Seconds(), "sec/single")
+	b.ReportMetric(fleet.Seconds()/single.Seconds(), "x-single")
+	b.ReportMetric(fleet.Seconds()/delay.Seconds(), "RTTs")
+	b.ReportMetric(single.Seconds()/delay.Seconds(), "RTTs-single")
+	b.ReportMetric(float64(conns)/float64(b.N), "conns/check")
+	b.ReportMetric(singleConns, "conns/single")
+	b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MB")
 }
