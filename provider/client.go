@@ -393,7 +393,7 @@ func (c *Client) once(ctx context.Context, op, method, path string, hdr http.Hea
 		return nil, nil, c.fail(op, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	data, err := readBody(resp.Body, resp.ContentLength, max)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err() // a body cut short by the deadline may end as if it were whole
 	}

@@ -54,7 +54,10 @@ func TestFleetChecksClean(t *testing.T) {
 // (sec/single), their ratio (x-single; goal <= 4), the round trips a check lasts (RTTs =
 // sec/check / 50 ms), the connections the servers accepted per check (conns/check; a
 // cluster has 3 nodes, so 600 is one per node) and the peak heap in use while checking
-// (peak-heap-MB; goal <= 150). CTLOPS_BENCH_FLEET sets the number of clusters; setting up
+// (peak-heap-MB; goal <= 150), and the CPU time the checker and the servers used per check
+// (checker-cpu-s/check, servers-cpu-s/check): both share this machine's two cores, which a
+// real fleet's servers do not. Each is measured cold (no connection kept from before, as a
+// one-shot `ctlops drift`) and warm (connections kept from the check before, as `--every`). CTLOPS_BENCH_FLEET sets the number of clusters; setting up
 // generates 5 RSA keys per cluster (about a minute for 200 on 2 cores).
 //
 //	go test ./internal/fleetbench -run '^$' -bench DriftFleet -benchtime 3x
@@ -148,17 +151,21 @@ func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duratio
 		}
 	}()
 	var conns int64
+	var cpu, srvCPU time.Duration
 	b.ReportAllocs()
 	b.ResetTimer()
 	var total time.Duration
 	for range b.N {
 		b.StopTimer()
 		prepare()
-		a := f.Accepted()
+		a, s := f.Stats()
+		c := CPU()
 		b.StartTimer()
 		total += run(b, nil)
 		b.StopTimer()
-		conns += f.Accepted() - a
+		cpu += CPU() - c
+		a2, s2 := f.Stats()
+		conns, srvCPU = conns+a2-a, srvCPU+s2-s
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -171,6 +178,8 @@ func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duratio
 	b.ReportMetric(fleet.Seconds()/delay.Seconds(), "RTTs")
 	b.ReportMetric(single.Seconds()/delay.Seconds(), "RTTs-single")
 	b.ReportMetric(float64(conns)/float64(b.N), "conns/check")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "checker-cpu-s/check")
+	b.ReportMetric(srvCPU.Seconds()/float64(b.N), "servers-cpu-s/check")
 	b.ReportMetric(singleConns, "conns/single")
 	b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MB")
