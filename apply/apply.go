@@ -38,8 +38,8 @@ type Options struct {
 	// SpecPath is the spec as given with -f ("" for ./ctlops.yaml); the audit log defaults to
 	// .ctlops/audit.jsonl beside it.
 	SpecPath string
-	// Clusters selects clusters by name (all when empty); not allowed with PlanFile, whose
-	// clusters are the ones it was made for.
+	// Clusters selects clusters by name (all when empty); with PlanFile, the subset of the
+	// saved plan's clusters to apply.
 	Clusters []string
 	// PlanFile is a plan saved by `ctlops plan --out`; "" plans afresh.
 	PlanFile string
@@ -67,6 +67,10 @@ type Options struct {
 	// to open the signer (module, PIN source), so that a missing PIN fails before anything is
 	// locked. TokenPreflight is the usual one.
 	CheckSigner func(req SignerRequest) error
+	// PreviewSigner, when set, is asked before the question which signer will be asked for
+	// and whether it may sign the plan (R19): its answer is printed, its error stops the
+	// apply before anything is locked. TokenPreview is the usual one.
+	PreviewSigner func(ctx context.Context, req SignerRequest) (string, error)
 
 	// LockTimeout is how long to wait for a lock another client holds; 0 fails at once,
 	// naming the holder (R24).
@@ -85,7 +89,19 @@ type Options struct {
 	// Event, when set, is told of each step as it starts (tests use it to act mid-apply).
 	Event func(Event)
 
-	applyID string // ties the audit log's intent and result lines
+	// Replace names the nodes whose refused file the admin investigated and wants replaced
+	// (apply --replace NODE, "NODE" or "CLUSTER/NODE"): the plan turns their refusal into a
+	// replace action (plan.Inputs).
+	Replace []string
+
+	applyID   string          // ties the audit log's intent and result lines
+	skipped   map[string]bool // clusters left out of this apply (skip.go)
+	takenOver []BrokenLock    // locks of this user's own dead apply that were taken over (lock.go)
+}
+
+// planInputs is what the admin tells the planner beyond the spec.
+func (o *Options) planInputs() plan.Inputs {
+	return plan.Inputs{Replace: o.Replace}
 }
 
 // newApplyID is a random id for one apply's audit lines.
@@ -126,15 +142,25 @@ type StaleError struct {
 	// Differs: the live state is as the plan saw it but the plan made now is another plan
 	// (the saved file says something this ctlops and spec would not plan).
 	Differs bool
+	// Fresh are the plan's clusters that alone are still the plan made now (nil when all are,
+	// or none): they can be applied with --cluster.
+	Fresh []string
+}
+
+func (e *StaleError) hint() string {
+	if len(e.Fresh) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the other clusters still match it: apply them alone with --cluster %s", strings.Join(e.Fresh, " --cluster "))
 }
 
 func (e *StaleError) Error() string {
 	if e.Differs {
-		return fmt.Sprintf("saved plan %s is stale or was edited: it is not the plan made now from the same spec and servers:\n  %s\nmake a new plan with `ctlops plan --out %s`",
-			e.Path, strings.Join(e.Reasons, "\n  "), e.Path)
+		return fmt.Sprintf("saved plan %s is stale or was edited: it is not the plan made now from the same spec and servers:\n  %s\nmake a new plan with `ctlops plan --out %s`%s",
+			e.Path, strings.Join(e.Reasons, "\n  "), e.Path, e.hint())
 	}
-	return fmt.Sprintf("saved plan %s is stale: %s; make a new plan with `ctlops plan --out %s`",
-		e.Path, strings.Join(e.Reasons, "; "), e.Path)
+	return fmt.Sprintf("saved plan %s is stale: %s; make a new plan with `ctlops plan --out %s`%s",
+		e.Path, strings.Join(e.Reasons, "; "), e.Path, e.hint())
 }
 
 // DefaultMaxPlanAge is how old a saved plan may be: a day-old review of a fleet is already a
@@ -234,8 +260,9 @@ func (o *Options) event(e Event) {
 
 // Run plans (or loads and checks a saved plan), shows it, asks, and applies it. The Result is
 // non-nil whenever a plan was made; its NoChanges and Clusters say what happened. The error is
-// ErrDeclined when the user said no, a *StaleError for a stale plan, and a *PushError when some
-// servers could not be brought in line.
+// ErrDeclined when the user said no, a *StaleError for a stale plan, a *PushError when some
+// servers could not be brought in line, and a *SkipError when some clusters could not be
+// applied (the others were).
 func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
@@ -245,46 +272,19 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, errors.New("apply: no spec")
 	}
 	var p *plan.Plan
+	var err error
 	if o.PlanFile != "" {
-		if len(o.Clusters) > 0 {
-			return nil, fmt.Errorf("--cluster cannot narrow a saved plan: %s applies to the clusters it was made for", o.PlanFile)
-		}
-		saved, err := plan.Load(o.PlanFile)
+		p, err = o.savedPlan(ctx)
 		if err != nil {
+			if p != nil {
+				return &Result{Plan: p}, err
+			}
 			return nil, err
-		}
-		if err := o.checkAge(saved); err != nil {
-			return nil, err
-		}
-		var names []string
-		for _, c := range saved.Clusters {
-			names = append(names, c.Name)
-		}
-		if len(names) == 0 {
-			return nil, fmt.Errorf("%s: the plan holds no cluster", o.PlanFile)
-		}
-		// Always read every server again: the saved plan is applied only to what it saw.
-		fresh, err := live.Plan(ctx, o.Config, names, o.Live, o.Version, o.Now())
-		if err != nil {
-			return nil, err
-		}
-		if why := plan.Stale(saved, fresh); len(why) > 0 {
-			return &Result{Plan: fresh}, &StaleError{Path: o.PlanFile, Reasons: why}
-		}
-		// The saved plan is only the statement of what was approved: everything apply does is
-		// decided from the fresh plan, and only when the two are the same plan.
-		if why := plan.Compare(saved, fresh); len(why) > 0 {
-			return &Result{Plan: fresh}, &StaleError{Path: o.PlanFile, Reasons: why, Differs: true}
-		}
-		p = fresh
-		fmt.Fprintf(o.Out, "Saved plan %s (made %s by ctlops %s), checked against the live clusters:\n",
-			o.PlanFile, saved.Created.Format(time.RFC3339), saved.CtlopsVersion)
-		for _, c := range p.Clusters {
-			fmt.Fprintf(o.Out, "  %s: %s\n", c.Name, c.SummaryLine())
 		}
 	} else {
-		var err error
-		p, err = live.Plan(ctx, o.Config, o.Clusters, o.Live, o.Version, o.Now())
+		lo := o.Live
+		lo.Plan = o.planInputs()
+		p, err = live.Plan(ctx, o.Config, o.Clusters, lo, o.Version, o.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -293,26 +293,34 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 	res := &Result{Plan: p}
-	if err := refusals(o.Config, p); err != nil {
-		return res, err
+	res.Skipped = skips(o.Config, p)
+	o.skipped = skippedSet(res.Skipped)
+	var names []string
+	for _, c := range p.Clusters {
+		if c.Summary.Changes && !o.skipped[c.Name] {
+			names = append(names, c.Name)
+		}
 	}
-	if !p.HasChanges() {
+	if len(names) == 0 {
+		if len(res.Skipped) > 0 {
+			return res, &SkipError{Skipped: res.Skipped}
+		}
 		res.NoChanges = true
 		fmt.Fprintln(o.Out, "\nNo changes. Every server holds the declared CTL; nothing to apply.")
 		return res, nil
+	}
+	writeSkipped(&o, res.Skipped)
+	if err := o.previewSigner(ctx, p); err != nil {
+		return res, err
 	}
 	if !o.AutoApprove {
 		if o.Confirm == nil {
 			return res, ErrInputNeeded
 		}
-		var names []string
-		for _, c := range p.Clusters {
-			if c.Summary.Changes {
-				names = append(names, c.Name)
-			}
+		ok, err := o.Confirm(confirmPrompt(p, o.skipped)) // apply/tokenless.go
+		if err != nil && ctx.Err() != nil {
+			return res, fmt.Errorf("stopped at the question; nothing was locked or written: %w", err)
 		}
-		ok, err := o.Confirm(fmt.Sprintf("\nctlops will sign a new CTL and push it to every server of %s.\n"+
-			"Only 'yes' will be accepted.\n\nType \"yes\" to apply: ", strings.Join(names, ", ")))
 		if err != nil {
 			return res, err
 		}
@@ -320,38 +328,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return res, ErrDeclined
 		}
 	}
-	return res, apply(ctx, &o, p, res)
-}
-
-// refusals turns what stops a plan from being applied into one error.
-func refusals(cfg *spec.Config, p *plan.Plan) error {
-	var why []string
-	for _, c := range p.Clusters {
-		switch {
-		case c.Error != "":
-			why = append(why, fmt.Sprintf("cluster %s could not be planned: %s", c.Name, c.Error))
-		case len(c.Refusals) > 0:
-			for _, r := range c.Refusals {
-				rule := ""
-				if r.Rule != "" {
-					rule = " (" + r.Rule + ")"
-				}
-				why = append(why, fmt.Sprintf("cluster %s: %s%s", c.Name, r.Message(), rule))
-			}
-		case c.Summary.Changes && c.Suspended:
-			why = append(why, fmt.Sprintf("cluster %s is suspended in the spec (suspend: true): apply is refused; leave it out with --cluster", c.Name))
-		case c.Summary.Changes:
-			if sc := cfg.Cluster(c.Name); sc != nil {
-				for _, pr := range sc.Providers {
-					if pr.ReadOnly() {
-						why = append(why, fmt.Sprintf("cluster %s: provider %s is read-only; apply writes through CTL Providers only", c.Name, pr))
-					}
-				}
-			}
-		}
+	if err := applyAll(ctx, &o, p, res); err != nil { // apply/tokenless.go: token clusters, then tokenless
+		return res, err
 	}
-	if len(why) > 0 {
-		return fmt.Errorf("the plan cannot be applied:\n  %s", strings.Join(why, "\n  "))
+	if len(res.Skipped) > 0 {
+		return res, &SkipError{Skipped: res.Skipped, Applied: names}
 	}
-	return nil
+	return res, nil
 }

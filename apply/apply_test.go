@@ -81,7 +81,14 @@ func TestTokensAddedAndRemoved(t *testing.T) {
 	}
 	l.noChanges(cfg)
 
-	cfg = l.spec(hq("mixed", "bob", "carol"))
+	// alice signed the installed file: retiring her is said in the spec (retiredTokens), or the
+	// file she signed is refused as signed by an unknown key (R19).
+	if _, _, err := l.run(l.opts(l.spec(hq("mixed", "bob", "carol")), "carol", &bytes.Buffer{})); err == nil || !strings.Contains(err.Error(), "retiredTokens") {
+		t.Fatalf("retiring the signer without saying so: %v", err)
+	}
+	retiring := hq("mixed", "bob", "carol")
+	retiring.extra = "    retiredTokens: [{name: alice, certificate: alice.pem}]\n"
+	cfg = l.spec(retiring)
 	l.mustApply(cfg, "carol")
 	f = l.checkServed("hq", "carol")
 	if token.IsSAST(f, tokens["alice"].Cert) || !token.IsSAST(f, tokens["bob"].Cert) {
@@ -222,9 +229,13 @@ func TestStalePlan(t *testing.T) {
 	if after := l.digests("hq"); !equalMaps(before, after) {
 		t.Errorf("a stale plan changed servers: %v → %v", before, after)
 	}
-	// --cluster cannot narrow a saved plan.
+	// --cluster narrows a saved plan to clusters it holds; the subset is checked as well.
 	o.Clusters = []string{"hq"}
-	if _, _, err := l.run(o); err == nil || !strings.Contains(err.Error(), "--cluster") {
+	if _, _, err := l.run(o); !errors.As(err, &se) {
+		t.Errorf("err %v, want the narrowed plan stale too", err)
+	}
+	o.Clusters = []string{"other"}
+	if _, _, err := l.run(o); err == nil || !strings.Contains(err.Error(), "--cluster other") {
 		t.Errorf("err %v", err)
 	}
 }

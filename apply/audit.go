@@ -35,8 +35,14 @@ type AuditEntry struct {
 	Result  string           `json:"result"`
 	Error   string           `json:"error,omitempty"`
 	Details []*ClusterResult `json:"details"`
-	// Broken are the locks `ctlops unlock` broke (their holders, never their ids).
+	// Broken are the locks `ctlops unlock` broke (their holders, never their ids), or that an
+	// apply took over from an earlier apply of the same user and host that died (lock.go).
 	Broken []BrokenLock `json:"broken_locks,omitempty"`
+	// Skipped are the clusters of the plan this apply left out, with their reasons.
+	Skipped []Skipped `json:"skipped,omitempty"`
+	// Replaced are the nodes whose refused file the admin chose to replace (apply --replace),
+	// "cluster/server address: why it was refused".
+	Replaced []string `json:"replaced,omitempty"`
 }
 
 // checkAuditLog makes sure the audit log can be appended to, before anything is locked: an
@@ -57,7 +63,8 @@ func checkAuditLog(path string) error {
 func writeIntent(o *Options, p *plan.Plan, works []*work, started time.Time) error {
 	e := AuditEntry{Time: started.UTC(), User: o.User, Host: o.Host, ApplyID: o.applyID,
 		CtlopsVersion: o.Version, PlanDigest: p.Digest(), PlanFile: o.PlanFile, SpecDigest: p.SpecDigest,
-		Clusters: []string{}, Details: []*ClusterResult{}, Result: "intent"}
+		Clusters: []string{}, Details: []*ClusterResult{}, Result: "intent",
+		Skipped: skips(o.Config, p), Replaced: replaced(p, o.skipped), Broken: o.takenOver}
 	for _, w := range works {
 		e.Clusters = append(e.Clusters, w.c.Name)
 		for _, t := range w.targets {
@@ -89,7 +96,8 @@ func Unfinished(entries []AuditEntry) []AuditEntry {
 func writeAudit(o *Options, p *plan.Plan, res *Result, started time.Time, runErr error) error {
 	e := AuditEntry{Time: started.UTC(), Finished: o.Now().UTC(), User: o.User, Host: o.Host, ApplyID: o.applyID,
 		CtlopsVersion: o.Version, PlanDigest: p.Digest(), PlanFile: o.PlanFile, SpecDigest: p.SpecDigest,
-		Clusters: []string{}, Signer: res.Signer, Details: res.Clusters, Result: "applied"}
+		Clusters: []string{}, Signer: res.Signer, Details: res.Clusters, Result: "applied",
+		Skipped: res.Skipped, Replaced: replaced(p, o.skipped), Broken: o.takenOver}
 	for _, c := range res.Clusters {
 		e.Clusters = append(e.Clusters, c.Name)
 	}

@@ -20,10 +20,10 @@ const lockPoll = 200 * time.Millisecond
 
 // lockAll takes every node's lock in order; on failure the caller releases those taken.
 func (o *Options) lockAll(ctx context.Context, nodes []*node) error {
-	req := provider.LockRequest{User: o.User, Host: o.Host, Operation: "ctlops apply", Lease: o.Lease}
+	req := provider.LockRequest{User: o.User, Host: o.Host, Operation: holderOp(), Lease: o.Lease}
 	for _, n := range nodes {
 		deadline := time.Now().Add(o.LockTimeout)
-		waiting := false
+		waiting, tookOver := false, false
 		for {
 			l, err := n.w.Lock(ctx, req)
 			if err == nil {
@@ -34,21 +34,25 @@ func (o *Options) lockAll(ctx context.Context, nodes []*node) error {
 			if !errors.Is(err, provider.ErrLocked) {
 				return fmt.Errorf("taking the update lock: %w", err)
 			}
-			holder := "another client"
+			var holder *provider.Lock
 			var pe *provider.Error
-			if errors.As(err, &pe) && pe.Holder != nil {
-				holder = pe.Holder.String()
+			if errors.As(err, &pe) {
+				holder = pe.Holder
+			}
+			if o.ownDead(holder) && !tookOver {
+				if err := o.takeOver(ctx, n, holder); err != nil {
+					return err
+				}
+				tookOver = true
+				continue // ask again at once: the lock is free now
 			}
 			if !time.Now().Before(deadline) {
-				if o.LockTimeout > 0 {
-					return fmt.Errorf("server %s: the update lock is still held by %s after %s (R24); nothing was changed", n.addr, holder, o.LockTimeout)
-				}
-				return fmt.Errorf("server %s: the update lock is held by %s (R24): another apply is running; nothing was changed. Wait for it, or give --lock-timeout to wait", n.addr, holder)
+				return o.lockError(n, holder)
 			}
 			if !waiting {
 				waiting = true
-				fmt.Fprintf(o.Out, "  %s: lock held by %s; waiting up to %s\n", n.addr, holder, time.Until(deadline).Round(time.Second))
-				o.event(Event{Kind: "lock-wait", Address: n.addr, Detail: holder})
+				fmt.Fprintf(o.Out, "  %s: lock held by %s; waiting up to %s\n", n.addr, describeHolder(holder, time.Now()), time.Until(deadline).Round(time.Second))
+				o.event(Event{Kind: "lock-wait", Address: n.addr, Detail: describeHolder(holder, time.Now())})
 			}
 			select {
 			case <-ctx.Done():
@@ -58,6 +62,80 @@ func (o *Options) lockAll(ctx context.Context, nodes []*node) error {
 		}
 	}
 	return nil
+}
+
+// ownDead reports whether holder is an apply of this user on this host whose process no
+// longer runs (holder.go).
+func (o *Options) ownDead(holder *provider.Lock) bool {
+	if holder == nil || holder.User != o.User || holder.Host != o.Host {
+		return false
+	}
+	pid, start, ok := parseHolderOp(holder.Operation)
+	return ok && processGone(pid, start)
+}
+
+// takeOver breaks a lock left by this user's own dead apply, says so and records it for the
+// audit line. A lock released meanwhile is nothing to break.
+func (o *Options) takeOver(ctx context.Context, n *node, holder *provider.Lock) error {
+	was, err := n.w.BreakLock(ctx)
+	switch {
+	case errors.Is(err, provider.ErrNotLocked):
+		return nil
+	case err != nil:
+		return fmt.Errorf("server %s: taking over the lock of an earlier apply of %s@%s that no longer runs: %s", n.addr, o.User, o.Host, termsafe.Error(err))
+	}
+	if was == nil {
+		was = holder
+	}
+	h := *was
+	h.ID = "" // a lock id is a capability: never recorded
+	fmt.Fprintf(o.Out, "  %s: the update lock was left by an earlier apply of yours (%s) whose process no longer runs on this host; taken over\n", n.addr, &h)
+	o.takenOver = append(o.takenOver, BrokenLock{Cluster: strings.Join(n.clusters, ","), Address: n.addr, Holder: &h})
+	return nil
+}
+
+// lockError says who holds the lock, whether its lease has run out, and the exact command
+// that breaks it once the admin knows its holder is gone.
+func (o *Options) lockError(n *node, holder *provider.Lock) error {
+	now := time.Now()
+	who := describeHolder(holder, now)
+	unlock := "ctlops unlock"
+	if o.SpecPath != "" {
+		unlock += " -f " + shellQuote(o.SpecPath)
+	}
+	for _, c := range n.clusters {
+		unlock += " --cluster " + shellQuote(c)
+	}
+	what := "another apply may be running: wait for it, or give --lock-timeout to wait"
+	if o.LockTimeout > 0 {
+		what = fmt.Sprintf("still held after waiting %s", o.LockTimeout)
+	}
+	return fmt.Errorf("server %s: the update lock is held by %s (R24); %s; nothing was changed. If its holder is gone, break the lock with `%s`",
+		n.addr, who, what, unlock)
+}
+
+// describeHolder names a lock's holder and the state of its lease.
+func describeHolder(l *provider.Lock, now time.Time) string {
+	if l == nil {
+		return "another client (the server did not say who)"
+	}
+	lease := fmt.Sprintf("lease expires in %s", l.Expires.Sub(now).Round(time.Second))
+	if !l.Expires.After(now) {
+		lease = fmt.Sprintf("its lease EXPIRED %s ago: its holder stopped renewing it", now.Sub(l.Expires).Round(time.Second))
+	}
+	return fmt.Sprintf("%s@%s (%s), taken %s, %s", termsafe.Line(l.User), termsafe.Line(l.Host), termsafe.Line(l.Operation),
+		l.Created.UTC().Format(time.RFC3339), lease)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it, so the printed command can be
+// pasted as it is.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // scrub is an error of a request made under n's lock as it may be shown and audited: the

@@ -40,7 +40,11 @@ func (o *Options) push(ctx context.Context, works []*work) {
 		o.event(Event{Kind: "push", Cluster: t.c.Name, Server: t.ts.Server, Address: t.ts.Address})
 		err := ctx.Err()
 		if err == nil {
-			_, err = t.w.WriteCTL(ctx, d, provider.WriteOptions{LockID: t.node.lock.ID, IfMatch: t.digest})
+			// A node under --replace holds a file the provider cannot judge (or one that
+			// trusts nobody declared): the write says so with the override, which the
+			// provider records.
+			_, err = t.w.WriteCTL(ctx, d, provider.WriteOptions{LockID: t.node.lock.ID, IfMatch: t.digest,
+				OverrideR19: t.c.Replacing(t.ts.Server, t.ts.Address)})
 		}
 		if err == nil {
 			var back []byte

@@ -17,6 +17,8 @@ type Result struct {
 	// Signer is set when a file was signed.
 	Signer   *SignerInfo
 	Clusters []*ClusterResult
+	// Skipped are the clusters that could not be applied, with their reasons (skip.go).
+	Skipped []Skipped
 }
 
 // SignerInfo identifies the token that signed, for the report and the audit log.

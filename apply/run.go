@@ -16,9 +16,10 @@ import (
 // node is one server whose update lock is held (R24): a cluster node or an alternate TFTP
 // server, whatever file locations on it are written.
 type node struct {
-	addr string
-	w    provider.Writer
-	lock *provider.Lock
+	addr     string
+	clusters []string // the clusters written there, for the unlock command of a lock error
+	w        provider.Writer
+	lock     *provider.Lock
 }
 
 // target is one place a cluster's file goes.
@@ -113,7 +114,7 @@ func openTargets(o *Options, p *plan.Plan) ([]*work, []*node, error) {
 	byAddr := map[string]*node{}
 	var works []*work
 	for _, c := range p.Clusters {
-		if !c.Summary.Changes {
+		if !c.Summary.Changes || o.skipped[c.Name] || isTokenlessPlan(c) { // tokenless: apply/tokenless.go
 			continue
 		}
 		sc := o.Config.Cluster(c.Name)
@@ -144,6 +145,9 @@ func openTargets(o *Options, p *plan.Plan) ([]*work, []*node, error) {
 				}
 				n = &node{addr: ts.Address, w: lw}
 				byAddr[ts.Address] = n
+			}
+			if len(n.clusters) == 0 || n.clusters[len(n.clusters)-1] != c.Name {
+				n.clusters = append(n.clusters, c.Name)
 			}
 			tr := &TargetResult{Server: ts.Server, Address: ts.Address, Alternate: ts.Alternate, Before: ts.Digest, Holds: ts.Digest, Status: "not pushed"}
 			w.targets = append(w.targets, &target{c: c, ts: ts, w: wr, node: n, res: tr})

@@ -34,6 +34,8 @@ type resolved struct {
 	sel      token.Selection
 	pin      token.PINSource
 	ask      bool // questions may be asked on the terminal
+	fd       int  // the terminal, when ask
+	termPIN  bool // the PIN is typed on the terminal (asked again when wrong)
 	// pinCheck says, without asking anything, whether the PIN will be there when needed.
 	pinCheck func() error
 }
@@ -62,7 +64,7 @@ func (t TokenOptions) resolve(sw *spec.SignWith) (*resolved, error) {
 	}
 	r.module = mod
 	fd, tty := token.TerminalFD(t.Stdin)
-	r.ask = tty && t.Input
+	r.ask, r.fd = tty && t.Input, fd
 	r.pinCheck = func() error { return nil }
 	switch {
 	case t.PINFile != "":
@@ -92,7 +94,7 @@ func (t TokenOptions) resolve(sw *spec.SignWith) (*resolved, error) {
 			return nil
 		}
 	case r.ask:
-		r.pin = token.PINFromTerminal(fd, t.Prompt)
+		r.pin, r.termPIN = token.PINFromTerminal(fd, t.Prompt), true
 	default:
 		msg := token.ErrNoPIN.Error()
 		if tty {
@@ -147,7 +149,12 @@ func TokenOpener(t TokenOptions) func(context.Context, SignerRequest) (token.Sig
 		mod, sel, pin, ask := r.module, r.sel, r.pin, r.ask
 		o := token.Options{Module: mod, Selection: sel, PIN: pin, Warn: t.Prompt}
 		if ask {
-			o.Ask = token.AskToken(t.Stdin, t.Prompt)
+			// Every question on the terminal gives up when ctx ends: Ctrl-C at the token or
+			// PIN prompt, with every update lock held, stops the apply, which releases them.
+			o.Ask = token.AskTokenContext(ctx, r.fd, t.Prompt)
+		}
+		if r.termPIN {
+			o.PIN, o.Retry = token.PINFromTerminalContext(ctx, r.fd, t.Prompt), true
 		}
 		if len(req.Trusted) > 0 {
 			o.Prefer = func(c *x509.Certificate) bool { return trusted(req.Trusted, ctl.Fingerprint(c.Raw)) }

@@ -114,6 +114,9 @@ func (o *Options) signAll(ctx context.Context, works []*work, res *Result) error
 		return err
 	}
 	s, err := o.OpenSigner(ctx, req)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("stopped before signing; nothing was written and every update lock is released: %w", err)
+	}
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/ctlops/ctlops/internal/atomicfile"
 	"github.com/ctlops/ctlops/lab/callmanager"
@@ -366,45 +365,4 @@ func (l *Lab) StopPhones() (int, error) {
 		}
 	}
 	return n, errors.Join(errs...)
-}
-
-// startProc runs bin args in a session of its own (like the nodes, start) and waits until its
-// log shows ready.
-func startProc(bin string, args []string, cfg, logPath, ready string) (int, error) {
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return 0, err
-	}
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return 0, err
-	}
-	defer logf.Close()
-	off, _ := logf.Seek(0, 2)
-	cmd := exec.Command(bin, args...)
-	cmd.Env = nodeEnv(os.Environ()) // a phone side gets no operator secret either
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = sessionAttr()
-	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("starting %s: %w", bin, err)
-	}
-	pid := cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out := readFrom(logPath, off)
-		if containsLine(out, ready) {
-			return pid, nil
-		}
-		select {
-		case err := <-exited:
-			return 0, fmt.Errorf("%s exited at start (%v): %s (log %s)", cfg, err, lastLine(out), logPath)
-		default:
-		}
-		if time.Now().After(deadline) {
-			stop(pid, cfg)
-			return 0, fmt.Errorf("%s was not ready within 30 s (log %s)", cfg, logPath)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -127,6 +127,14 @@ func start(bin, cfg, logPath string) (int, error) {
 
 // startArgs is start with the command's arguments given; they must hold --config cfg.
 func startArgs(bin string, args []string, cfg, logPath string) (int, error) {
+	return startProc(bin, args, cfg, logPath, " serving https://")
+}
+
+// startProc runs bin args in a session of its own, so that it outlives this process and a
+// signal to its group reaches nothing else, with the scrubbed environment (nodeEnv) and its
+// output appended to logPath, and waits until the log shows ready. Every process the lab owns
+// (nodes, simulators, phone sides) is started here.
+func startProc(bin string, args []string, cfg, logPath, ready string) (int, error) {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return 0, err
 	}
@@ -139,10 +147,7 @@ func startArgs(bin string, args []string, cfg, logPath string) (int, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = nodeEnv(os.Environ())
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if NodesDieWithCaller {
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
-	}
+	cmd.SysProcAttr = sessionAttr()
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting %s: %w", bin, err)
 	}
@@ -151,21 +156,21 @@ func startArgs(bin string, args []string, cfg, logPath string) (int, error) {
 	// would look alive to kill(pid, 0).
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out := readFrom(logPath, off)
-		if bytes.Contains(out, []byte(" serving https://")) {
+		if bytes.Contains(out, []byte(ready)) {
 			return pid, nil
 		}
 		// Not alive(): until the child has exec'd, its command line is still this process's.
 		select {
 		case err := <-exited:
-			return 0, fmt.Errorf("the node of %s exited at start (%v): %s (log %s)", cfg, err, lastLine(out), logPath)
+			return 0, fmt.Errorf("the process of %s exited at start (%v): %s (log %s)", cfg, err, lastLine(out), logPath)
 		default:
 		}
 		if time.Now().After(deadline) {
 			stop(pid, cfg)
-			return 0, fmt.Errorf("the node of %s did not start serving within 15 s (log %s)", cfg, logPath)
+			return 0, fmt.Errorf("the process of %s was not ready within 30 s (log %s)", cfg, logPath)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

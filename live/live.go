@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ctlops/ctlops/cucm/platform"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/spec"
@@ -27,6 +28,12 @@ type Options struct {
 	Timeout time.Duration
 	// Retries for idempotent reads (provider.Options semantics).
 	Retries int
+	// Platform, when set, is the SSH session configuration for tokenless clusters (tests
+	// shorten the start-up wait); addresses and credentials come from the spec.
+	Platform *platform.Config
+	// Plan is what the admin told the planner beyond the spec (apply --replace); it does not
+	// change what is read.
+	Plan plan.Inputs
 }
 
 // Fetch reads the given clusters of cfg concurrently. A cluster whose servers cannot be read
@@ -109,6 +116,9 @@ func AlternateOptions(cfg *spec.Config, c *spec.Cluster, a spec.AlternateTFTP, o
 // cluster reads one cluster: its declared providers, the inventory from the first that has
 // one (R14), then every server's copy and every alternate TFTP server, concurrently.
 func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
+	if c.Signing == spec.SigningTokenless {
+		return f.tokenless(ctx, c) // live/tokenless.go
+	}
 	l := &plan.Live{}
 	po, err := ProviderOptions(c, f.opt)
 	if err != nil {
@@ -357,6 +367,9 @@ func Plan(ctx context.Context, cfg *spec.Config, names []string, o Options, vers
 		return nil, err
 	}
 	lives := Fetch(ctx, cfg, clusters, o)
-	p := plan.New(cfg, lives, version, now)
+	p := plan.NewWith(cfg, lives, version, now, o.Plan)
+	if err := o.Plan.Check(p); err != nil {
+		return nil, err
+	}
 	return p, nil
 }

@@ -3,7 +3,6 @@ package phonerules
 import (
 	"crypto/rsa"
 	"crypto/x509"
-	"errors"
 	"fmt"
 
 	"github.com/ctlops/ctlops/ctl"
@@ -51,24 +50,41 @@ func reject(rule, format string, a ...any) Decision {
 // common checks what every .tlv must pass before trust is looked at: it verifies against its
 // own signer record (P10), with a digest (P32) and a key size (P33) the model supports.
 func common(p Profile, next *ctl.File) (*ctl.Record, *Decision) {
-	if !p.Supports(next.Header.HashAlgorithm) {
-		d := reject("P32", "%s phones do not verify %s signatures (header tag 8 = %d); they support %v",
-			p.Series, next.Header.HashAlgorithm, uint8(next.Header.HashAlgorithm), p.Hashes)
-		return nil, &d
+	if d := hashLimit(p, next.Header.HashAlgorithm); d != nil {
+		return nil, d
 	}
 	if err := next.Verify(); err != nil {
 		d := reject("P10", "the file does not verify: %v", err)
 		return nil, &d
 	}
 	signer := &next.Records[next.SignerRecord()]
-	if bits, err := keyBits(signer); err != nil {
-		d := reject("P33", "signer key: %v", err)
-		return nil, &d
-	} else if bits > p.MaxRSABits {
-		d := reject("P33", "the signer's key is %d-bit; %s phones verify up to %d bits", bits, p.Series, p.MaxRSABits)
-		return nil, &d
+	if d := keyLimit(p, signer); d != nil {
+		return nil, d
 	}
 	return signer, nil
+}
+
+// hashLimit is P32: the model verifies only the digests it knows.
+func hashLimit(p Profile, h ctl.HashAlgorithm) *Decision {
+	if p.Supports(h) {
+		return nil
+	}
+	d := reject("P32", "%s phones do not verify %s signatures (header tag 8 = %d); they support %v",
+		p.Series, h, uint8(h), p.Hashes)
+	return &d
+}
+
+// keyLimit is P33: the model verifies RSA keys up to its size.
+func keyLimit(p Profile, signer *ctl.Record) *Decision {
+	var d Decision
+	if bits, err := keyBits(signer); err != nil {
+		d = reject("P33", "signer key: %v", err)
+	} else if bits > p.MaxRSABits {
+		d = reject("P33", "the signer's key is %d-bit; %s phones verify up to %d bits", bits, p.Series, p.MaxRSABits)
+	} else {
+		return nil
+	}
+	return &d
 }
 
 func keyBits(r *ctl.Record) (int, error) {
@@ -90,40 +106,67 @@ func keyBits(r *ctl.Record) (int, error) {
 }
 
 // CTL decides what a phone of profile p that holds installedCTL and installedITL (either nil)
-// does with next (P10–P19). Trust continuity is ctl.Accepts, nothing else.
+// does with next (P10–P19): the digest must be one the model verifies (P32), the file must
+// verify against its own signer record (P10), and then the signer decides (Signed). Trust
+// continuity is ctl's one definition (HasSAST, as in ctl.Accepts), nothing else.
 func CTL(p Profile, installedCTL, installedITL *ctl.File, next *ctl.File) Decision {
 	signer, bad := common(p, next)
 	if bad != nil {
 		return *bad
 	}
-	switch {
-	case installedCTL == nil && installedITL == nil:
+	if installedCTL == nil && installedITL == nil {
 		// P13: imprinting. Whether the phone checks the first file's self-signature is [?];
 		// the safer choice checks it (common above, and ctl.Accepts(nil, next) again).
 		if err := ctl.Accepts(nil, next); err != nil {
 			return reject("P13", "%v", err)
 		}
+	}
+	return Signed(p, installedCTL, installedITL, Signing{Signer: signer, Hash: next.Header.HashAlgorithm})
+}
+
+// Signing is a CTL signature as known before it is made: the signer's record (ctl.NewRecord of
+// its certificate, role SAST) and the digest (header tag 8). The plan knows both before any
+// token is touched; a signed file carries both (its signer record and tag 8).
+type Signing struct {
+	Signer *ctl.Record
+	Hash   ctl.HashAlgorithm
+}
+
+// Signed is the acceptance decision itself, for a CTL signed as s, whether that file exists
+// yet (apply, resign, inspect and the lab phones, through CTL) or not (the plan): the digest
+// (P32), the signer's key size (P33), then trust: imprinting with no trust list (P13), the
+// installed ITL's SAST records for a first CTL (N1.5), else the installed CTL's SAST records
+// (P12, P14), else TVS on SBD models (P15) or a manual erase on the others (P16, P17). The
+// signature itself is not checked here: CTL does that for a file.
+func Signed(p Profile, installedCTL, installedITL *ctl.File, s Signing) Decision {
+	if d := hashLimit(p, s.Hash); d != nil {
+		return *d
+	}
+	if s.Signer == nil {
+		return reject("P12", "no signer")
+	}
+	if d := keyLimit(p, s.Signer); d != nil {
+		return *d
+	}
+	signer := s.Signer
+	switch {
+	case installedCTL == nil && installedITL == nil:
 		return Decision{Outcome: Imprint, Rule: "P13", Reason: "no trust list installed: the first CTL is imprinted", Signer: signer}
 	case installedCTL == nil:
 		// N1.5 [?]: a first CTL on a phone that holds an ITL. The initial-success alarms say
 		// "no existing TL", so the safer reading treats it as an update: its signer must be a
 		// SAST of the ITL, or TVS must vouch for it (C4: an eToken-signed first CTL passes
 		// through TVS).
-		if err := ctl.Accepts(installedITL, next); err == nil {
+		if installedITL.HasSAST(signer) {
 			return Decision{Outcome: Imprint, Rule: "P14", Reason: "first CTL, signed by a SAST record of the installed ITL", Signer: signer}
 		}
-		d := unknownSigner(p, signer, "P15", []ctl.Role{ctl.RoleSAST}, "first CTL on a phone holding an ITL: its signer is not a SAST record of the ITL (N1.5)")
-		return d
+		return unknownSigner(p, signer, "P15", []ctl.Role{ctl.RoleSAST}, "first CTL on a phone holding an ITL: its signer is not a SAST record of the ITL (N1.5)")
 	}
-	err := ctl.Accepts(installedCTL, next)
-	if err == nil {
+	if installedCTL.HasSAST(signer) {
 		return Decision{Outcome: Accept, Rule: "P14", Reason: "signed by a SAST record of the installed CTL", Signer: signer}
 	}
-	var te *ctl.TrustError
-	if !errors.As(err, &te) {
-		return reject("P12", "%v", err)
-	}
-	return unknownSigner(p, signer, "P15", []ctl.Role{ctl.RoleSAST}, err.Error())
+	return unknownSigner(p, signer, "P15", []ctl.Role{ctl.RoleSAST}, fmt.Sprintf(
+		"the signer %s is not a SAST record of the installed CTL (R19, P12); trusted signers: %s", signer.Identity(), installedCTL.SASTList()))
 }
 
 // unknownSigner is P15–P17: SBD models ask TVS, the others refuse and need an erase.

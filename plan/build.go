@@ -16,6 +16,11 @@ import (
 // inventory, compared record by record with the file the servers hold. now is the clock for
 // expiry warnings.
 func Build(c *spec.Cluster, l *Live, now time.Time) *Cluster {
+	return BuildWith(c, l, now, Inputs{})
+}
+
+// BuildWith is Build with what the admin told the planner (Inputs: the nodes to replace).
+func BuildWith(c *spec.Cluster, l *Live, now time.Time, in Inputs) *Cluster {
 	p := &Cluster{
 		Name:       c.Name,
 		Suspended:  c.Suspend,
@@ -33,6 +38,14 @@ func Build(c *spec.Cluster, l *Live, now time.Time) *Cluster {
 		return p
 	}
 	b := &builder{spec: c, live: l, now: now, p: p}
+	if c.Signing == spec.SigningTokenless && l.Platform == nil {
+		p.Error = "tokenless cluster: nothing was read through its platform CLI"
+		return p
+	}
+	if isTokenless(c, l) {
+		b.buildTokenless() // plan/tokenless.go
+		return p
+	}
 	b.inventory()
 	b.liveFiles()
 	desired := b.desired()
@@ -40,7 +53,9 @@ func Build(c *spec.Cluster, l *Live, now time.Time) *Cluster {
 	b.mode()
 	b.signers(desired)
 	b.rules(desired)
+	b.replace(in)
 	b.finish()
+	b.signWith()
 	return p
 }
 

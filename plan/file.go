@@ -19,10 +19,15 @@ import (
 
 // New plans every cluster of cfg that lives has an entry for, in the spec's order.
 func New(cfg *spec.Config, lives map[string]*Live, version string, now time.Time) *Plan {
+	return NewWith(cfg, lives, version, now, Inputs{})
+}
+
+// NewWith is New with what the admin told the planner (Inputs).
+func NewWith(cfg *spec.Config, lives map[string]*Live, version string, now time.Time, in Inputs) *Plan {
 	p := &Plan{FormatVersion: FormatVersion, CtlopsVersion: version, SpecDigest: cfg.Digest(), Created: now.UTC(), Clusters: []*Cluster{}}
 	for _, c := range cfg.Clusters {
 		if l, ok := lives[c.Name]; ok {
-			p.Clusters = append(p.Clusters, Build(c, l, now))
+			p.Clusters = append(p.Clusters, BuildWith(c, l, now, in))
 		}
 	}
 	return p

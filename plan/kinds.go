@@ -61,6 +61,8 @@ const (
 	ReasonServerRemoved  ReasonKind = "server-gone"        // a server no longer in the inventory
 	ReasonNotInInventory ReasonKind = "no-inventory"       // a record not in a live inventory that is unknown
 	ReasonFields         ReasonKind = "fields-changed"     // the same server with other fields (Fields)
+	ReasonCUCMSAST       ReasonKind = "cucm-sast"          // tokenless: CUCM's own SAST record (Name: CallManager or ITLRecovery)
+	ReasonCUCMSASTGone   ReasonKind = "cucm-sast-gone"     // tokenless: a SAST record CUCM no longer writes
 )
 
 // Reason is why a record changes: a kind, the rule it follows and the facts a view needs to
@@ -134,6 +136,12 @@ const (
 	DesiredTooLarge        ProblemKind = "desired-too-large"        // N: bytes
 	FileGrows              ProblemKind = "file-grows"               // N: from, M: to records
 	InventoryForeignTarget ProblemKind = "inventory-foreign-target" // Server, Have: the address (R14)
+	PlatformNodeUndeclared ProblemKind = "platform-node-undeclared" // tokenless: Server, Have: its IP (R14)
+	PlatformNodeMissing    ProblemKind = "platform-node-missing"    // tokenless: Server (R14)
+	TokenlessOneSAST       ProblemKind = "tokenless-one-sast"       // tokenless: Have: the release (R16)
+	ITLDrift               ProblemKind = "itl-drift"                // tokenless: Server, Detail
+	ReplaceNothing         ProblemKind = "replace-nothing"          // Server, Have: its status (--replace)
+	SignWithUntrusted      ProblemKind = "signwith-untrusted"       // Signer, List: the tokens that may sign (R19)
 )
 
 // Problem is a refusal or a warning: its kind, the rule it comes from, where in the spec
@@ -176,6 +184,7 @@ const (
 	NoteNonSecureAutoReg  Note = "non-secure-autoreg"     // R11, R12
 	NoteNonSecureCerts    Note = "non-secure-keeps-certs" // R12
 	NoteFirstNonSecureNil Note = "first-non-secure-none"  // R12
+	NoteTokenless         Note = "tokenless"              // CUCM builds and signs the CTL itself
 )
 
 // StepKind is what an operator (or apply --restart-services) does after the push (R23).

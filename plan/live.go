@@ -26,6 +26,9 @@ type Live struct {
 	// Foreign are servers whose inventory entry names a CTL Provider the spec's trust
 	// configuration does not cover (a dir://, a tftp://, another host): they were not contacted.
 	Foreign []ForeignTarget
+	// Platform is a tokenless cluster's read through its platform CLI and TFTP (signing:
+	// tokenless); the fields above are then unused.
+	Platform *PlatformLive
 	// Errors are failures that make the cluster unplannable (a server that cannot be read).
 	Errors []string
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ctlops/ctlops/ctl"
 	"github.com/ctlops/ctlops/cucm"
+	"github.com/ctlops/ctlops/spec"
 )
 
 // liveFiles parses every server's copy, picks the file most of them hold as the baseline and
@@ -85,6 +86,13 @@ func (b *builder) liveFiles() {
 		Records:   len(b.baseline.Records),
 		Timestamp: b.baseline.Header.Timestamp.UTC().Format(time.RFC3339),
 	}
+	// The cluster's file itself must be signed by a key the spec knows: a declared token, or
+	// one it retired. A whole cluster signed by anything else is the same possible tampering
+	// one server's file would be, not a warning. (Tokenless clusters are signed by CUCM's own
+	// keys and planned by their own rules.)
+	if b.spec.Signing != spec.SigningTokenless && !b.signedBy(b.baseline, b.tokenRecords()) && !b.signedBy(b.baseline, records(b.spec.RetiredTokens)) {
+		b.refuse(Problem{Kind: ClusterUnknownSigner, Rule: "R19", Signer: b.baseline.Header.SignerName, Serial: ctl.SerialHex(b.baseline.Header.SignerSerial)})
+	}
 	// Every other valid copy must be signed by a key that the cluster's file or the spec
 	// knows; anything else is a file nobody here made (possible tampering).
 	for i, f := range parsed {
@@ -107,9 +115,12 @@ func (b *builder) liveFiles() {
 
 // tokenRecords are the SAST records of the declared tokens, for the trust checks: whether a
 // token signed a file, or is trusted by one, is decided by ctl's R19 definitions only.
-func (b *builder) tokenRecords() []ctl.Record {
+func (b *builder) tokenRecords() []ctl.Record { return records(b.spec.Tokens) }
+
+// records are the SAST records of tokens.
+func records(tokens []spec.Token) []ctl.Record {
 	var out []ctl.Record
-	for _, t := range b.spec.Tokens {
+	for _, t := range tokens {
 		if t.Cert == nil {
 			continue
 		}
@@ -120,12 +131,15 @@ func (b *builder) tokenRecords() []ctl.Record {
 	return out
 }
 
-func (b *builder) signedByDeclared(f *ctl.File) bool {
+func (b *builder) signedByDeclared(f *ctl.File) bool { return b.signedBy(f, b.tokenRecords()) }
+
+// signedBy reports whether f's signer record is one of recs (ctl.SameIdentity, R19).
+func (b *builder) signedBy(f *ctl.File, recs []ctl.Record) bool {
 	i := f.SignerRecord()
 	if i < 0 {
 		return false
 	}
-	for _, r := range b.tokenRecords() {
+	for _, r := range recs {
 		if ctl.SameIdentity(&r, &f.Records[i]) {
 			return true
 		}

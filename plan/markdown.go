@@ -76,6 +76,9 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 				fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", Symbol(a.Action), mdEscape(a.Record), mdEscape(a.Reason.String()), a.Reason.Rule)
 			}
 		}
+		for _, a := range c.NodeActions {
+			fmt.Fprintf(&b, "\n:warning: **%s** `%s`: %s\n", a.Kind, mdEscape(a.Server), mdEscape(a.String()))
+		}
 		if n := len(c.Unchanged); n > 0 {
 			fmt.Fprintf(&b, "\n%d record(s) unchanged.\n", n)
 		}
@@ -88,6 +91,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		if len(lagging) > 0 {
 			fmt.Fprintf(&b, "\nServers not holding the cluster's CTL: %s.\n", strings.Join(lagging, ", "))
 		}
+		mdPlatform(&b, c) // plan/tokenless_render.go
 		mdProblems(&b, ":no_entry: **Refused**", c.Refusals)
 		mdProblems(&b, ":warning: **Warnings**", c.Warnings)
 		for _, n := range c.Notes {

@@ -41,6 +41,9 @@ type Cluster struct {
 	Summary   Summary    `json:"summary"`
 	// Actions are the record changes, in the desired file's order, removals last.
 	Actions []Change `json:"actions"`
+	// NodeActions are actions on a node's file rather than a record's: a refused file the
+	// admin asked to replace (replace.go).
+	NodeActions []NodeAction `json:"node_actions,omitempty"`
 	// Unchanged are records that stay as they are, shown with --verbose.
 	Unchanged []Change      `json:"unchanged"`
 	Targets   []TargetState `json:"targets"`
@@ -54,6 +57,8 @@ type Cluster struct {
 	Desired    *DesiredFile    `json:"desired,omitempty"`
 	Diff       string          `json:"diff"`
 	Inventory  *InventoryState `json:"inventory,omitempty"`
+	// Platform is set for a tokenless cluster: signer, the publisher command, every node.
+	Platform *PlatformPlan `json:"platform,omitempty"`
 }
 
 // ModeChange is the cluster security mode before and after (R9, R10).
@@ -65,14 +70,16 @@ type ModeChange struct {
 
 // Summary counts what the plan does.
 type Summary struct {
-	Add       int  `json:"add"`
-	Refresh   int  `json:"refresh"`
-	Replace   int  `json:"replace"`
-	Remove    int  `json:"remove"`
-	Unchanged int  `json:"unchanged"`
-	Sync      int  `json:"sync"` // servers whose copy will be replaced although records are unchanged
-	Mode      bool `json:"mode_change"`
-	Changes   bool `json:"changes"` // anything at all to apply
+	Add       int `json:"add"`
+	Refresh   int `json:"refresh"`
+	Replace   int `json:"replace"`
+	Remove    int `json:"remove"`
+	Unchanged int `json:"unchanged"`
+	Sync      int `json:"sync"` // servers whose copy will be replaced although records are unchanged
+	// ReplaceNodes are the node files replaced under --replace (NodeActions).
+	ReplaceNodes int  `json:"replace_nodes,omitempty"`
+	Mode         bool `json:"mode_change"`
+	Changes      bool `json:"changes"` // anything at all to apply
 }
 
 // Change is one record's change, the way Terraform's plans.ResourceInstanceChange is one

@@ -70,6 +70,9 @@ func (c *Cluster) SummaryLine() string {
 		fmt.Fprintf(&b, "%d to replace, ", s.Replace)
 	}
 	fmt.Fprintf(&b, "%d to remove, ", s.Remove)
+	if s.ReplaceNodes > 0 {
+		fmt.Fprintf(&b, "%d node file(s) to replace (--replace), ", s.ReplaceNodes)
+	}
 	if c.Mode.Changed {
 		fmt.Fprintf(&b, "mode %s → %s", c.Mode.From, c.Mode.To)
 	} else {
@@ -109,6 +112,9 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 		for _, a := range cl.Actions {
 			writeAction(&b, c, a)
 		}
+		for _, a := range cl.NodeActions {
+			fmt.Fprintf(&b, "  %s!  %s file of %s%s\n        %s\n", c.change, a.Kind, termsafe.Line(a.Server), c.reset, a.String())
+		}
 		if o.Verbose {
 			for _, a := range cl.Unchanged {
 				writeAction(&b, c, a)
@@ -117,6 +123,7 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 			fmt.Fprintf(&b, "  %s%d record(s) unchanged (--verbose shows them)%s\n", c.dim, n, c.reset)
 		}
 		writeTargets(&b, c, cl, o.Verbose)
+		writePlatform(&b, c, cl) // plan/tokenless_render.go
 		writeProblems(&b, c.remove+"Refused"+c.reset, cl.Refusals)
 		writeProblems(&b, c.warn+"Warnings"+c.reset, cl.Warnings)
 		if len(cl.Notes) > 0 {

@@ -36,6 +36,10 @@ func (r Reason) String() string {
 		return "not in the live inventory"
 	case ReasonFields:
 		return fieldsText(r.Fields)
+	case ReasonCUCMSAST:
+		return "CUCM's own " + q(r.Name) + " SAST record (tokenless, R16)"
+	case ReasonCUCMSASTGone:
+		return "a SAST record CUCM no longer writes"
 	}
 	return ""
 }
@@ -88,7 +92,7 @@ func (p Problem) Message() string {
 	case FileUnknownSigner:
 		return fmt.Sprintf("server %s holds a CTL signed by %q serial %s, which is neither a SAST record of the cluster's CTL nor a declared token: possible tampering", srv, q(p.Signer), p.Serial)
 	case ClusterUnknownSigner:
-		return fmt.Sprintf("every server holds a CTL signed by %q serial %s, which is not a declared token: possible tampering; if the file is genuine, declare its signer's token", q(p.Signer), p.Serial)
+		return fmt.Sprintf("the cluster's CTL is signed by %q serial %s, which is neither a declared token nor a retired one: possible tampering; if the file is genuine (signed by a token being retired), list that token under retiredTokens", q(p.Signer), p.Serial)
 	case TokenRecordFails:
 		return fmt.Sprintf("token %s: %s", p.Token, q(p.Detail))
 	case ServerRecordFails:
@@ -127,6 +131,18 @@ func (p Problem) Message() string {
 		return fmt.Sprintf("the desired file would be about %d bytes; phones fail to load a CTL over %d bytes", p.N, MaxCTLSize)
 	case FileGrows:
 		return fmt.Sprintf("the file grows from %d to %d records", p.N, p.M)
+	case PlatformNodeUndeclared:
+		return fmt.Sprintf("node %s (%s) is in `show network cluster` but not declared under platform.nodes: declare it (with how to reach it) so that its certificates and files can be read", s, q(p.Have))
+	case PlatformNodeMissing:
+		return fmt.Sprintf("node %s is declared under platform.nodes but not in `show network cluster`: remove it from the spec if it was decommissioned", s)
+	case TokenlessOneSAST:
+		return fmt.Sprintf("release %s writes one SAST record (the publisher's CallManager certificate) into a tokenless CTL; the ITLRecovery SAST that meets R16 comes with 10.5(2)", q(p.Have))
+	case ITLDrift:
+		return q(p.Detail)
+	case SignWithUntrusted:
+		return fmt.Sprintf("signWith signs with %q, which is not a SAST record of the installed CTL: phones would reject the file it signs; sign with one of: %s", q(p.Signer), q(strings.Join(p.List, ", ")))
+	case ReplaceNothing:
+		return fmt.Sprintf("--replace %s: the server's file is not refused (it is %s): nothing to replace there; is it the node you investigated?", s, p.Have)
 	case InventoryForeignTarget:
 		return fmt.Sprintf("server %s: the inventory names %s as its CTL Provider, which the spec's trust configuration does not cover: ignored, never contacted", s, q(p.Have))
 	}
@@ -159,6 +175,8 @@ func (n Note) String() string {
 		return "The cluster is declared non-secure but its CTL still holds server certificates; non-secure mode keeps the file without them (R12)."
 	case NoteFirstNonSecureNil:
 		return "The cluster is declared non-secure and holds no CTL: nothing to create (R12)."
+	case NoteTokenless:
+		return "Tokenless cluster: CUCM builds and signs this CTL itself on the publisher; ctlops predicts the file, runs the one CLI command the plan names and checks every node's copy. Record order, alternate TFTP servers and ASA records cannot be chosen through the CLI."
 	}
 	return string(n)
 }

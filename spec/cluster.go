@@ -27,7 +27,7 @@ var (
 // "root"). The schema test compares them with the schema's properties.
 var keys = map[string][]string{
 	"root": {"version", "expiryWarning", "clusters"},
-	"cluster": {"name", "mode", "providers", "credentials", "tls", "tokens",
+	"cluster": {"name", "mode", "providers", "credentials", "tls", "tokens", "retiredTokens",
 		"alternateTFTP", "signWith", "expectServers", "suspend", "expiryWarning", "serviceability"},
 	"provider":       {"host", "port", "url"},
 	"credentials":    {"username", "password"},
@@ -113,6 +113,9 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	defer func() { d.window = outer }()
 	if v, ok := f.get("tokens"); ok && !l.trustOnly && c.Signing != SigningTokenless {
 		c.Tokens = l.tokens(d, v.val, join(path, "tokens"), c.Mode)
+	}
+	if v, ok := f.get("retiredTokens"); ok && !l.trustOnly && c.Signing != SigningTokenless {
+		c.RetiredTokens = l.retiredTokens(d, v.val, join(path, "retiredTokens"), c.Tokens)
 	}
 	if v, ok := f.get("alternateTFTP"); ok && c.Signing != SigningTokenless {
 		c.AlternateTFTP, r.altNodes = l.alternates(d, v.val, join(path, "alternateTFTP"))
@@ -282,6 +285,11 @@ func (l *loader) tokens(d *decoder, n *yaml.Node, path string, mode Mode) []Toke
 		}
 		d.errorf(d.deref(n, path), path, "%s needs at least 2 tokens, found %d (R16)", m, len(items))
 	}
+	return l.tokenItems(d, items, path)
+}
+
+// tokenItems decodes a list of tokens: a name and a certificate each, both unique.
+func (l *loader) tokenItems(d *decoder, items []*yaml.Node, path string) []Token {
 	var out []Token
 	names := map[string]string{}
 	certs := map[string]string{}

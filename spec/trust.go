@@ -27,7 +27,8 @@ func LoadTrusted(path string) (*Config, error) {
 }
 
 // Pin checks cfg against the trusted connections. A cluster that would receive or use a
-// secret (credentials, a CTL Provider, a dir:// location, alternate TFTP servers or signWith)
+// secret (credentials, a CTL Provider, a dir:// location, alternate TFTP servers, signWith,
+// the platform CLI or the serviceability APIs: spec/trust_cucm.go)
 // must be in trusted, and each of its trust-carrying settings must be one trusted allows:
 //
 //   - every CTL Provider host:port and every dir:// directory is one of the trusted ones;
@@ -70,6 +71,7 @@ func refuse(cl *Cluster, why string) {
 	if cl.SignWith != nil && cl.SignWith.PKCS11 != nil && cl.SignWith.PKCS11.PIN != nil {
 		cl.SignWith.PKCS11.PIN.refused = why
 	}
+	refuseCUCM(cl, why)
 }
 
 // pinCluster lists cl's differences from the trusted connections.
@@ -145,6 +147,12 @@ func pinCluster(cl *Cluster, root string, trusted *Config) []*Error {
 			add(a.Pos, index("alternateTFTP", i), "alternate TFTP server %s (credentials of cluster %q) is not a trusted one", a.Addr(), orSelf(a.Cluster, cl.Name))
 		}
 	}
+	if cl.Platform != nil {
+		pinPlatform(cl.Platform, t.Platform, root, trusted.root, add)
+	}
+	if cl.Serviceability != nil {
+		pinServiceability(cl.Serviceability, t.Serviceability, root, trusted.root, add)
+	}
 	if s := cl.SignWith; s != nil {
 		ts := t.SignWith
 		switch {
@@ -170,7 +178,7 @@ func pinCluster(cl *Cluster, root string, trusted *Config) []*Error {
 
 // needsTrust says whether a cluster would send or use a secret or a local path.
 func needsTrust(cl *Cluster) bool {
-	if cl.Credentials != nil || cl.SignWith != nil || len(cl.AlternateTFTP) > 0 {
+	if cl.Credentials != nil || cl.SignWith != nil || len(cl.AlternateTFTP) > 0 || cl.Platform != nil || cl.Serviceability != nil {
 		return true
 	}
 	for _, p := range cl.Providers {

@@ -107,7 +107,11 @@ type Cluster struct {
 	Credentials *Credentials // nil when every provider is read-only (tftp://, dir://)
 	TLS         *TLS         // nil when there is no CTL Provider to connect to
 	// Tokens are the SAST entries (R15, R16), in declared order.
-	Tokens        []Token
+	Tokens []Token
+	// RetiredTokens are tokens no longer declared whose signature on the live file is known
+	// (retired.go): without them a file signed by an undeclared key refuses the plan as
+	// possible tampering (R19). They sign nothing and are in no new file.
+	RetiredTokens []Token
 	AlternateTFTP []AlternateTFTP
 	SignWith      *SignWith // nil: apply must be told how to sign
 	// ExpectServers, when non-nil, is the inventory the cluster is expected to report (R14):

@@ -2,6 +2,7 @@ package token
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -68,11 +69,20 @@ func PINFromEnv(name string) PINSource {
 
 // PINFromTerminal asks for the PIN on the terminal fd without echo, naming the token (R21).
 func PINFromTerminal(fd int, prompt io.Writer) PINSource {
+	return PINFromTerminalContext(context.Background(), fd, prompt)
+}
+
+// PINFromTerminalContext is PINFromTerminal that gives up when ctx ends (Ctrl-C at the
+// prompt: the apply then releases its locks).
+func PINFromTerminalContext(ctx context.Context, fd int, prompt io.Writer) PINSource {
 	return func(tok Info) ([]byte, error) {
 		fmt.Fprintf(prompt, "PIN for security token %s: ", tok.Name())
-		pin, err := term.ReadPassword(fd)
+		pin, err := ReadLine(ctx, fd, false)
 		fmt.Fprintln(prompt)
 		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
 			return nil, fmt.Errorf("reading the PIN from the terminal: %w", err)
 		}
 		if len(pin) == 0 {

@@ -76,6 +76,65 @@ type Options struct {
 	CertSHA256 string
 	// Warn receives PIN-counter warnings (before the attempt); nil discards them.
 	Warn io.Writer
+	// Retry asks for the PIN again after a wrong one, while the token is not locked: only
+	// for a PIN a person types (a wrong PIN from a file or the environment would only burn
+	// the token's tries).
+	Retry bool
+}
+
+// MaxPINTries bounds the PIN attempts of one Open even when a token never reports its
+// counter (SoftHSM2 raises "count low" but never locks): the token's own limit decides
+// first on real tokens, which say FINAL TRY and LOCKED.
+const MaxPINTries = 10
+
+// loginRetrying asks for the PIN and opens the token with it, again after a wrong PIN when
+// o.Retry, saying what the token reports of its remaining tries.
+func loginRetrying(ctx context.Context, o Options, tok Info) (*crypto11.Context, error) {
+	for attempt := 1; ; attempt++ {
+		pin, err := o.PIN(tok)
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			wipe(pin)
+			return nil, err
+		}
+		cfg := &crypto11.Config{Path: o.Module, Pin: string(pin)}
+		wipe(pin)
+		// The serial is unique where labels need not be; tokens without a serial go by label.
+		if tok.Serial != "" {
+			cfg.TokenSerial = tok.Serial
+		} else {
+			cfg.TokenLabel = tok.Label
+		}
+		moduleMu.Lock()
+		c11, err := crypto11.Configure(cfg)
+		cfg.Pin = "" // crypto11 keeps cfg; drop the PIN so that only the GC's copy remains
+		moduleMu.Unlock()
+		if err == nil {
+			return c11, nil
+		}
+		lerr := configureError(o.Module, tok, err)
+		var le *LoginError
+		if !o.Retry || !errors.As(lerr, &le) || le.Err != ErrWrongPIN || le.After.PINLocked || attempt >= MaxPINTries {
+			return nil, lerr
+		}
+		tok.Flags = le.After
+		if o.Warn != nil {
+			fmt.Fprintf(o.Warn, "token %s: wrong PIN; %s (Ctrl-C stops)\n", tok.Name(), triesLeft(le.After))
+		}
+	}
+}
+
+// triesLeft says what the token reports of the PIN tries left, in words.
+func triesLeft(f Flags) string {
+	switch {
+	case f.PINFinalTry:
+		return "1 try remains before the token locks itself: try again"
+	case f.PINCountLow:
+		return "the token does not say how many tries remain, only that few do: try again"
+	}
+	return "try again"
 }
 
 // Open chooses a token (R20), logs in and finds its signing key through its certificate. The
@@ -105,28 +164,9 @@ func Open(ctx context.Context, o Options) (Signer, error) {
 	if w := tok.Flags.PINWarning(); w != "" && o.Warn != nil {
 		fmt.Fprintf(o.Warn, "warning: token %s: %s\n", tok.Name(), w)
 	}
-	pin, err := o.PIN(tok)
+	c11, err := loginRetrying(ctx, o, tok)
 	if err != nil {
 		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		wipe(pin)
-		return nil, err
-	}
-	cfg := &crypto11.Config{Path: o.Module, Pin: string(pin)}
-	wipe(pin)
-	// The serial is unique where labels need not be; tokens without a serial go by label.
-	if tok.Serial != "" {
-		cfg.TokenSerial = tok.Serial
-	} else {
-		cfg.TokenLabel = tok.Label
-	}
-	moduleMu.Lock()
-	c11, err := crypto11.Configure(cfg)
-	cfg.Pin = "" // crypto11 keeps cfg; drop the PIN so that only the GC's copy remains
-	moduleMu.Unlock()
-	if err != nil {
-		return nil, configureError(o.Module, tok, err)
 	}
 	s, err := pickKey(c11, tok, o)
 	if err != nil {

@@ -3,6 +3,7 @@ package token
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -174,15 +175,39 @@ func serialClash(f *ctl.File, cert *x509.Certificate) (warning string, err error
 // AskToken lets a terminal user pick one of several present tokens (R20): it lists them on w
 // and reads a number from r. Anything else than a listed number chooses nothing.
 func AskToken(r io.Reader, w io.Writer) func([]Info) (Info, error) {
+	return askToken(w, func() (string, error) {
+		line, err := bufio.NewReader(r).ReadString('\n')
+		if err != nil && line == "" {
+			return "", errors.New("no token chosen")
+		}
+		return line, nil
+	})
+}
+
+// AskTokenContext is AskToken on the terminal fd, giving up when ctx ends (Ctrl-C).
+func AskTokenContext(ctx context.Context, fd int, w io.Writer) func([]Info) (Info, error) {
+	return askToken(w, func() (string, error) {
+		line, err := ReadLine(ctx, fd, true)
+		switch {
+		case ctx.Err() != nil:
+			return "", ctx.Err()
+		case err != nil && len(line) == 0:
+			return "", errors.New("no token chosen")
+		}
+		return string(line), nil
+	})
+}
+
+func askToken(w io.Writer, read func() (string, error)) func([]Info) (Info, error) {
 	return func(present []Info) (Info, error) {
 		fmt.Fprintln(w, "Several security tokens are present (R20: insert only the one to sign with):")
 		for n, i := range present {
 			fmt.Fprintf(w, "  %d) %s %s %s\n", n+1, i.Name(), i.Manufacturer, i.Model)
 		}
 		fmt.Fprintf(w, "Token to use [1-%d]: ", len(present))
-		line, err := bufio.NewReader(r).ReadString('\n')
-		if err != nil && line == "" {
-			return Info{}, errors.New("no token chosen")
+		line, err := read()
+		if err != nil {
+			return Info{}, err
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(line))
 		if err != nil || n < 1 || n > len(present) {

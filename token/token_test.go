@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,6 +34,7 @@ var (
 	tokSAST2 *softhsm.Token // key with its public-key object, plus a certificate without key
 	tokNoKey *softhsm.Token // a certificate and no key
 	tokPIN   *softhsm.Token // only for wrong-PIN tests, which change its retry flags
+	tokRetry *softhsm.Token // only for the PIN retry test on a terminal
 )
 
 const helperEnv = "CTLOPS_TOKEN_TEST_HELPER"
@@ -79,6 +81,7 @@ func setup(dir string) error {
 	tokSAST2 = mk(softhsm.TokenSpec{Label: "sast2", PIN: "Wk4-sast2-PIN", KeepPublicKey: true, ExtraCertWithoutKey: true})
 	tokNoKey = mk(softhsm.TokenSpec{Label: "nokey", PIN: "Hn2-nokey-PIN", NoKey: true})
 	tokPIN = mk(softhsm.TokenSpec{Label: "pintest", PIN: "Rb8-pintest-PIN"})
+	tokRetry = mk(softhsm.TokenSpec{Label: "retry", PIN: "Jd5-retry-PIN"})
 	return err
 }
 
@@ -102,7 +105,19 @@ func helperMain(mode string) int {
 			o.Ask = AskToken(os.Stdin, os.Stderr)
 		}
 	}
-	s, err := Open(context.Background(), o)
+	ctx := context.Background()
+	if mode == "retry" { // a PIN typed on the terminal, asked again when wrong; Ctrl-C stops
+		var stop func()
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt)
+		defer stop()
+		fd, _ := TerminalFD(os.Stdin)
+		o.PIN, o.Retry = PINFromTerminalContext(ctx, fd, os.Stderr), true
+	}
+	s, err := Open(ctx, o)
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "stopped at the prompt")
+		return 4
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		var le *LoginError

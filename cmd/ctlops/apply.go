@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -43,11 +44,25 @@ file that was edited, has data after it, is the JSON view (plan --format json) r
 a file saved with --out, or is older than --max-plan-age (24h) is refused. A push that fails on some servers reports what
 each holds and exits 1; run 'ctlops plan' and apply again to bring the rest in line.
 
+A cluster that cannot be applied (refused, suspended, unplannable) does not hold up the
+others: they are applied, the skipped ones are named with their reasons before the question
+and in the report, and apply exits 6. --cluster with PLANFILE applies that subset of it.
+
+A node whose file fails its check or has an unknown signer refuses the plan (possible
+tampering). Once you have investigated, --replace NODE (or CLUSTER/NODE; repeatable) makes
+its refusal a "replace-file" action of the plan, written with the providers' R19 override
+and recorded in the audit log. A saved plan must have been made with the same --replace.
+
+A lock left by an earlier apply of the same user@host whose process no longer runs is taken
+over (and audited); any other held lock is named with its lease and the unlock command.
+
 The token: --token-label/--token-serial, else signWith in the spec, else the only one
 inserted (R20). The PIN: --pin-file, CTLOPS_TOKEN_PIN, signWith.pkcs11.pin, or a prompt
-without echo on a terminal (R21).
+without echo on a terminal (R21), asked again after a wrong PIN while the token is not
+locked. Ctrl-C at any prompt stops the apply and releases every lock.
 
-Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
+Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt; 6 some
+clusters applied, others skipped; 130/143 stopped by a signal.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			stdin, stdout, stderr := cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -63,13 +78,14 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 			o.ShowPlan = func(w io.Writer, p *plan.Plan) error {
 				return renderPlan(w, p, "text", &f, "ctlops apply", "")
 			}
-			o.OpenSigner, o.CheckSigner = apply.TokenOpener(tok), apply.TokenPreflight(tok)
+			o.OpenSigner, o.CheckSigner, o.PreviewSigner = apply.TokenOpener(tok), apply.TokenPreflight(tok), apply.TokenPreview(tok)
 			o.LockTimeout, o.Lease, o.RestartServices, o.MaxPlanAge = lockTimeout, lease, restart, maxAge
 			if len(args) == 1 {
 				o.PlanFile = args[0]
 			}
+			o.Replace = f.replace
 			if input && tty {
-				o.Confirm = confirmYes(stdin, stderr)
+				o.Confirm = confirmYes(ctx, stdin, stderr)
 			}
 			if o.Rollout, err = rf.options(); err != nil {
 				return err
@@ -79,10 +95,13 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 			} else {
 				_, err = apply.Run(ctx, o)
 			}
+			var skip *apply.SkipError
 			switch {
 			case errors.Is(err, apply.ErrDeclined):
 				fmt.Fprintln(stderr, "Apply cancelled.")
-				return exitCode(3, nil)
+				return exitCode(exitDeclined, nil)
+			case errors.As(err, &skip) && len(skip.Applied) > 0:
+				return exitCode(exitPartial, err)
 			case err != nil:
 				return err
 			}
@@ -90,6 +109,7 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 		},
 	}
 	f.add(cmd)
+	addReplaceFlag(cmd, &f)
 	fl := cmd.Flags()
 	fl.BoolVar(&autoApprove, "auto-approve", false, "apply without asking (CI)")
 	fl.BoolVar(&input, "input", true, "ask questions on the terminal; --input=false makes every question an error naming the flag that answers it")
@@ -106,6 +126,12 @@ Exit status: 0 applied or nothing to do; 1 error; 3 declined at the prompt.`,
 	return cmd
 }
 
+// addReplaceFlag adds --replace to plan and apply: the same input must make the saved plan
+// and the apply, or the two are different plans.
+func addReplaceFlag(cmd *cobra.Command, f *planFlags) {
+	cmd.Flags().StringArrayVar(&f.replace, "replace", nil, "replace the refused file (fails its check, unknown signer) of NODE or CLUSTER/NODE after you investigated it; repeatable; shown in the plan as a replace-file action and audited")
+}
+
 // applyOptions are what apply and unlock share: the spec, the selected clusters, how to read
 // the servers, whether to ask, where to report and audit.
 func (f *planFlags) applyOptions(cfg *spec.Config, autoApprove bool, out io.Writer, auditLog string) apply.Options {
@@ -116,11 +142,23 @@ func (f *planFlags) applyOptions(cfg *spec.Config, autoApprove bool, out io.Writ
 	}
 }
 
-// confirmYes asks on the terminal; only "yes" confirms.
-func confirmYes(stdin io.Reader, stderr io.Writer) func(string) (bool, error) {
+// confirmYes asks on the terminal; only "yes" confirms. Ctrl-C while it waits ends ctx and
+// the question with it (nothing is locked yet; the CLI exits 130).
+func confirmYes(ctx context.Context, stdin io.Reader, stderr io.Writer) func(string) (bool, error) {
 	return func(prompt string) (bool, error) {
 		fmt.Fprint(stderr, prompt)
-		line, err := readLine(stdin)
+		var line string
+		var err error
+		if fd, tty := token.TerminalFD(stdin); tty {
+			var b []byte
+			b, err = token.ReadLine(ctx, fd, true)
+			line = string(b)
+		} else {
+			line, err = readLine(stdin)
+		}
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
 		if err != nil && line == "" {
 			return false, fmt.Errorf("reading the answer: %w", err)
 		}

@@ -31,23 +31,7 @@ func onTerminal(t *testing.T, w *tokenWorld, env []string, dialogue [][2]string,
 // changes nothing; "yes" then the PIN (not echoed) applies.
 func TestApplyTerminal(t *testing.T) {
 	w := newTokenWorld(t)
-	pc := providertest.StartNamed(t, "hq", 1)
-	dir := t.TempDir()
-	for name, pem := range map[string][]byte{"alice": w.a.CertPEM, "bob": w.b.CertPEM} {
-		if err := os.WriteFile(filepath.Join(dir, name+".pem"), pem, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	host, port, _ := strings.Cut(pc.Addrs()[0], ":")
-	spec := filepath.Join(dir, "ctlops.yaml")
-	yaml := fmt.Sprintf("version: 1\nclusters:\n  - name: hq\n    mode: mixed\n    providers: [{host: %s, port: %s}]\n"+
-		"    credentials: {username: %s, password: {env: HQ_PASSWORD}}\n    tls: {ca: %s}\n"+
-		"    tokens: [{name: alice, certificate: alice.pem}, {name: bob, certificate: bob.pem}]\n"+
-		"    signWith: {pkcs11: {module: %s, label: %s}}\n", host, port, pc.User, pc.CAFile, w.env.Module, w.a.Label)
-	if err := os.WriteFile(spec, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	env := []string{"HQ_PASSWORD=" + providertest.Password}
+	pc, spec, env := terminalLab(t, w)
 
 	code, screen := onTerminal(t, w, env, [][2]string{{`Type "yes" to apply: `, "no\n"}}, "apply", "-f", spec)
 	if code != 3 || !strings.Contains(screen, "Apply cancelled.") {
@@ -69,4 +53,27 @@ func TestApplyTerminal(t *testing.T) {
 			t.Error("a secret appears on the terminal")
 		}
 	}
+}
+
+// terminalLab is a one-node cluster and a spec that signs with w's token alice on a
+// terminal (no PIN source: it is asked).
+func terminalLab(t *testing.T, w *tokenWorld) (*providertest.Cluster, string, []string) {
+	t.Helper()
+	pc := providertest.StartNamed(t, "hq", 1)
+	dir := t.TempDir()
+	for name, pem := range map[string][]byte{"alice": w.a.CertPEM, "bob": w.b.CertPEM} {
+		if err := os.WriteFile(filepath.Join(dir, name+".pem"), pem, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	host, port, _ := strings.Cut(pc.Addrs()[0], ":")
+	spec := filepath.Join(dir, "ctlops.yaml")
+	yaml := fmt.Sprintf("version: 1\nclusters:\n  - name: hq\n    mode: mixed\n    providers: [{host: %s, port: %s}]\n"+
+		"    credentials: {username: %s, password: {env: HQ_PASSWORD}}\n    tls: {ca: %s}\n"+
+		"    tokens: [{name: alice, certificate: alice.pem}, {name: bob, certificate: bob.pem}]\n"+
+		"    signWith: {pkcs11: {module: %s, label: %s}}\n", host, port, pc.User, pc.CAFile, w.env.Module, w.a.Label)
+	if err := os.WriteFile(spec, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return pc, spec, []string{"HQ_PASSWORD=" + providertest.Password}
 }

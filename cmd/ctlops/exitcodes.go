@@ -16,6 +16,7 @@ const (
 	exitDeclined = 3 // the answer to 'Type "yes"' was not yes (apply, unlock)
 	exitUsage    = 4 // the command line could not be parsed
 	exitLabDown  = 5 // lab status: some node of the lab does not run
+	exitPartial  = 6 // apply: the clusters that could be applied were; others were skipped
 	// A command stopped by a signal after cleaning up exits 128 + the signal's number: 130
 	// for SIGINT (Ctrl-C), 143 for SIGTERM, as shells report a process killed by it.
 	exitSignalBase = 128
@@ -30,6 +31,8 @@ const exitTable = `Exit status, the same for every command:
   4    usage: unknown command, flag or lab event; wrong number of arguments;
        a flag value that does not parse
   5    lab status: some node of the lab does not run
+  6    partial: apply applied the clusters it could and skipped the others
+       (refused, suspended, unplannable); the report names each with its reason
   130  stopped by Ctrl-C (SIGINT), 143 by SIGTERM, after cleaning up (locks released);
        drift --every and watch stopped by a signal exit 0`
 

@@ -26,7 +26,8 @@ type planFlags struct {
 	timeout     time.Duration
 	noColor     bool
 	verbose     bool
-	trusted     string // --trusted-spec (trust.go)
+	trusted     string   // --trusted-spec (trust.go)
+	replace     []string // --replace of plan and apply (addReplaceFlag, apply.go)
 }
 
 func (f *planFlags) add(cmd *cobra.Command) {
@@ -57,7 +58,7 @@ func (f *planFlags) makePlan(ctx context.Context, stderr io.Writer) (*spec.Confi
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := live.Plan(ctx, cfg, f.clusters, live.Options{Parallelism: f.parallelism, Timeout: f.timeout}, version, time.Now())
+	p, err := live.Plan(ctx, cfg, f.clusters, live.Options{Parallelism: f.parallelism, Timeout: f.timeout, Plan: plan.Inputs{Replace: f.replace}}, version, time.Now())
 	return cfg, p, err
 }
 
@@ -136,6 +137,7 @@ refused plan.`,
 		},
 	}
 	f.add(cmd)
+	addReplaceFlag(cmd, &f)
 	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for 'ctlops apply FILE'")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, markdown or json")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when there are changes, 0 when none")

@@ -42,7 +42,7 @@ Exit status: 0 broken or none held; 1 error; 3 declined at the prompt.`,
 			}
 			o := f.applyOptions(cfg, autoApprove, stdout, auditLog)
 			if _, tty := token.TerminalFD(stdin); input && tty {
-				o.Confirm = confirmYes(stdin, stderr)
+				o.Confirm = confirmYes(ctx, stdin, stderr)
 			}
 			_, err = apply.Unlock(ctx, o)
 			if errors.Is(err, apply.ErrDeclined) {

@@ -17,7 +17,14 @@ type ApplyOptions struct {
 	Now             func() time.Time
 	// Progress is told each step (one line, already safe for a terminal).
 	Progress func(string)
+	// Expect, when set, is the command the approved plan calls for: Apply refuses, before
+	// any write, when its own read of the cluster calls for another one (the cluster changed
+	// since the plan was made). "none" expects nothing to do.
+	Expect platform.CTLCommand
 }
+
+// ExpectNothing is ApplyOptions.Expect for a plan that calls for no command.
+const ExpectNothing platform.CTLCommand = "none"
 
 // ApplyResult says what Apply did.
 type ApplyResult struct {
@@ -26,6 +33,11 @@ type ApplyResult struct {
 	After    *Check
 	Restarts []string // "node service", in the order they ran
 	Pending  []string // restarts to do by hand (no --restart-services)
+	// BeforeState and AfterState are the reads before the command and after it (nil when it
+	// did not run): what every node held, for the report and the audit log.
+	BeforeState, AfterState *State
+	// Ran is set once the publisher command was sent: from then on the cluster may have changed.
+	Ran bool
 }
 
 // Apply reads the cluster, and when the desired state differs: checks the pre-flight
@@ -56,7 +68,16 @@ func Apply(ctx context.Context, p *Pool, o ApplyOptions) (*ApplyResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &ApplyResult{Action: before.Action, Before: before}
+	res := &ApplyResult{Action: before.Action, Before: before, BeforeState: st}
+	if o.Expect != "" {
+		got := before.Action
+		if got == "" {
+			got = ExpectNothing
+		}
+		if got != o.Expect {
+			return nil, fmt.Errorf("cluster %s changed since the plan: the plan calls for %q, the cluster now needs %q; nothing was changed: make a new plan", p.t.Cluster, o.Expect, got)
+		}
+	}
 	if before.Action == "" {
 		return res, nil
 	}
@@ -72,13 +93,15 @@ func Apply(ctx context.Context, p *Pool, o ApplyOptions) (*ApplyResult, error) {
 		return nil, fmt.Errorf("pre-flight: database replication is not healthy (%s); nothing was changed: CUCM copies the CTL to every node, fix replication first", why)
 	}
 	say("%s: %s on %s", p.t.Cluster, before.Action, p.t.Publisher)
+	res.Ran = true
 	if err := pub.CTL(ctx, before.Action); err != nil {
-		return nil, err
+		return res, err
 	}
 	st2, err := Read(ctx, p)
 	if err != nil {
 		return res, fmt.Errorf("read back: %w", err)
 	}
+	res.AfterState = st2
 	after, err := Evaluate(st2, o.WantMixed, o.Now())
 	if err != nil {
 		return res, fmt.Errorf("read back: %w", err)

@@ -24,6 +24,7 @@ type NodeState struct {
 	CTL     []byte
 	CTLFile *ctl.File
 	ITL     *ctl.File
+	ITLData []byte // ITLFile.tlv as served (nil: none); ITL is nil when it does not parse
 	// Err is why the node could not be read (unreachable, login refused, unknown output).
 	Err error
 }
@@ -55,30 +56,24 @@ func (s *State) Node(name string) *NodeState {
 // NodeState; only the publisher's failure fails the read.
 func Read(ctx context.Context, p *Pool) (*State, error) {
 	t := p.t
-	pub, err := p.Session(ctx, t.Publisher)
-	if err != nil {
-		return nil, fmt.Errorf("cluster %s: publisher: %w", t.Cluster, err)
+	par := t.Parallelism
+	if par <= 0 {
+		par = 4
 	}
-	st := &State{Cluster: t.Cluster}
-	if st.Network, err = pub.NetworkCluster(ctx); err != nil {
-		return nil, err
+	sem := t.Sem
+	if sem == nil {
+		sem = make(chan struct{}, par)
 	}
-	if pn := st.Network.Publisher(); pn.Host != t.Publisher {
-		return nil, fmt.Errorf("cluster %s: the declared publisher is %s but CUCM says %s", t.Cluster, t.Publisher, termsafe.Line(pn.Host))
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	v, err := pub.Version(ctx)
-	if err != nil {
-		return nil, err
-	}
-	st.Version = v.Active
-	rel, err := tokenless.ParseRelease(v.Active)
+	st, rel, err := readPublisher(ctx, p)
+	<-sem
 	if err != nil {
 		return nil, err
 	}
-	if st.Mixed, err = pub.SecurityMode(ctx); err != nil {
-		return nil, err
-	}
-	st.Inventory = tokenless.Inventory{Release: rel, Mixed: st.Mixed}
 	listed := map[string]bool{}
 	for _, cn := range st.Network.Nodes {
 		listed[cn.Host] = true
@@ -101,11 +96,6 @@ func Read(ctx context.Context, p *Pool) (*State, error) {
 			st.Warnings = append(st.Warnings, fmt.Sprintf("node %s is declared but not in `show network cluster`", nt.Name))
 		}
 	}
-	par := t.Parallelism
-	if par <= 0 {
-		par = 4
-	}
-	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for i, ns := range st.Nodes {
 		if ns.Target == nil {
@@ -121,6 +111,37 @@ func Read(ctx context.Context, p *Pool) (*State, error) {
 	}
 	wg.Wait()
 	return st, nil
+}
+
+// readPublisher reads what only the publisher says: the nodes, the release, the mode.
+func readPublisher(ctx context.Context, p *Pool) (*State, tokenless.Release, error) {
+	t := p.t
+	var rel tokenless.Release
+	pub, err := p.Session(ctx, t.Publisher)
+	if err != nil {
+		return nil, rel, fmt.Errorf("cluster %s: publisher: %w", t.Cluster, err)
+	}
+	st := &State{Cluster: t.Cluster}
+	if st.Network, err = pub.NetworkCluster(ctx); err != nil {
+		return nil, rel, err
+	}
+	if pn := st.Network.Publisher(); pn.Host != t.Publisher {
+		return nil, rel, fmt.Errorf("cluster %s: the declared publisher is %s but CUCM says %s", t.Cluster, t.Publisher, termsafe.Line(pn.Host))
+	}
+	v, err := pub.Version(ctx)
+	if err != nil {
+		return nil, rel, err
+	}
+	st.Version = v.Active
+	rel, err = tokenless.ParseRelease(v.Active)
+	if err != nil {
+		return nil, rel, err
+	}
+	if st.Mixed, err = pub.SecurityMode(ctx); err != nil {
+		return nil, rel, err
+	}
+	st.Inventory = tokenless.Inventory{Release: rel, Mixed: st.Mixed}
+	return st, rel, nil
 }
 
 func (t *Target) tftpTimeout() time.Duration {
@@ -169,6 +190,7 @@ func readNode(ctx context.Context, p *Pool, rel tokenless.Release, ns *NodeState
 		}
 	}
 	if b, err := fetch(ns.Target.TFTP, "ITLFile.tlv", tftpTimeout); err == nil {
+		ns.ITLData = b
 		ns.ITL, _ = ctl.Parse(b)
 	}
 	return nil

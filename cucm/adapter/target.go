@@ -37,7 +37,10 @@ type Target struct {
 	KnownHosts string
 	Legacy     bool
 
-	Parallelism int           // concurrent node reads; default 4
+	Parallelism int // concurrent node reads; default 4
+	// Sem, when set, bounds node reads instead of Parallelism: one semaphore shared by every
+	// cluster of a plan keeps the whole fetch within --parallelism.
+	Sem         chan struct{}
 	TFTPTimeout time.Duration // per file; default 5 s
 	SSH         platform.Config
 }

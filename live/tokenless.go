@@ -1,0 +1,88 @@
+package live
+
+import (
+	"context"
+
+	"github.com/ctlops/ctlops/cucm/adapter"
+	"github.com/ctlops/ctlops/plan"
+	"github.com/ctlops/ctlops/spec"
+)
+
+// tokenless reads a signing: tokenless cluster through its publisher's platform CLI and its
+// nodes' TFTP (cucm/adapter), within the fetch's parallelism bound: every node read takes a
+// slot of the same semaphore as the other clusters' requests. Nothing here can change the
+// cluster: the adapter's Read runs only `show` commands and TFTP reads.
+func (f *fetcher) tokenless(ctx context.Context, c *spec.Cluster) *plan.Live {
+	l := &plan.Live{}
+	t, err := TokenlessTarget(c, f.opt)
+	if err != nil {
+		l.Errors = append(l.Errors, err.Error())
+		return l
+	}
+	t.Sem = f.sem
+	p := adapter.NewPool(t)
+	defer p.Close()
+	st, err := adapter.Read(ctx, p)
+	if err != nil {
+		l.Errors = append(l.Errors, err.Error())
+		return l
+	}
+	l.Platform = PlatformLive(c, st)
+	return l
+}
+
+// TokenlessTarget is the adapter target of a tokenless cluster with the fetch's options: the
+// per-request timeout bounds each command and TFTP read, Options.Platform (tests) sets the
+// session timings. Apply drives the same target.
+func TokenlessTarget(c *spec.Cluster, o Options) (*adapter.Target, error) {
+	n := o.Parallelism
+	if n <= 0 {
+		n = 10
+	}
+	t, err := PlatformTarget(c, n)
+	if err != nil {
+		return nil, err
+	}
+	if o.Platform != nil {
+		t.SSH = *o.Platform
+	}
+	if o.Timeout > 0 && t.SSH.CommandTimeout == 0 {
+		t.SSH.CommandTimeout = o.Timeout
+	}
+	if o.Timeout > 0 {
+		t.TFTPTimeout = o.Timeout
+	}
+	return t, nil
+}
+
+// PlatformLive turns the adapter's read into the planner's view of it: plain data, no
+// connection, so that package plan can decide without touching the network.
+func PlatformLive(c *spec.Cluster, st *adapter.State) *plan.PlatformLive {
+	pl := &plan.PlatformLive{Version: st.Version, Inventory: st.Inventory}
+	if c.Platform != nil {
+		pl.From = c.Platform.Addr()
+	}
+	listed := map[string]bool{}
+	for _, ns := range st.Nodes {
+		listed[ns.Name] = true
+		n := plan.PlatformNodeLive{Name: ns.Name, Declared: ns.Target != nil, CTL: ns.CTL, ITL: ns.ITLData}
+		if ns.Target != nil {
+			n.SSH, n.TFTP = ns.Target.SSH, ns.Target.TFTP
+		}
+		if ns.ShowCTL != nil {
+			n.ShowCTL, n.ShowCTLMD5 = ns.ShowCTL.Present, ns.ShowCTL.MD5
+		}
+		if ns.Err != nil && ns.Target != nil {
+			n.Err = ns.Err.Error()
+		}
+		pl.Nodes = append(pl.Nodes, n)
+	}
+	if c.Platform != nil {
+		for _, n := range c.Platform.Nodes {
+			if !listed[n.Name] {
+				pl.Missing = append(pl.Missing, n.Name)
+			}
+		}
+	}
+	return pl
+}

@@ -1,0 +1,200 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ctlops/ctlops/cucm/platform"
+	"github.com/ctlops/ctlops/lab/cucmsim"
+	"github.com/ctlops/ctlops/plan"
+	"github.com/ctlops/ctlops/spec"
+)
+
+var (
+	keyOnce sync.Once
+	keys    []*rsa.PrivateKey
+	keyMu   sync.Mutex
+	keyNext int
+)
+
+// pooledKey hands out a few pre-made keys in turn: certificates stay distinct (fresh serials)
+// while tests do not spend their time generating RSA keys.
+func pooledKey(int) (*rsa.PrivateKey, error) {
+	keyOnce.Do(func() {
+		for range 4 {
+			k, err := rsa.GenerateKey(rand.Reader, 1024)
+			if err != nil {
+				panic(err)
+			}
+			keys = append(keys, k)
+		}
+	})
+	keyMu.Lock()
+	defer keyMu.Unlock()
+	keyNext++
+	return keys[keyNext%len(keys)], nil
+}
+
+// startMetro starts a two-node simulated cluster and writes a spec declaring it tokenless in
+// the given mode.
+func startMetro(t *testing.T, release string, mixed bool, mode string) (*cucmsim.Cluster, *spec.Config) {
+	t.Helper()
+	sim, err := cucmsim.Start(cucmsim.Config{Release: release, Mixed: mixed, User: "platformadmin", Password: "s3cret-pw",
+		KeyBits: 1024, NewKey: pooledKey, Noise: true,
+		Nodes: []cucmsim.NodeSpec{
+			{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
+			{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true, TFTP: true},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	pub, sub := sim.Node("mpub"), sim.Node("msub")
+	host, port, _ := strings.Cut(pub.SSHAddr(), ":")
+	y := fmt.Sprintf(`version: 1
+clusters:
+  - name: metro
+    signing: tokenless
+    mode: %s
+    platform:
+      host: %s
+      port: %s
+      hostKeys: [%s, %s]
+      credentials: {username: platformadmin, password: {env: CTLOPS_TEST_PLATFORM_PW}}
+      nodes:
+        - {name: mpub, ssh: "%s", tftp: "%s", roles: [CCM, TFTP, CAPF]}
+        - {name: msub, ssh: "%s", tftp: "%s", roles: [CCM, TFTP]}
+`, mode, host, port, pub.HostKey(), sub.HostKey(), pub.SSHAddr(), pub.TFTPAddr(), sub.SSHAddr(), sub.TFTPAddr())
+	path := filepath.Join(t.TempDir(), "ctlops.yaml")
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CTLOPS_TEST_PLATFORM_PW", "s3cret-pw")
+	cfg, _, err := spec.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, cfg
+}
+
+func testOptions() Options {
+	return Options{Parallelism: 4, Timeout: 10 * time.Second,
+		Platform: &platform.Config{StartupTimeout: 10 * time.Second, CommandTimeout: 10 * time.Second, Nudge: time.Second}}
+}
+
+func planMetro(t *testing.T, cfg *spec.Config) *plan.Cluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := Plan(ctx, cfg, []string{"metro"}, testOptions(), "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Clusters[0]
+}
+
+// TestTokenlessPlanViews: a non-secure cluster declared mixed plans set-cluster mixed-mode,
+// with the predicted records as actions, CUCM's SAST records meeting R16, the R23 steps, and
+// every view naming the command; JSON round-trips through a plan file.
+func TestTokenlessPlanViews(t *testing.T) {
+	_, cfg := startMetro(t, "12.5.1.11900-146", false, "mixed")
+	c := planMetro(t, cfg)
+	if c.Error != "" || len(c.Refusals) > 0 {
+		t.Fatalf("error %q refusals %v", c.Error, c.Refusals)
+	}
+	if c.Platform == nil || c.Platform.Command != plan.CommandSetMixed || !c.Summary.Changes || !c.Mode.Changed {
+		t.Fatalf("platform %+v summary %+v mode %+v", c.Platform, c.Summary, c.Mode)
+	}
+	if c.Platform.Signer != "ITLRecovery" {
+		t.Errorf("signer %q, want ITLRecovery (12.5)", c.Platform.Signer)
+	}
+	sast := 0
+	for _, a := range c.Actions {
+		if a.Action != plan.Create {
+			t.Errorf("action %v on %s: a first CTL only adds", a.Action, a.Record)
+		}
+		if a.Reason.Kind == plan.ReasonCUCMSAST {
+			sast++
+		}
+	}
+	if sast != 2 || len(c.Actions) != 5 {
+		t.Errorf("%d actions, %d CUCM SAST, want 5 and 2: %+v", len(c.Actions), sast, c.Actions)
+	}
+	if len(c.AfterApply) != 3 {
+		t.Errorf("after apply %+v", c.AfterApply)
+	}
+	p := &plan.Plan{FormatVersion: plan.FormatVersion, Clusters: []*plan.Cluster{c}}
+	var text, md, js bytes.Buffer
+	if err := p.WriteText(&text, plan.TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WriteMarkdown(&md, plan.MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"text": text.String(), "markdown": md.String(), "json": js.String()} {
+		if !strings.Contains(out, plan.CommandSetMixed) {
+			t.Errorf("%s view does not name the command:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(text.String(), "+++ desired") {
+		t.Errorf("text view has no show-ctl diff:\n%s", text.String())
+	}
+	var back plan.Plan
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if d := plan.Compare(p, &back); len(d) > 0 {
+		t.Errorf("JSON round trip differs: %v", d)
+	}
+	if !p.CommandPending() {
+		t.Error("CommandPending is false")
+	}
+}
+
+// TestTokenlessDriftEvents: in mixed mode with nothing changed the plan is empty; after a
+// certificate regeneration on msub, an IP change, or a tampered download, it calls for
+// update CTLFile and names the node.
+func TestTokenlessDriftEvents(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		event func(*cucmsim.Cluster) error
+		node  string
+	}{
+		{"regen-cert", func(s *cucmsim.Cluster) error { return s.RegenCert("msub", "CallManager") }, "msub"},
+		{"ip-change", func(s *cucmsim.Cluster) error { return s.ChangeIP("msub", netip.MustParseAddr("10.30.0.9")) }, "msub"},
+		{"tamper", func(s *cucmsim.Cluster) error { return s.Tamper("msub") }, "msub"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sim, cfg := startMetro(t, "12.5.1.11900-146", true, "mixed")
+			if c := planMetro(t, cfg); c.Summary.Changes || c.Error != "" || len(c.Refusals) > 0 {
+				t.Fatalf("before the event: changes %v error %q refusals %v platform %+v", c.Summary.Changes, c.Error, c.Refusals, c.Platform)
+			}
+			if err := tc.event(sim); err != nil {
+				t.Fatal(err)
+			}
+			c := planMetro(t, cfg)
+			if c.Platform == nil || c.Platform.Command != plan.CommandUpdateCTL {
+				t.Fatalf("after %s: error %q refusals %v platform %+v", tc.name, c.Error, c.Refusals, c.Platform)
+			}
+			var text bytes.Buffer
+			_ = (&plan.Plan{Clusters: []*plan.Cluster{c}}).WriteText(&text, plan.TextOptions{})
+			if !strings.Contains(text.String(), tc.node) {
+				t.Errorf("the plan does not name %s:\n%s", tc.node, text.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,30 @@
+//go:build !linux
+
+package token
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+)
+
+// ReadLine reads one line typed on the terminal fd, without echo when echo is false. Off
+// Linux it cannot be interrupted by ctx [?]: the read is not polled there, and Ctrl-C then
+// ends the process as a second signal does (locks expire with their lease).
+func ReadLine(ctx context.Context, fd int, echo bool) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !echo {
+		return term.ReadPassword(fd)
+	}
+	line, err := bufio.NewReader(os.NewFile(uintptr(fd), "terminal")).ReadString('\n')
+	if err != nil && line == "" {
+		return nil, io.EOF
+	}
+	return []byte(strings.TrimRight(line, "\r\n")), nil
+}
