@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -29,8 +28,6 @@ func sessionAttr() *syscall.SysProcAttr {
 	}
 	return a
 }
-
-func containsLine(out []byte, s string) bool { return bytes.Contains(out, []byte(s)) }
 
 func readProcConfig(path string) (*procConfig, *Lab, *PhoneLab, error) {
 	b, err := os.ReadFile(path)

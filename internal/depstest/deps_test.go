@@ -58,6 +58,9 @@ var allowed = map[string][]string{
 	"lab/callmanager":               {"ctl", "internal/atomicfile", "lab/cnf", "lab/tvs"},
 	"lab/phone":                     {"ctl", "internal/atomicfile", "lab/callmanager", "lab/cnf", "lab/tvs", "phonerules"},
 	"cmd/ctl-provider":              {"provider/refserver", "lab/servicesim", "internal/safefile", "internal/termsafe"},
+	"internal/fleetbench":           {"ctl", "live", "provider", "provider/refserver", "spec", "internal/fleetbench/manifest"},
+	"internal/fleetbench/fleetsrv":  {"provider/refserver", "internal/atomicfile", "internal/fleetbench/manifest"},
+	"internal/fleetbench/manifest":  {},
 	"cmd/ctlops":                    {"*"},
 	"test":                          {"*"},
 }
