@@ -325,9 +325,19 @@ func (f *fetcher) alternate(ctx context.Context, a spec.AlternateTFTP, po provid
 		out.Err = err.Error()
 		return
 	}
+	// Both asked at once (one round trip, not two: issue 18); the cluster's answer counts only
+	// when the node's did, as when they were asked one after the other.
+	var inv *provider.Inventory
+	var invErr error
+	asked := make(chan struct{})
+	go func() {
+		defer close(asked)
+		invErr = f.do(ctx, func(ctx context.Context) (err error) { inv, err = c.Cluster(ctx); return })
+	}()
 	err = f.do(ctx, func(ctx context.Context) (err error) { out.Server, err = c.Node(ctx); return })
+	<-asked
 	if err == nil {
-		err = f.do(ctx, func(ctx context.Context) (err error) { out.Inventory, err = c.Cluster(ctx); return })
+		out.Inventory, err = inv, invErr
 	}
 	if err != nil {
 		out.Err = err.Error()
