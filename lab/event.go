@@ -86,6 +86,9 @@ func (l *Lab) Event(ctx context.Context, kind string, args []string) (string, er
 		return "", err
 	}
 	defer unlock()
+	if msg, ok, err := l.metroEvent(ctx, kind, args); ok { // metro_events.go
+		return msg, err
+	}
 	switch kind {
 	case "ip-change":
 		n, err := l.findNode(args[0])

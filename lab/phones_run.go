@@ -177,6 +177,11 @@ func RunCallManager(ctx context.Context, cfgPath string, out io.Writer) error {
 		d, err := cnf.Parse(b)
 		return err == nil && d.SecurityMode != phonerules.ModeNonSecure
 	}
+	// Cisco CallManager and Cisco Tftp stopped and started by the serviceability simulator
+	// (issue 16; see serviceability_control.go).
+	svc := &callmanager.Services{}
+	o.TFTPStopped = svc.TFTPStopped
+	callmanager.WatchServices(ctx, l.serviceControlPath(pc.Cluster, pc.Node), svc)
 	n, err := callmanager.New(o)
 	if err != nil {
 		return err
@@ -201,8 +206,11 @@ func RunCallManager(ctx context.Context, cfgPath string, out io.Writer) error {
 		if err != nil {
 			return fail(err)
 		}
-		*p.dst = ln
 		closers = append(closers, ln)
+		if p.dst != &lis.TVS {
+			ln = svc.Listener(ln)
+		}
+		*p.dst = ln
 	}
 	go func() {
 		<-ctx.Done()
