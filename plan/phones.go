@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/cucm/tokenless"
 	"github.com/ctlops/ctlops/phonerules"
 	"github.com/ctlops/ctlops/spec"
 )
@@ -130,13 +131,54 @@ func phoneProblem(token string, v phonerules.Verdict) Problem {
 // phoneMessage is the sentence of a phone-model problem; ok is false for other kinds.
 func (p Problem) phoneMessage() (string, bool) {
 	model := fmt.Sprintf("%s (%s) phones", p.Have, p.Want)
+	by := "token " + p.Token
+	if p.Token == "" {
+		by = q(p.Signer) // a tokenless cluster: CUCM's own certificate
+	}
 	switch p.Kind {
 	case PhoneModelRefuses:
-		return fmt.Sprintf("%s would refuse a CTL signed by token %s: %s", model, p.Token, q(p.Detail)), true
+		return fmt.Sprintf("%s would refuse a CTL signed by %s: %s", model, by, q(p.Detail)), true
 	case PhoneModelNeedsErase:
-		return fmt.Sprintf("%s have no TVS (no Security by Default): they would refuse a CTL signed by token %s, which the installed CTL does not trust, and keep their old one until their trust list is erased by hand on every phone, a Security Settings reset", model, p.Token), true
+		return fmt.Sprintf("%s have no TVS (no Security by Default): they would refuse a CTL signed by %s, which the installed CTL does not trust, and keep their old one until their trust list is erased by hand on every phone, a Security Settings reset", model, by), true
 	case PhoneModelNeedsTVS:
-		return fmt.Sprintf("%s would take a CTL signed by token %s, which the installed CTL does not trust, only if their TVS vouches for it (Phone-SAST-trust), which ctlops cannot check", model, p.Token), true
+		return fmt.Sprintf("%s would take a CTL signed by %s, which the installed CTL does not trust, only if their TVS vouches for it (Phone-SAST-trust), which ctlops cannot check", model, by), true
 	}
 	return "", false
+}
+
+// tokenlessPhones is the same question for a tokenless cluster: CUCM signs with the predicted
+// signer (its CallManager or ITLRecovery certificate, §3.1), and phones holding the
+// publisher's live CTL judge it like any other (phonerules.Planned). ctlops cannot choose
+// another signer there, and `update CTLFile` is how CUCM repairs drift, so these are
+// warnings: after, say, an ITLRecovery regeneration on 12.x the models without Security by
+// Default need an erase (P17), and SBD phones rely on TVS, which answers from CUCM's own CTL
+// (P30).
+func (b *builder) tokenlessPhones(pl *PlatformLive, inv *tokenless.Inventory, pred *tokenless.Prediction) {
+	if pred == nil || pred.SignerCert == nil || len(pl.Nodes) != len(inv.Nodes) {
+		return
+	}
+	var installed *ctl.File
+	for i, n := range pl.Nodes {
+		if inv.Nodes[i].Publisher && n.CTL != nil {
+			if f, err := ctl.Parse(n.CTL); err == nil && f.Verify() == nil {
+				installed = f
+			}
+		}
+	}
+	if installed == nil {
+		return // a first CTL is imprinted (P13); a broken one is reported already
+	}
+	r, err := ctl.NewRecord(pred.SignerCert, ctl.RoleSAST, "", netip.Addr{})
+	if err != nil {
+		return
+	}
+	// CUCM's "TFTP File Signature Algorithm" is SHA-1 unless changed (P32): keep what the
+	// publisher's file says.
+	h := installed.Header.HashAlgorithm
+	vs := phonerules.Planned(installed, phonerules.Signing{Signer: &r, Hash: h}, b.phoneProfiles()...)
+	for _, v := range phonerules.Refusers(vs) {
+		p := phoneProblem("", v)
+		p.Signer = "CUCM's " + string(pred.Signer) + " certificate"
+		b.warn(p)
+	}
 }

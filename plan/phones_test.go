@@ -100,3 +100,41 @@ func TestPhoneModelsWarnWhenAnotherTokenSigns(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenlessPhoneModels: on a tokenless cluster CUCM signs; when its signer is not a SAST
+// of the publisher's live CTL (an ITLRecovery regenerated on 12.x), the plan warns which
+// models need an erase (P17) and which rely on TVS (P15).
+func TestTokenlessPhoneModels(t *testing.T) {
+	c := &spec.Cluster{Name: "metro", Signing: spec.SigningTokenless, Mode: spec.ModeMixed}
+	cur, old := phonetest.New(t, "ITLRECOVERY_mpub", 1024), phonetest.New(t, "ITLRECOVERY_old", 1024)
+	for _, tc := range []struct {
+		name   string
+		signer phonetest.Identity
+		want   []string
+	}{
+		{"same ITLRecovery (positive control)", cur, nil},
+		{"ITLRecovery regenerated", old, []string{"CP-7960G P17 phone-model-needs-erase", "CP-7965G P15 phone-model-needs-tvs", "CP-8861 P15 phone-model-needs-tvs"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := tokenlessLive(t)
+			inv := &l.Platform.Inventory
+			inv.Mixed = true
+			inv.Nodes[0].ITLRecoveryCert = cur.Cert
+			_, data := phonetest.File(t, "CTLFile.tlv", tc.signer, ctl.SHA1, phonetest.Rec{ID: tc.signer, Role: ctl.RoleSAST})
+			l.Platform.Nodes[0].CTL = data
+			p := plan.Build(c, l, time.Now())
+			var got []string
+			for _, w := range p.Warnings {
+				if strings.HasPrefix(string(w.Kind), "phone-model-") {
+					got = append(got, w.Have+" "+w.Rule+" "+string(w.Kind))
+					if !strings.Contains(w.Message(), "CUCM's ITLRecovery certificate") {
+						t.Errorf("the warning must name CUCM's signer: %s", w.Message())
+					}
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Fatalf("phone warnings %v, want %v (refusals %+v)", got, tc.want, p.Refusals)
+			}
+		})
+	}
+}

@@ -69,6 +69,7 @@ func (b *builder) buildTokenless() {
 		b.warn(Problem{Kind: TokenlessOneSAST, Rule: "R16", Have: pp.Release})
 	}
 	b.tokenlessNodes(pl, &inv, pred, pp)
+	b.tokenlessPhones(pl, &inv, pred) // phones.go: which phone models refuse CUCM's signer
 	switch {
 	case want.Mixed && !inv.Mixed:
 		pp.Command = CommandSetMixed
