@@ -132,6 +132,7 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	if !f.inventory(ctx, readers, l) {
 		return l
 	}
+	f.axlNodes(ctx, c, l) // live/serviceability.go
 	jobs := f.serverJobs(c, readers, po, l)
 	jobs = append(jobs, f.alternateJobs(c, l)...)
 	f.read(ctx, c, jobs, l)
