@@ -76,8 +76,8 @@ func PINFromTerminal(fd int, prompt io.Writer) PINSource {
 // prompt: the apply then releases its locks).
 func PINFromTerminalContext(ctx context.Context, fd int, prompt io.Writer) PINSource {
 	return func(tok Info) ([]byte, error) {
-		fmt.Fprintf(prompt, "PIN for security token %s: ", tok.Name())
-		pin, err := ReadLine(ctx, fd, false)
+		// The prompt appears only once echo is off (ReadSecret).
+		pin, err := ReadSecret(ctx, fd, func() { fmt.Fprintf(prompt, "PIN for security token %s: ", tok.Name()) })
 		fmt.Fprintln(prompt)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -19,6 +19,16 @@ import (
 // is polled rather than read in a goroutine, so that an abandoned read cannot swallow the
 // next line typed, and its echo is restored however the read ends.
 func ReadLine(ctx context.Context, fd int, echo bool) ([]byte, error) {
+	return readLine(ctx, fd, echo, nil)
+}
+
+// ReadSecret shows prompt (calling show) only once echo is off, then reads a line without
+// echo: a PIN typed or pasted the moment the prompt appears must never be echoed.
+func ReadSecret(ctx context.Context, fd int, show func()) ([]byte, error) {
+	return readLine(ctx, fd, false, show)
+}
+
+func readLine(ctx context.Context, fd int, echo bool, show func()) ([]byte, error) {
 	if !echo {
 		old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 		if err != nil {
@@ -32,6 +42,9 @@ func ReadLine(ctx context.Context, fd int, echo bool) ([]byte, error) {
 			return nil, fmt.Errorf("terminal: %w", err)
 		}
 		defer unix.IoctlSetTermios(fd, unix.TCSETS, old)
+	}
+	if show != nil {
+		show()
 	}
 	var line []byte
 	buf := make([]byte, 256)

@@ -16,6 +16,20 @@ import (
 // Linux it cannot be interrupted by ctx [?]: the read is not polled there, and Ctrl-C then
 // ends the process as a second signal does (locks expire with their lease).
 func ReadLine(ctx context.Context, fd int, echo bool) ([]byte, error) {
+	return readLine(ctx, fd, echo, nil)
+}
+
+// ReadSecret shows the prompt and reads a line without echo. Off Linux term.ReadPassword
+// turns echo off only once called, so show runs first there [?]: a PIN pasted in that instant
+// may be echoed.
+func ReadSecret(ctx context.Context, fd int, show func()) ([]byte, error) {
+	return readLine(ctx, fd, false, show)
+}
+
+func readLine(ctx context.Context, fd int, echo bool, show func()) ([]byte, error) {
+	if show != nil {
+		show()
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

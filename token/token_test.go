@@ -165,8 +165,9 @@ func TestList(t *testing.T) {
 			initialised++
 		}
 	}
-	if initialised != 4 || len(infos) != 5 { // SoftHSM2 always offers one free slot
-		t.Fatalf("%d tokens, %d initialised; want 5 and 4: %+v", len(infos), initialised, infos)
+	// The fixture's five tokens; SoftHSM2 always offers one free slot besides.
+	if initialised != 5 || len(infos) != 6 {
+		t.Fatalf("%d tokens, %d initialised; want 6 and 5: %+v", len(infos), initialised, infos)
 	}
 	for _, tc := range []struct {
 		tok   *softhsm.Token
@@ -423,15 +424,15 @@ func TestOpenErrors(t *testing.T) {
 			if tc.is != nil && !errors.Is(err, tc.is) {
 				t.Errorf("error %v is not %v", err, tc.is)
 			}
-			for _, tk := range []*softhsm.Token{tokSAST1, tokSAST2, tokNoKey, tokPIN} {
+			for _, tk := range []*softhsm.Token{tokSAST1, tokSAST2, tokNoKey, tokPIN, tokRetry} {
 				if strings.Contains(err.Error(), tk.PIN) {
 					t.Errorf("error shows a PIN: %v", err)
 				}
 			}
 		})
 	}
-	if asked != 4 {
-		t.Errorf("Ask saw %d tokens, want the 4 initialised ones", asked)
+	if asked != 5 {
+		t.Errorf("Ask saw %d tokens, want the 5 initialised ones", asked)
 	}
 }
 

@@ -50,7 +50,7 @@ func TestApplyTerminal(t *testing.T) {
 	}
 	for _, s := range []string{w.a.PIN, providertest.Password} {
 		if strings.Contains(screen, s) {
-			t.Error("a secret appears on the terminal")
+			t.Errorf("a secret appears on the terminal:\n%s", screen)
 		}
 	}
 }

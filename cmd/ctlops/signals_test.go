@@ -74,7 +74,7 @@ func TestApplyReleasesLocksOnSIGTERM(t *testing.T) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		l, err := first.GetLock(ctx)
-		if err == nil && l.Operation == "ctlops apply" && strings.Contains(out.String(), "lock held by bob@pc2") {
+		if err == nil && strings.HasPrefix(l.Operation, "ctlops apply (pid ") && strings.Contains(out.String(), "lock held by bob@pc2") {
 			break
 		}
 		select {
