@@ -86,6 +86,9 @@ func (l *Lab) Event(ctx context.Context, kind string, args []string) (string, er
 		return "", err
 	}
 	defer unlock()
+	if msg, ok, err := l.metroEvent(ctx, kind, args); ok { // metro_events.go
+		return msg, err
+	}
 	switch kind {
 	case "ip-change":
 		n, err := l.findNode(args[0])
@@ -121,9 +124,9 @@ func (l *Lab) Event(ctx context.Context, kind string, args []string) (string, er
 		}
 		return fmt.Sprintf("%s has a new CallManager certificate (R22: a replaced server)", n), nil
 	case "add-node":
-		return l.addNode(args[0])
+		return l.afterNodeEvent(l.addNode(args[0])) // phones_nodes.go: the node's phone side
 	case "remove-node":
-		return l.removeNode(args[0])
+		return l.afterNodeEvent(l.removeNode(args[0]))
 	case "enable-capf":
 		return l.enableCAPF(args)
 	case "tamper":

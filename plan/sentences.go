@@ -37,7 +37,7 @@ func (r Reason) String() string {
 	case ReasonFields:
 		return fieldsText(r.Fields)
 	case ReasonCUCMSAST:
-		return "CUCM's own " + q(r.Name) + " SAST record (tokenless, R16)"
+		return "CUCM's own " + q(r.Name) + " SAST record (tokenless)"
 	case ReasonCUCMSASTGone:
 		return "a SAST record CUCM no longer writes"
 	}
@@ -145,6 +145,9 @@ func (p Problem) Message() string {
 		return fmt.Sprintf("--replace %s: the server's file is not refused (it is %s): nothing to replace there; is it the node you investigated?", s, p.Have)
 	case InventoryForeignTarget:
 		return fmt.Sprintf("server %s: the inventory names %s as its CTL Provider, which the spec's trust configuration does not cover: ignored, never contacted", s, q(p.Have))
+	}
+	if m, ok := p.phoneMessage(); ok {
+		return m
 	}
 	return string(p.Kind)
 }

@@ -5,7 +5,8 @@
 # is also hq's alternate TFTP server) run on loopback with real TLS and TFTP, and two SoftHSM2
 # tokens stand in for USB eTokens. The story: plan the first CTL, apply it (signed on a token),
 # check for drift, change a node's IP address as a real cluster would, find that drift, plan
-# and apply the fix, check again, and stop everything.
+# and apply the fix, check again, reset the lab's phones and see them registered over TLS with the
+# new CTL, and stop everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,6 +77,16 @@ run "$CTLOPS" apply -f "$SPEC" --cluster hq --auto-approve
 
 say "Check again" "The live clusters match the spec: exit 0."
 expect 0 "$CTLOPS" drift -f "$SPEC"
+
+say "Phones take the new CTL" \
+  "Every device is reset, as after any CTL update (R23): each lab phone fetches CTLSEP<MAC>.tlv," \
+  "checks its signer against the CTL it holds (R19, P14) and registers over TLS with a CallManager" \
+  "whose certificate that CTL holds (P42). docs/phones.md says what the phones model."
+run "$CTLOPS" lab event --dir "$LAB" reset-phones >/dev/null
+run "$CTLOPS" lab phones --dir "$LAB"
+if "$CTLOPS" lab phones --dir "$LAB" --format json | grep -q '"secure": false'; then
+  echo "demo: a phone is not registered over TLS after the apply" >&2; exit 1
+fi
 
 say "Stop the lab" "Every node process is stopped and the demo's lab directory deleted: nothing is left running."
 run "$CTLOPS" lab down --dir "$LAB" --purge
