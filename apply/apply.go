@@ -113,7 +113,7 @@ func newApplyID() string {
 
 // Event is one step of an apply, reported as it starts.
 type Event struct {
-	Kind    string // "lock-wait", "locked", "push", "pushed", "mode", "restart"
+	Kind    string // "lock-wait", "locked", "push", "pushed", "mode", "restart", "command" (tokenless)
 	Cluster string
 	Server  string
 	Address string

@@ -7,5 +7,5 @@ func HolderOp(pid int, start string) string {
 	return fmt.Sprintf("ctlops apply (pid %d, start %s)", pid, start)
 }
 
-// StartID is the start id of process pid (holder.go).
-var StartID = startID
+// StartID is the start id of process pid (holder.go); MachineID the part before its ticks.
+var StartID, MachineID = startID, machineID

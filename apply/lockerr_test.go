@@ -21,6 +21,7 @@ func TestLockTakeOver(t *testing.T) {
 	if apply.StartID(self) == "" {
 		t.Skip("no /proc here: a dead apply cannot be told from a live one, so none is taken over")
 	}
+	mid := apply.MachineID()
 	tests := []struct {
 		name     string
 		holder   provider.LockRequest
@@ -29,12 +30,16 @@ func TestLockTakeOver(t *testing.T) {
 	}{
 		{name: "someone else", holder: provider.LockRequest{User: "bob", Host: "laptop", Operation: "ctlops apply (pid 7, start 9)"},
 			want: []string{"bob@laptop", "lease expires in", "`ctlops unlock -f " + "SPEC --cluster hq`", "nothing was changed"}},
-		{name: "same user other host", holder: provider.LockRequest{User: "tester", Host: "elsewhere", Operation: apply.HolderOp(self, "1")},
+		{name: "same user other host", holder: provider.LockRequest{User: "tester", Host: "elsewhere", Operation: apply.HolderOp(self, mid+".1")},
 			want: []string{"tester@elsewhere"}},
 		{name: "own live apply", holder: provider.LockRequest{User: "tester", Host: "testhost", Operation: apply.HolderOp(self, apply.StartID(self))},
 			want: []string{"tester@testhost"}},
-		{name: "own dead apply pid reused", holder: provider.LockRequest{User: "tester", Host: "testhost", Operation: apply.HolderOp(self, "1")}, takeOver: true},
-		{name: "own dead apply no such pid", holder: provider.LockRequest{User: "tester", Host: "testhost", Operation: apply.HolderOp(1<<22+12345, "77")}, takeOver: true},
+		// Same user@host, but another boot or pid namespace (a container sharing both names):
+		// its pid means nothing here, so it is never taken for dead.
+		{name: "other namespace", holder: provider.LockRequest{User: "tester", Host: "testhost", Operation: apply.HolderOp(1<<22+12345, "0123456789abcdef.1.77")},
+			want: []string{"tester@testhost"}},
+		{name: "own dead apply pid reused", holder: provider.LockRequest{User: "tester", Host: "testhost", Operation: apply.HolderOp(self, mid+".1")}, takeOver: true},
+		{name: "own dead apply no such pid", holder: provider.LockRequest{User: "tester", Host: "testhost", Operation: apply.HolderOp(1<<22+12345, mid+".77")}, takeOver: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

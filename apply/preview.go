@@ -25,7 +25,8 @@ func (o *Options) previewSigner(ctx context.Context, p *plan.Plan) error {
 	}
 	var works []*work
 	for _, c := range p.Clusters {
-		if !c.Summary.Changes || o.skipped[c.Name] {
+		// A tokenless cluster is signed by CUCM itself (apply/tokenless.go): no token to preview.
+		if !c.Summary.Changes || o.skipped[c.Name] || isTokenlessPlan(c) {
 			continue
 		}
 		sc := o.Config.Cluster(c.Name)

@@ -2,14 +2,19 @@ package apply_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctlops/ctlops/apply"
+	"github.com/ctlops/ctlops/ctl"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
+	"github.com/ctlops/ctlops/token"
 )
 
 // TestReplaceTamperedNode: a node whose file fails its check refuses the plan; --replace
@@ -66,15 +71,20 @@ func TestReplaceTamperedNode(t *testing.T) {
 		t.Fatalf("plan with --replace: refusals %+v, node actions %+v", c.Refusals, c.NodeActions)
 	}
 	var b bytes.Buffer
-	if err := p.WriteText(&b, plan.TextOptions{}); err != nil || !strings.Contains(b.String(), "replace-file file of "+bad) {
+	if err := p.WriteText(&b, plan.TextOptions{}); err != nil || !strings.Contains(b.String(), "!  replace-file "+bad) {
 		t.Errorf("text view:\n%s", b.String())
 	}
 
+	// The plan made with --replace, saved, applies with the same --replace.
+	withReplace := filepath.Join(l.dir, "replace.plan")
+	if err := p.Save(withReplace); err != nil {
+		t.Fatal(err)
+	}
 	out.Reset()
 	o = l.opts(cfg, "alice", &out)
-	o.Replace = []string{bad}
+	o.PlanFile, o.Replace = withReplace, []string{"hq/" + bad}
 	if _, text, err := l.run(o); err != nil {
-		t.Fatalf("apply --replace: %v\n%s", err, text)
+		t.Fatalf("apply --replace PLANFILE: %v\n%s", err, text)
 	}
 	l.checkServed("hq", "alice")
 	l.noChanges(cfg)
@@ -216,4 +226,57 @@ func TestSignerPreview(t *testing.T) {
 		t.Errorf("the token to be asked for is not said before the question:\n%s", text)
 	}
 	l.checkServed("hq", "carol")
+}
+
+// TestReplaceUnknownSignerNode: a node holding a valid file signed by a key nobody declared
+// (mallory's, with her SAST record added) is refused; --replace writes the cluster's file
+// over it with the R19 override, which the provider requires for a file that does not trust
+// the new signer.
+func TestReplaceUnknownSignerNode(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	l.mustApply(cfg, "alice")
+	pc := l.clusters["hq"]
+	bad := pc.Nodes()[1].Name
+	f, err := ctl.Parse(servedFile(t, pc.Nodes()[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := tokens["mallory"]
+	rec, err := ctl.NewRecord(m.Cert, ctl.RoleSAST, "", netip.Addr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Records = []ctl.Record{rec, f.Records[1], f.Records[2], f.Records[3]}
+	s, err := token.Open(context.Background(), token.Options{Module: hsm.Module, Selection: token.Selection{Label: "mallory"}, PIN: token.PINFromFile(l.pinFile(m.PIN))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.Sign(s, m.Cert, ctl.SHA1, time.Now())
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := f.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.PutCTL(bad, data)
+
+	c := l.plan(cfg).Clusters[0]
+	if len(c.Refusals) != 1 || c.Refusals[0].Kind != plan.FileUnknownSigner {
+		t.Fatalf("refusals %+v, want the node's unknown signer", c.Refusals)
+	}
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.Replace = []string{bad}
+	if _, text, err := l.run(o); err != nil {
+		t.Fatalf("apply --replace: %v\n%s", err, text)
+	}
+	l.checkServed("hq", "alice")
+	l.noChanges(cfg)
+	a := l.auditLines()
+	if last := a[len(a)-1]; len(last.Replaced) != 1 || !strings.Contains(last.Replaced[0], "neither a SAST record") {
+		t.Errorf("audit %+v", last)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/phonerules"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/spec"
@@ -48,11 +49,18 @@ func (o *Options) prepare(ctx context.Context, works []*work, res *Result) error
 		if err != nil {
 			return fmt.Errorf("cluster %s: the file to push does not parse: %v", w.c.Name, err)
 		}
+		// The plan's promise, checked again on the signed file: every phone model of the
+		// cluster holding the server's file takes the new one (phonerules, which wraps
+		// ctl.Accepts' R19 with the models' limits).
+		models, err := phonerules.Models(w.spec.PhoneModels)
+		if err != nil {
+			return fmt.Errorf("cluster %s: phoneModels: %v", w.c.Name, err)
+		}
 		for _, t := range w.targets {
 			if t.file == nil || t.digest == provider.ETag(w.data) {
 				continue
 			}
-			if err := ctl.Accepts(t.file, next); err != nil {
+			if err := phonerules.Refusal(phonerules.Verdicts(t.file, next, models...)); err != nil {
 				return fmt.Errorf("cluster %s: server %s: %v; nothing was written", w.c.Name, t.ts.Server, err)
 			}
 		}

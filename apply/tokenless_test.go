@@ -23,6 +23,7 @@ import (
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
+	"github.com/ctlops/ctlops/token"
 )
 
 // The platform account of the simulated tokenless clusters; like every secret it must
@@ -116,11 +117,23 @@ func (l *lab) mixedSpec(tokenless []string, token ...cs) *spec.Config {
 }
 
 // tlOpts are the options of an unattended apply with short SSH timings for the simulator.
+// Only a spec with token clusters gets a signer: CUCM signs a tokenless CTL itself, so
+// asking for a token (preview, check or open) is a failure of its own.
 func (l *lab) tlOpts(cfg *spec.Config, restart bool) apply.Options {
 	o := l.opts(cfg, "alice", nil)
 	o.Out = nil
 	o.RestartServices = restart
 	o.Live.Platform = &platform.Config{StartupTimeout: 10 * time.Second, CommandTimeout: 10 * time.Second, Nudge: time.Second}
+	tokenClusters := false
+	for _, c := range cfg.Clusters {
+		tokenClusters = tokenClusters || c.Signing != spec.SigningTokenless
+	}
+	if !tokenClusters {
+		refuse := errors.New("a tokenless apply asked for a security token")
+		o.OpenSigner = func(context.Context, apply.SignerRequest) (token.Signer, error) { return nil, refuse }
+		o.CheckSigner = func(apply.SignerRequest) error { return refuse }
+		o.PreviewSigner = func(context.Context, apply.SignerRequest) (string, error) { return "", refuse }
+	}
 	return o
 }
 

@@ -28,7 +28,8 @@ type EventKind struct {
 
 // Events lists the event kinds, in the order `lab event --help` shows them. NODE is a node name
 // (cm2, br1), or cluster/name (hq/cm2); names are unique across the lab unless a rename made
-// them clash.
+// them clash. On metro (tokenless: msub, metro/msub) ip-change, rename, regen-cert, add-node,
+// remove-node and tamper work through its simulator (metro_events.go).
 var Events = []EventKind{
 	{"ip-change", []string{"NODE", "IP"}, "the node now reports another IPv4 address (R22)"},
 	{"rename", []string{"NODE", "NAME"}, "the node gets another host name and a certificate naming it (R22)"},
@@ -86,6 +87,9 @@ func (l *Lab) Event(ctx context.Context, kind string, args []string) (string, er
 		return "", err
 	}
 	defer unlock()
+	if msg, ok, err := l.metroEvent(ctx, kind, args); ok { // metro_events.go
+		return msg, err
+	}
 	switch kind {
 	case "ip-change":
 		n, err := l.findNode(args[0])
@@ -121,9 +125,9 @@ func (l *Lab) Event(ctx context.Context, kind string, args []string) (string, er
 		}
 		return fmt.Sprintf("%s has a new CallManager certificate (R22: a replaced server)", n), nil
 	case "add-node":
-		return l.addNode(args[0])
+		return l.afterNodeEvent(l.addNode(args[0])) // phones_nodes.go: the node's phone side
 	case "remove-node":
-		return l.removeNode(args[0])
+		return l.afterNodeEvent(l.removeNode(args[0]))
 	case "enable-capf":
 		return l.enableCAPF(args)
 	case "tamper":

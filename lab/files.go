@@ -57,6 +57,11 @@ clusters:
 		}
 		b.WriteString(l.signWith())
 	}
+	metro, err := l.metroSpec()
+	if err != nil {
+		return err
+	}
+	b.WriteString(metro)
 	return atomicfile.Write(l.path(SpecFile), []byte(b.String()), 0o644)
 }
 
@@ -97,6 +102,9 @@ func (l *Lab) writeEnv() error {
 	}
 	if pw := l.axlPassword(); pw != "" {
 		exp(AXLPasswordEnv, pw)
+	}
+	if pw := l.metroPassword(); pw != "" {
+		exp(PlatformPasswordEnv, pw)
 	}
 	return atomicfile.Write(l.path(EnvFile), []byte(b.String()), 0o600)
 }

@@ -250,13 +250,18 @@ func TestLab(t *testing.T) {
 		if !procAlive(s.PID) {
 			t.Errorf("%s/%s: pid %d is not running", s.Cluster, s.Name, s.PID)
 		}
-		for _, a := range []string{s.HTTPS, s.TFTP} {
+		endpoint := s.HTTPS
+		if s.Cluster == Metro {
+			endpoint = s.SSH // metro: the platform CLI (metro_test.go)
+		}
+		for _, a := range []string{endpoint, s.TFTP} {
 			if h, _, err := net.SplitHostPort(a); err != nil || h != "127.0.0.1" {
 				t.Errorf("%s/%s: address %q is not on 127.0.0.1", s.Cluster, s.Name, a)
 			}
 		}
 	}
-	want := []row{{"hq", "cm1", "CCM,TFTP,CAPF"}, {"hq", "cm2", "CCM,TFTP"}, {"hq", "cm3", "TFTP"}, {"branch", "br1", "CCM,TFTP"}}
+	want := []row{{"hq", "cm1", "CCM,TFTP,CAPF"}, {"hq", "cm2", "CCM,TFTP"}, {"hq", "cm3", "TFTP"}, {"branch", "br1", "CCM,TFTP"},
+		{"metro", "mpub", "CCM,TFTP,CAPF"}, {"metro", "msub", "CCM,TFTP"}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("status:\n got %v\nwant %v", got, want)
 	}
@@ -270,10 +275,13 @@ func TestLab(t *testing.T) {
 	if err := json.Unmarshal(buf.Bytes(), &list); err != nil {
 		t.Fatal(err)
 	}
-	if len(list) != 4 {
+	if len(list) != 6 {
 		t.Fatalf("status JSON lists %d nodes", len(list))
 	}
 	for _, n := range list {
+		if n["cluster"] == Metro {
+			continue // ssh instead of https and no serviceability: metro_test.go
+		}
 		var keys []string
 		for k := range n {
 			keys = append(keys, k)
@@ -499,7 +507,7 @@ func TestLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st := status(t, l2); Running(st) != 5 {
+	if st := status(t, l2); Running(st) != 7 { // 5 nodes and metro's 2
 		t.Errorf("after restart %d of %d running", Running(st), len(st))
 	}
 	if data := nodeCTL(t, l2, "tftp3"); !bytes.Equal(data, first) {
@@ -654,7 +662,7 @@ func BenchmarkStatus(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		st, err := l.Status()
-		if err != nil || Running(st) != 4 {
+		if err != nil || Running(st) != 6 {
 			b.Fatal(err, st)
 		}
 	}

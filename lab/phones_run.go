@@ -29,7 +29,6 @@ func sessionAttr() *syscall.SysProcAttr {
 	return a
 }
 
-
 func readProcConfig(path string) (*procConfig, *Lab, *PhoneLab, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -68,19 +67,44 @@ func RunPhone(ctx context.Context, cfgPath string, out io.Writer) error {
 	cfg := phone.Config{Name: spec.Name, MAC: spec.MAC, Model: spec.Model, Cluster: spec.Cluster, Protocol: spec.Protocol,
 		FlashDir: l.path("phones", spec.Name, "flash"), StateFile: l.path("phones", spec.Name, "state.json")}
 	// Option 150 (P1): the nodes' names and the addresses their CTL records carry, reached
-	// through the loopback ports the lab gave their phone side.
+	// through the loopback ports the lab gave their phone side; asked again at every boot, so
+	// that a node's new address (ip-change) or a node that joined or left is seen (R22).
+	if cfg.TFTP, err = l.optionTFTP(spec.Cluster, spec.Name); err != nil {
+		return err
+	}
+	cfg.DHCP = func() ([]phone.TFTPServer, error) { return l.optionTFTP(spec.Cluster, spec.Name) }
+	return phone.Run(ctx, cfg, out)
+}
+
+// optionTFTP is a phone's TFTP server list as the lab's DHCP hands it out now (option 150,
+// P1): its spec's TFTP nodes, by their current names and addresses, in order.
+func (l *Lab) optionTFTP(cluster, name string) ([]phone.TFTPServer, error) {
+	pl, err := l.loadPhones()
+	if err != nil {
+		return nil, err
+	}
+	var spec *PhoneSpec
+	for i := range pl.Phones {
+		if pl.Phones[i].Name == name {
+			spec = &pl.Phones[i]
+		}
+	}
+	if spec == nil {
+		return nil, fmt.Errorf("no phone %q in %s", name, PhonesFile)
+	}
+	var out []phone.TFTPServer
 	for _, node := range spec.TFTP {
-		pn := pl.node(spec.Cluster, node)
+		pn := pl.node(cluster, node)
 		if pn == nil {
-			return fmt.Errorf("phone %s: no node %s/%s", spec.Name, spec.Cluster, node)
+			return nil, fmt.Errorf("phone %s: no node %s/%s", name, cluster, node)
 		}
 		c, err := refserver.LoadConfig(pn.Config)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		cfg.TFTP = append(cfg.TFTP, phone.TFTPServer{Host: c.Name, IP: c.IPv4, Addr: pn.TFTP})
+		out = append(out, phone.TFTPServer{Host: c.Name, IP: c.IPv4, Addr: pn.TFTP})
 	}
-	return phone.Run(ctx, cfg, out)
+	return out, nil
 }
 
 func (pl *PhoneLab) node(cluster, node string) *PhoneNode {
@@ -153,6 +177,11 @@ func RunCallManager(ctx context.Context, cfgPath string, out io.Writer) error {
 		d, err := cnf.Parse(b)
 		return err == nil && d.SecurityMode != phonerules.ModeNonSecure
 	}
+	// Cisco CallManager and Cisco Tftp stopped and started by the serviceability simulator
+	// (issue 16; see serviceability_control.go).
+	svc := &callmanager.Services{}
+	o.TFTPStopped = svc.TFTPStopped
+	callmanager.WatchServices(ctx, l.serviceControlPath(pc.Cluster, pc.Node), svc)
 	n, err := callmanager.New(o)
 	if err != nil {
 		return err
@@ -177,8 +206,11 @@ func RunCallManager(ctx context.Context, cfgPath string, out io.Writer) error {
 		if err != nil {
 			return fail(err)
 		}
-		*p.dst = ln
 		closers = append(closers, ln)
+		if p.dst != &lis.TVS {
+			ln = svc.Listener(ln)
+		}
+		*p.dst = ln
 	}
 	go func() {
 		<-ctx.Done()

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -33,8 +34,8 @@ func (l *Lab) serviceabilityConfig(cluster string) string {
 
 // initServiceability writes, per cluster, the servicesim config: every node with its own
 // HTTPS port, the publisher first, CallManager where the node runs CCM and Cisco Tftp where
-// it runs TFTP, and a few phones registered to the CallManager nodes. The lab phones replace
-// these synthetic phones once they implement servicesim.Devices.
+// it runs TFTP, and a few synthetic phones registered to the CallManager nodes, used only when
+// the simulator runs without the lab's phones (see startServiceability).
 func (l *Lab) initServiceability() error {
 	pwb := make([]byte, 12)
 	if _, err := rand.Read(pwb); err != nil {
@@ -79,7 +80,10 @@ func (l *Lab) initServiceability() error {
 			return err
 		}
 		sc := &servicesim.ServeConfig{Cluster: cs.Name, Username: AXLUser, PasswordFile: "password", CertFile: "tomcat.pem", KeyFile: "tomcat.key",
-			StopMillis: 300, StartMillis: 700, PhoneMillis: 200}
+			// A restart long enough that phones notice the node is gone (their keep-alive is
+			// 2 s, callmanager.KeepAlive) and fail over before it is back, as on a real
+			// cluster, where CallManager takes minutes to start.
+			StopMillis: 500, StartMillis: 5000, PhoneMillis: 200}
 		var ccm []string
 		for i, n := range nodes {
 			nc := servicesim.NodeConfig{Name: n.Name, Publisher: i == 0, Listen: loopback(tcp[i]), Services: []string{"Cisco Tomcat", "Cisco RIS Data Collector"}}
@@ -131,21 +135,26 @@ func labPhones(cluster string, ccm []string, tftp string) []servicesim.MemPhone 
 	return out
 }
 
-// startServiceability starts each cluster's simulator process unless it runs already.
+// startServiceability starts each cluster's simulator process unless it runs already: backed
+// by the lab's phones (`ctlops lab serviceability-run`) when a ctlops program is found, else
+// ctl-provider's with the synthetic phones of its config (a test binary runs the lab
+// in-process, and starts no phones either).
 func (l *Lab) startServiceability() error {
+	bin := FindCtlops(l.State.Provider)
 	for _, cs := range l.State.Clusters {
 		cfg := l.serviceabilityConfig(cs.Dir)
 		if _, err := os.Stat(cfg); err != nil {
 			continue // a lab made before issue 16
 		}
+		run := l.serviceabilityRunConfig(cs.Dir)
 		running := false
 		keep := l.State.Procs[:0]
 		for _, p := range l.State.Procs {
-			if p.Config == cfg {
-				running = running || alive(p.PID, cfg)
-				if !alive(p.PID, cfg) {
+			if p.Config == cfg || p.Config == run {
+				if !alive(p.PID, p.Config) {
 					continue
 				}
+				running = true
 			}
 			keep = append(keep, p)
 		}
@@ -154,16 +163,59 @@ func (l *Lab) startServiceability() error {
 			continue
 		}
 		logPath := l.path("logs", cs.Name+"-serviceability.log")
-		pid, err := startArgs(l.State.Provider, []string{"servicesim", "--config", cfg}, cfg, logPath)
+		var pid int
+		var err error
+		procCfg := cfg
+		// Its ports were chosen when the lab was made and are bound only now: another program
+		// may have taken one meanwhile. Then the cluster gets new ones, and the lab's spec
+		// says so (two more tries).
+		for try := 0; ; try++ {
+			if bin != "" {
+				procCfg = run
+				b, _ := json.MarshalIndent(procConfig{Lab: l.Dir, Cluster: cs.Name}, "", "  ")
+				if err := atomicfile.Write(run, append(b, '\n'), 0o644); err != nil {
+					return err
+				}
+				pid, err = startArgs(bin, []string{"lab", "serviceability-run", "--config", run}, run, logPath)
+			} else {
+				pid, err = startArgs(l.State.Provider, []string{"servicesim", "--config", cfg}, cfg, logPath)
+			}
+			if err == nil || try == 2 || !strings.Contains(err.Error(), "address already in use") {
+				break
+			}
+			if rerr := l.repickServiceabilityPorts(cfg); rerr != nil {
+				return rerr
+			}
+		}
 		if err != nil {
 			return fmt.Errorf("%s serviceability: %w", cs.Name, err)
 		}
-		l.State.Procs = append(l.State.Procs, Proc{Cluster: cs.Name, Node: serviceabilityDir, Config: cfg, PID: pid, Log: logPath})
+		l.State.Procs = append(l.State.Procs, Proc{Cluster: cs.Name, Node: serviceabilityDir, Config: procCfg, PID: pid, Log: logPath})
 		if err := l.save(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// repickServiceabilityPorts gives every node of the simulator config at cfg a new port and
+// writes the lab's spec again, which declares them.
+func (l *Lab) repickServiceabilityPorts(cfg string) error {
+	sc, err := servicesim.LoadServeConfig(cfg)
+	if err != nil {
+		return err
+	}
+	tcp, _, err := freePorts(len(sc.Nodes))
+	if err != nil {
+		return err
+	}
+	for i := range sc.Nodes {
+		sc.Nodes[i].Listen = loopback(tcp[i])
+	}
+	if err := sc.Save(cfg); err != nil {
+		return err
+	}
+	return l.writeSpec()
 }
 
 // serviceabilityAddrs maps a cluster's node names to their serviceability host:port.

@@ -16,9 +16,10 @@ type NodeStatus struct {
 	Cluster string   `json:"cluster"`
 	Name    string   `json:"name"`
 	Roles   []string `json:"roles"`
-	HTTPS   string   `json:"https"` // host:port of the CTL Provider
-	TFTP    string   `json:"tftp"`  // host:port (UDP)
-	PID     int      `json:"pid"`   // 0 when not running
+	HTTPS   string   `json:"https,omitempty"` // host:port of the CTL Provider
+	SSH     string   `json:"ssh,omitempty"`   // host:port of the platform CLI (metro)
+	TFTP    string   `json:"tftp"`            // host:port (UDP)
+	PID     int      `json:"pid"`             // 0 when not running
 	// Serviceability is host:port of the node's Control Center, RisPort70 and AXL (servicesim).
 	Serviceability string `json:"serviceability,omitempty"`
 }
@@ -45,7 +46,11 @@ func (l *Lab) Status() ([]NodeStatus, error) {
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	metro, err := l.PlatformNodes()
+	if err != nil {
+		return nil, err
+	}
+	return append(out, metro...), nil
 }
 
 // Running counts the nodes that run.
@@ -76,7 +81,11 @@ func (l *Lab) WriteStatusText(w io.Writer, st []NodeStatus) error {
 		if s.PID != 0 {
 			pid = fmt.Sprint(s.PID)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Cluster, s.Name, strings.Join(s.Roles, ","), s.HTTPS, s.TFTP, pid)
+		addr := s.HTTPS
+		if s.SSH != "" {
+			addr = "ssh://" + s.SSH // metro: the platform CLI
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Cluster, s.Name, strings.Join(s.Roles, ","), addr, s.TFTP, pid)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -148,6 +148,9 @@ func (l *Lab) create(ctx context.Context, o UpOptions) error {
 	if err := l.initServiceability(); err != nil {
 		return err
 	}
+	if err := l.initMetro(); err != nil { // metro: a tokenless CUCM (metro.go)
+		return err
+	}
 	if err := l.makeTokens(ctx, o.SoftwareKeys, o.Out); err != nil {
 		return err
 	}
@@ -214,7 +217,10 @@ func (l *Lab) startAll() error {
 			}
 		}
 	}
-	return l.startServiceability()
+	if err := l.startServiceability(); err != nil {
+		return err
+	}
+	return l.startMetro()
 }
 
 // startNode starts the node of cfg unless it runs already.
@@ -283,6 +289,10 @@ func Down(dir string, purge bool) (string, error) {
 			continue
 		}
 		if alive(p.PID, p.Config) {
+			if p.Node == metroProc { // one simulator process serves every metro node
+				stopped = append(stopped, l.metroStopped(p.PID)...)
+				continue
+			}
 			name := p.Node
 			if c, err := refserver.LoadConfig(p.Config); err == nil {
 				name = c.Name // after a rename, the node's name is no longer its directory's

@@ -129,12 +129,18 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	if len(l.Errors) > 0 {
 		return l
 	}
-	if !f.inventory(ctx, readers, l) {
+	pre := f.prefetch(ctx, readers) // the declared nodes' copies, while the inventory comes
+	defer pre.stop()
+	ictx, asked := pre.inventoryContext(ctx)
+	ok := f.inventory(ictx, readers, l)
+	asked()
+	if !ok {
 		return l
 	}
+	f.axlNodes(ctx, c, l) // live/serviceability.go
 	jobs := f.serverJobs(c, readers, po, l)
 	jobs = append(jobs, f.alternateJobs(c, l)...)
-	f.read(ctx, c, jobs, l)
+	f.read(ctx, c, jobs, l, pre)
 	return l
 }
 
@@ -257,7 +263,7 @@ func (f *fetcher) alternateJobs(c *spec.Cluster, l *plan.Live) []job {
 
 // read fetches every job's file, and each alternate's node and cluster, concurrently within
 // the bound; then names alternate targets by the server's own name.
-func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan.Live) {
+func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan.Live, pre *prefetch) {
 	l.Targets = make([]plan.Target, len(jobs))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -266,14 +272,15 @@ func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan
 		go func() {
 			defer wg.Done()
 			t := plan.Target{Server: j.server, Address: j.addr, Alternate: j.alternate}
-			err := f.do(ctx, func(ctx context.Context) error {
-				data, _, err := j.reader.CTL(ctx)
-				if errors.Is(err, provider.ErrNoCTL) {
-					return nil
-				}
+			data, err, ok := pre.take(ctx, j.reader)
+			if !ok {
+				err = f.do(ctx, func(ctx context.Context) (err error) { data, _, err = j.reader.CTL(ctx); return })
+			}
+			if errors.Is(err, provider.ErrNoCTL) {
+				err = nil
+			} else {
 				t.Data = data
-				return err
-			})
+			}
 			if err != nil {
 				t.Err = serverError(j.server, j.addr, err)
 				mu.Lock()
@@ -319,9 +326,19 @@ func (f *fetcher) alternate(ctx context.Context, a spec.AlternateTFTP, po provid
 		out.Err = err.Error()
 		return
 	}
+	// Both asked at once (one round trip, not two: issue 18); the cluster's answer counts only
+	// when the node's did, as when they were asked one after the other.
+	var inv *provider.Inventory
+	var invErr error
+	asked := make(chan struct{})
+	go func() {
+		defer close(asked)
+		invErr = f.do(ctx, func(ctx context.Context) (err error) { inv, err = c.Cluster(ctx); return })
+	}()
 	err = f.do(ctx, func(ctx context.Context) (err error) { out.Server, err = c.Node(ctx); return })
+	<-asked
 	if err == nil {
-		err = f.do(ctx, func(ctx context.Context) (err error) { out.Inventory, err = c.Cluster(ctx); return })
+		out.Inventory, err = inv, invErr
 	}
 	if err != nil {
 		out.Err = err.Error()

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 
+	"github.com/ctlops/ctlops/cucm"
 	"github.com/ctlops/ctlops/cucm/adapter"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
@@ -28,6 +29,16 @@ func (f *fetcher) tokenless(ctx context.Context, c *spec.Cluster) *plan.Live {
 		return l
 	}
 	l.Platform = PlatformLive(c, st)
+	// The TFTP copies are also the cluster's targets, so that what reads Live generically
+	// (`ctlops show`, drift's fetch errors) sees the file phones get; the planner decides
+	// from Platform.
+	for _, n := range l.Platform.Nodes {
+		if n.TFTP == "" {
+			continue
+		}
+		t := plan.Target{Server: n.Name, Address: "tftp://" + n.TFTP + "/" + cucm.FileName, Data: n.CTL, Err: n.Err}
+		l.Targets = append(l.Targets, t)
+	}
 	return l
 }
 

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/cucm/adapter"
 	"github.com/ctlops/ctlops/cucm/platform"
 	"github.com/ctlops/ctlops/lab/cucmsim"
 	"github.com/ctlops/ctlops/plan"
@@ -196,5 +197,95 @@ func TestTokenlessDriftEvents(t *testing.T) {
 				t.Errorf("the plan does not name %s:\n%s", tc.node, text.String())
 			}
 		})
+	}
+}
+
+// TestTokenlessNodeHoldsOtherFile: after an update, a subscriber given back its old CTL (a
+// copy by hand) holds another file than the publisher: drift naming msub, update CTLFile.
+func TestTokenlessNodeHoldsOtherFile(t *testing.T) {
+	sim, cfg := startMetro(t, "12.5.1.11900-146", true, "mixed")
+	old := sim.Node("msub").CTL()
+	if err := sim.RegenCert("mpub", "CallManager"); err != nil {
+		t.Fatal(err)
+	}
+	tg, err := TokenlessTarget(cfg.Cluster("metro"), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	pool := adapter.NewPool(tg)
+	if _, err := adapter.Apply(ctx, pool, adapter.ApplyOptions{WantMixed: true}); err != nil {
+		t.Fatal(err)
+	}
+	pool.Close()
+	if c := planMetro(t, cfg); c.Summary.Changes {
+		t.Fatalf("changes right after the update: %+v", c.Platform)
+	}
+	if err := sim.SetCTL("msub", old); err != nil {
+		t.Fatal(err)
+	}
+	c := planMetro(t, cfg)
+	if c.Platform == nil || c.Platform.Command != plan.CommandUpdateCTL {
+		t.Fatalf("platform %+v", c.Platform)
+	}
+	var inconsistent []string
+	for _, n := range c.Platform.Nodes {
+		for _, d := range n.Differences {
+			if d.Kind == "inconsistent" {
+				inconsistent = append(inconsistent, n.Node)
+			}
+		}
+	}
+	if strings.Join(inconsistent, ",") != "msub" {
+		t.Fatalf("inconsistent nodes %q, want msub", inconsistent)
+	}
+}
+
+// TestTokenlessExpiredIsWarning: a plan made after every certificate expired still runs: the
+// expiries are warnings, nothing is refused, and an in-sync cluster has no changes.
+func TestTokenlessExpiredIsWarning(t *testing.T) {
+	_, cfg := startMetro(t, "12.5.1.11900-146", true, "mixed")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, later := range []time.Duration{0, 25 * 365 * 24 * time.Hour} {
+		p, err := Plan(ctx, cfg, nil, testOptions(), "test", time.Now().Add(later))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := p.Clusters[0]
+		expired := 0
+		for _, w := range c.Warnings {
+			if w.Kind == plan.CertificateExpired {
+				expired++
+			}
+		}
+		if c.Error != "" || len(c.Refusals) > 0 || c.Summary.Changes {
+			t.Fatalf("+%v: error %q refusals %v changes %v", later, c.Error, c.Refusals, c.Summary.Changes)
+		}
+		if (later > 0) != (expired >= 4) { // positive control: none expired now
+			t.Fatalf("+%v: %d expiry warnings: %+v", later, expired, c.Warnings)
+		}
+	}
+}
+
+// TestTokenlessRealSample: the real SCFFile.tlv of a 10.5 publisher, served by the publisher's
+// TFTP, is planned without a hard error: it is another cluster's CTL, so drift (update
+// CTLFile), and its expired certificates do not stop the plan.
+func TestTokenlessRealSample(t *testing.T) {
+	b, err := os.ReadFile("../cucm/tokenless/testdata/SCFFile.tlv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, cfg := startMetro(t, "10.5.2.15900-8", true, "mixed")
+	if err := sim.SetCTL("mpub", b); err != nil {
+		t.Fatal(err)
+	}
+	c := planMetro(t, cfg)
+	if c.Error != "" || len(c.Refusals) > 0 || c.Platform == nil || c.Platform.Command != plan.CommandUpdateCTL {
+		t.Fatalf("error %q refusals %v platform %+v", c.Error, c.Refusals, c.Platform)
+	}
+	if c.Platform.Signer != "CallManager" {
+		t.Errorf("10.5 signer %q", c.Platform.Signer)
 	}
 }

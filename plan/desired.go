@@ -176,21 +176,22 @@ func (b *builder) alternateRecord(a Alternate, mixed bool) (ctl.Record, bool) {
 	return r, true
 }
 
-// signers lists the declared tokens that may sign the new file: already trusted by the
-// installed file (R19), or any declared token for a first CTL.
+// signers lists the declared tokens that may sign the new file: every phone model of the
+// cluster would install what they sign (phonerules, phones.go), which for a CTL already
+// installed means trusted by it (R19), and any declared token for a first CTL.
 func (b *builder) signers(desired *ctl.File) {
-	for _, t := range b.spec.Tokens {
-		if t.Cert == nil {
+	tvs := b.phoneVerdicts()
+	anyTrusted := false
+	for _, tv := range tvs {
+		anyTrusted = anyTrusted || tv.trusted
+		if len(tv.refusers) > 0 {
 			continue
 		}
-		r, err := ctl.NewRecord(t.Cert, ctl.RoleSAST, "", netip.Addr{})
-		if err != nil || b.baseline != nil && !b.baseline.HasSAST(&r) {
-			continue
-		}
+		t := tv.token
 		b.p.Signers = append(b.p.Signers, SignerOption{Token: t.Name, Subject: ctl.NameString(t.Cert.Subject),
 			Serial: ctl.SerialHex(t.Cert.SerialNumber.Bytes()), CertificateSHA256: ctl.Fingerprint(t.Cert.Raw)})
 	}
-	if len(b.p.Signers) == 0 && len(b.spec.Tokens) > 0 && b.baseline != nil {
+	if len(b.p.Signers) == 0 && len(b.spec.Tokens) > 0 && b.baseline != nil && !anyTrusted {
 		var trusted []string
 		for _, r := range b.baseline.Records {
 			if r.Role == ctl.RoleSAST {
@@ -199,6 +200,7 @@ func (b *builder) signers(desired *ctl.File) {
 		}
 		b.refuse(Problem{Kind: NoTrustedSigner, Rule: "R19", List: trusted})
 	}
+	b.phoneProblems(tvs, len(b.p.Signers))
 	if b.baseline != nil {
 		if i := b.baseline.SignerRecord(); i >= 0 && !desired.HasSAST(&b.baseline.Records[i]) {
 			b.warn(Problem{Kind: SignerRemoved, Rule: "R19", Signer: b.baseline.Header.SignerName})

@@ -129,7 +129,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		if cmd == "" {
 			cmd = "ctlops apply"
 		}
-		fmt.Fprintf(&b, "Apply with `%s` (asks for confirmation and a security token).\n", cmd)
+		fmt.Fprintf(&b, "Apply with `%s` (%s).\n", cmd, p.applyNeeds()) // plan/tokenless_render.go
 	}
 	if p.SpecDigest != "" {
 		fmt.Fprintf(&b, "<sub>spec %s · ctlops %s</sub>\n", p.SpecDigest, p.CtlopsVersion)

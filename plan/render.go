@@ -113,7 +113,7 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 			writeAction(&b, c, a)
 		}
 		for _, a := range cl.NodeActions {
-			fmt.Fprintf(&b, "  %s!  %s file of %s%s\n        %s\n", c.change, a.Kind, termsafe.Line(a.Server), c.reset, a.String())
+			fmt.Fprintf(&b, "  %s!  %s %s%s\n        %s\n", c.change, a.Kind, termsafe.Line(a.Server), c.reset, a.String())
 		}
 		if o.Verbose {
 			for _, a := range cl.Unchanged {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -43,10 +44,10 @@ type NodeAction struct {
 func (a NodeAction) String() string {
 	switch a.Because.Kind {
 	case FileUnknownSigner:
-		return fmt.Sprintf("replace the file on %s (%s), as asked with --replace: %s; phones that loaded it may reject the new file and need their CTL deleted by hand (R19)",
+		return fmt.Sprintf("replace the file on %s (%s), which you investigated (--replace); it was refused because %s; phones that loaded it may reject the new file and need their CTL deleted by hand (R19)",
 			q(a.Server), q(a.Address), a.Because.Message())
 	default:
-		return fmt.Sprintf("replace the file on %s (%s), as asked with --replace: %s", q(a.Server), q(a.Address), a.Because.Message())
+		return fmt.Sprintf("replace the file on %s (%s), which you investigated (--replace); it was refused because %s", q(a.Server), q(a.Address), a.Because.Message())
 	}
 }
 
@@ -148,4 +149,13 @@ func (in Inputs) Check(p *Plan) error {
 		return fmt.Errorf("%s", strings.Join(why, "; "))
 	}
 	return nil
+}
+
+// MarshalJSON adds the text, as the JSON view does for every typed kind.
+func (a NodeAction) MarshalJSON() ([]byte, error) {
+	type plain NodeAction
+	return json.Marshal(struct {
+		plain
+		Text string `json:"text"`
+	}{plain(a), a.String()})
 }

@@ -42,9 +42,13 @@ func (b *builder) buildTokenless() {
 	for _, m := range pl.Missing {
 		b.refuse(Problem{Kind: PlatformNodeMissing, Rule: "R14", Server: m})
 	}
-	b.mode()
-	b.p.Mode.From = liveMode
-	b.p.Mode.Changed = liveMode != b.spec.Mode
+	b.p.Mode = ModeChange{From: liveMode, To: b.spec.Mode, Changed: liveMode != b.spec.Mode}
+	switch {
+	case b.p.Mode.Changed && b.spec.Mode == cucm.ModeMixed:
+		b.p.Notes = append(b.p.Notes, NoteMixedNoAutoReg)
+	case b.p.Mode.Changed:
+		b.p.Notes = append(b.p.Notes, NoteNonSecureAutoReg)
+	}
 	b.p.Notes = append(b.p.Notes, NoteTokenless)
 	if len(b.p.Refusals) > 0 {
 		return // a node that was not read leaves nothing to predict from
@@ -65,6 +69,7 @@ func (b *builder) buildTokenless() {
 		b.warn(Problem{Kind: TokenlessOneSAST, Rule: "R16", Have: pp.Release})
 	}
 	b.tokenlessNodes(pl, &inv, pred, pp)
+	b.tokenlessPhones(pl, &inv, pred) // phones.go: which phone models refuse CUCM's signer
 	switch {
 	case want.Mixed && !inv.Mixed:
 		pp.Command = CommandSetMixed
@@ -265,7 +270,7 @@ func (b *builder) tokenlessFinish(inv *tokenless.Inventory) {
 	}
 	s.Unchanged = len(b.p.Unchanged)
 	s.Mode = b.p.Mode.Changed
-	if len(b.p.Actions) == 0 {
+	if len(b.p.Actions) == 0 && b.p.Platform.Command != "" {
 		for _, t := range b.p.Targets {
 			if t.Status != Current {
 				s.Sync++

@@ -63,3 +63,14 @@ func (p *Plan) CommandPending() bool {
 	}
 	return false
 }
+
+// applyNeeds says what apply will ask for: a security token only when a token cluster
+// changes; a tokenless cluster needs the confirmation and its platform account.
+func (p *Plan) applyNeeds() string {
+	for _, c := range p.Clusters {
+		if c.Summary.Changes && c.Platform == nil {
+			return "asks for confirmation and a security token"
+		}
+	}
+	return "asks for confirmation, then runs the CLI command on each publisher; no security token"
+}

@@ -188,17 +188,9 @@ func NewClient(addr string, opt Options) (*Client, error) {
 	if opt.Password != "" && opt.CAPool == nil && opt.CAFile == "" && len(opt.Pins) == 0 {
 		return nil, fmt.Errorf("%s: refusing to send credentials without a CA or a pinned certificate to check the server against", hostport)
 	}
-	tr := &http.Transport{
-		TLSClientConfig:       tc,
-		DialContext:           (&net.Dialer{Timeout: opt.timeout()}).DialContext,
-		TLSHandshakeTimeout:   opt.timeout(),
-		ResponseHeaderTimeout: opt.timeout(),
-		// The protocol's headers are a few hundred bytes; Go's default allows 10 MB.
-		MaxResponseHeaderBytes: 64 << 10,
-		MaxIdleConnsPerHost:    4,
-		IdleConnTimeout:        90 * time.Second,
-		ForceAttemptHTTP2:      true,
-	}
+	// One transport per trust configuration, shared by the clients that have it, so that
+	// connections and TLS sessions outlive a client (transport_pool.go).
+	tr := sharedTransport(tc, opt.timeout())
 	if err := CheckLocation(opt.Location); err != nil {
 		return nil, fmt.Errorf("%s: %w", hostport, err)
 	}
@@ -401,7 +393,7 @@ func (c *Client) once(ctx context.Context, op, method, path string, hdr http.Hea
 		return nil, nil, c.fail(op, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	data, err := readBody(resp.Body, resp.ContentLength, max)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err() // a body cut short by the deadline may end as if it were whole
 	}

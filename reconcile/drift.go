@@ -65,6 +65,8 @@ type ClusterResult struct {
 	// LiveDigests are every target's file digest, "server=digest" ("-" for none), sorted.
 	LiveDigests   []string `json:"live_digests"`
 	DesiredDigest string   `json:"desired_digest,omitempty"`
+	// Warnings are reported but are not drift (tokenless clusters: ITL drift, expiry).
+	Warnings []string `json:"warnings,omitempty"`
 	// FetchErrors counts failed reads by server in this check.
 	FetchErrors map[string]int `json:"fetch_errors,omitempty"`
 	Duration    float64        `json:"duration_seconds"`
@@ -184,6 +186,9 @@ func Judge(pc *plan.Cluster) *ClusterResult {
 			cr.Reasons = append(cr.Reasons, fmt.Sprintf("server %s holds no CTL file", server))
 		case plan.Differs, plan.Invalid:
 			what := "differs from the cluster's"
+			if pc.Platform != nil {
+				what = "differs from the CTL CUCM would build now" // tokenless: the prediction
+			}
 			if t.Status == plan.Invalid {
 				what = "fails its own check"
 			}
@@ -224,6 +229,7 @@ func Judge(pc *plan.Cluster) *ClusterResult {
 		}
 		cr.Reasons = append(cr.Reasons, r)
 	}
+	judgeTokenless(pc, cr) // reconcile/tokenless.go
 	if pc.Desired != nil {
 		s := sha256.Sum256(pc.Desired.Data)
 		cr.DesiredDigest = hex.EncodeToString(s[:])

@@ -25,6 +25,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		default:
 			fmt.Fprintf(w, "%s: in sync\n", c.Name)
 		}
+		for _, warn := range c.Warnings {
+			fmt.Fprintf(w, "  warning: %s\n", warn)
+		}
 	}
 	shard := ""
 	if r.Shard != "" {

@@ -30,7 +30,7 @@ func (r *runner) until(ctx context.Context, check func(ctx context.Context) (boo
 			return nil
 		case err != nil && fatal(err):
 			return err
-		case err != nil:
+		case err != nil && ctx.Err() == nil: // not the request the deadline itself cut short
 			last = err
 		}
 		select {

@@ -129,6 +129,9 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 	if v, ok := f.get("suspend"); ok && !l.trustOnly {
 		c.Suspend, _ = d.boolean(v.val, join(path, "suspend"))
 	}
+	if v, ok := f.get("phoneModels"); ok {
+		c.PhoneModels = l.phoneModels(d, v.val, join(path, "phoneModels"))
+	}
 	if v, ok := f.get("serviceability"); ok {
 		c.Serviceability = l.serviceability(d, v.val, join(path, "serviceability"))
 	}

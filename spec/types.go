@@ -121,6 +121,9 @@ type Cluster struct {
 	// case Platform says how to reach it and Providers, Tokens, SignWith are empty.
 	Signing  Signing
 	Platform *Platform
+	// PhoneModels are the phone models the cluster runs (CUCM names, spec/phones.go); nil
+	// means every model ctlops knows.
+	PhoneModels []string
 	// Suspend keeps drift reported but refuses apply, e.g. during a CallManager upgrade.
 	Suspend bool
 	// Serviceability, when declared, is where the rollout's APIs are reached (serviceability.go).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ctlops/ctlops/ctl"
 	"github.com/ctlops/ctlops/internal/safefile"
+	"github.com/ctlops/ctlops/phonerules"
 )
 
 // ResignOptions tunes Resign.
@@ -25,7 +26,12 @@ type ResignOptions struct {
 	// added) or the file's current signature does not verify. Phones holding the file reject
 	// the result (R19); only phones without a CTL accept it.
 	Force bool
-	Now   time.Time
+	// Models are the phone models whose verdict counts (phonerules): with none given, every
+	// known model's refusal is a warning; with models given, a refusal by one of them is an
+	// error unless Force. Either way the verdicts are phonerules', the plan's and the lab
+	// phones' decision.
+	Models []phonerules.Profile
+	Now    time.Time
 }
 
 // ResignResult is a re-signed file and what the caller must tell the user.
@@ -146,6 +152,13 @@ func Resign(data []byte, s Signer, o ResignOptions) (*ResignResult, error) {
 		if err := ctl.Accepts(installed, back); err != nil {
 			return nil, err
 		}
+	}
+	// What each phone model holding the file would do with the new one (P10-P17, P32, P33).
+	for _, v := range phonerules.Refusers(phonerules.Verdicts(installed, back, o.Models...)) {
+		if trusted && len(o.Models) > 0 && !o.Force {
+			return nil, fmt.Errorf("phones holding the file would not take the new one: %s (--force overrides)", v)
+		}
+		res.Warnings = append(res.Warnings, "phones: "+v.String())
 	}
 	res.Data, res.File = out, back
 	return res, nil

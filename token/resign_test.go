@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/phonerules"
 	"github.com/ctlops/ctlops/token/softhsm"
 )
 
@@ -52,7 +53,8 @@ func TestResign(t *testing.T) {
 
 	t.Run("accepted, other SAST token, sha512", func(t *testing.T) {
 		s := open(t, Options{Selection: Selection{Label: "sast2"}, PIN: fixedPIN(tokSAST2.PIN), Prefer: SASTFilter(installed)})
-		res, err := Resign(orig, s, ResignOptions{Hash: ctl.SHA512})
+		// An 88xx fleet verifies SHA-512 (P32); the 79xx would not (the next case).
+		res, err := Resign(orig, s, ResignOptions{Hash: ctl.SHA512, Models: []phonerules.Profile{phonerules.CP8861}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,6 +82,19 @@ func TestResign(t *testing.T) {
 		}
 		opensslVerify(t, back, tokSAST2.Cert, ctl.SHA512)
 	})
+	t.Run("sha512: the 79xx refuse, a warning, or an error for a fleet of them", func(t *testing.T) {
+		s := open(t, Options{Selection: Selection{Label: "sast1"}, PIN: fixedPIN(tokSAST1.PIN)})
+		res, err := Resign(orig, s, ResignOptions{Hash: ctl.SHA512})
+		if err != nil || !strings.Contains(strings.Join(res.Warnings, "\n"), "CP-7960G (79xx) refuses it (P32") {
+			t.Fatalf("err %v, warnings %v", err, res)
+		}
+		if _, err := Resign(orig, s, ResignOptions{Hash: ctl.SHA512, Models: []phonerules.Profile{phonerules.CP7960}}); err == nil || !strings.Contains(err.Error(), "P32") {
+			t.Fatalf("a 79xx fleet: err %v", err)
+		}
+		if res, err := Resign(orig, s, ResignOptions{Hash: ctl.SHA512, Models: []phonerules.Profile{phonerules.CP8861}}); err != nil || len(res.Warnings) != 0 {
+			t.Fatalf("an 88xx fleet (positive control): err %v, %v", err, res)
+		}
+	})
 	t.Run("keeps the file's hash", func(t *testing.T) {
 		s := open(t, Options{Selection: Selection{Label: "sast1"}, PIN: fixedPIN(tokSAST1.PIN)})
 		res, err := Resign(orig, s, ResignOptions{})
@@ -101,7 +116,12 @@ func TestResign(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "WILL REJECT") {
+		// The forced signer's warning, then what each phone model would do (phonerules):
+		// the 79xx without SBD needs an erase (P17), the others ask TVS (P15).
+		all := strings.Join(res.Warnings, "\n")
+		if len(res.Warnings) != 4 || !strings.Contains(res.Warnings[0], "WILL REJECT") ||
+			!strings.Contains(all, "CP-7960G (79xx) refuses it until its trust list is erased by hand (P17") ||
+			!strings.Contains(all, "CP-8861 (88xx) takes it only if TVS vouches for the signer (P15") {
 			t.Fatalf("warnings %v", res.Warnings)
 		}
 		if err := res.File.Verify(); err != nil {
@@ -131,7 +151,7 @@ func TestResign(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Warnings) != 1 || res.Warnings[0] != SHA256Warning {
+		if w := notPhones(res.Warnings); len(w) != 1 || w[0] != SHA256Warning {
 			t.Fatalf("warnings %v, want the SHA-256 one", res.Warnings)
 		}
 	})
@@ -205,7 +225,7 @@ func TestResignSerialClash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if i := res.File.SignerRecord(); i != 1 || len(res.Warnings) != 2 || res.Warnings[0] != SHA256Warning || !strings.Contains(res.Warnings[1], "share serial") {
+	if i := res.File.SignerRecord(); i != 1 || len(notPhones(res.Warnings)) != 2 || res.Warnings[0] != SHA256Warning || !strings.Contains(res.Warnings[1], "share serial") {
 		t.Fatalf("signer record %d, warnings %q", i, res.Warnings)
 	}
 }
@@ -229,4 +249,16 @@ func TestReadCTLRefusesDevicesAndHugeFiles(t *testing.T) {
 			t.Errorf("%s: err = %v, want a refusal naming it", path, err)
 		}
 	}
+}
+
+// notPhones drops the phone-model verdicts (every model refuses SHA-256, P32 [?]) to look at
+// the other warnings.
+func notPhones(ws []string) []string {
+	var out []string
+	for _, w := range ws {
+		if !strings.HasPrefix(w, "phones: ") {
+			out = append(out, w)
+		}
+	}
+	return out
 }

@@ -24,6 +24,7 @@ const usage = `usage:
                     [--host 127.0.0.1] [--password-file FILE] [--version V]
   ctl-provider serve --config DIR/NODE/node.yaml [--delay 50ms]
   ctl-provider servicesim --config DIR/serviceability/serviceability.json   (lab AXL, Control Center, RisPort70)
+  ctl-provider cucmsim --config DIR/cucmsim.json     (lab tokenless CUCM: platform CLI over SSH, TFTP)
   ctl-provider event --dir DIR set-ip NODE IPV4        (R22: IP address change)
   ctl-provider event --dir DIR rename NODE NEWNAME     (R22: host name change, new certificate)
   ctl-provider event --dir DIR regen-cert NODE         (R22: server replaced)
@@ -59,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cmdEvent(args[1:], stdout)
 	case "servicesim":
 		return cmdServicesim(args[1:], stdout)
+	case "cucmsim":
+		return cmdCucmsim(args[1:], stdout)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil

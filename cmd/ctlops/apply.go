@@ -146,9 +146,9 @@ func (f *planFlags) applyOptions(cfg *spec.Config, autoApprove bool, out io.Writ
 // the question with it (nothing is locked yet; the CLI exits 130).
 func confirmYes(ctx context.Context, stdin io.Reader, stderr io.Writer) func(string) (bool, error) {
 	return func(prompt string) (bool, error) {
-		fmt.Fprint(stderr, prompt)
 		var line string
 		var err error
+		fmt.Fprint(stderr, prompt)
 		if fd, tty := token.TerminalFD(stdin); tty {
 			var b []byte
 			b, err = token.ReadLine(ctx, fd, true)

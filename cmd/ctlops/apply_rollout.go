@@ -19,6 +19,7 @@ type rolloutFlags struct {
 	tolerance      string
 	resume         bool
 	publisherFirst bool
+	poll           time.Duration
 }
 
 func addRolloutFlags(fl *pflag.FlagSet) *rolloutFlags {
@@ -29,6 +30,7 @@ func addRolloutFlags(fl *pflag.FlagSet) *rolloutFlags {
 	fl.StringVar(&r.tolerance, "rollout-tolerance", "0", "phones (N) or share (N%) of the phones registered before that may be missing after the rollout with the result still 'applied'")
 	fl.BoolVar(&r.resume, "resume-rollout", false, "continue a rollout an earlier apply left incomplete, from its recorded progress; nothing is signed or pushed")
 	fl.BoolVar(&r.publisherFirst, "publisher-first", false, "restart CallManager on the publisher before the subscribers (default: subscribers first)")
+	fl.DurationVar(&r.poll, "rollout-poll", 5*time.Second, "how often the rollout asks Control Center and RisPort70 while it waits (Cisco's samples poll every 5 s)")
 	return r
 }
 
@@ -40,8 +42,11 @@ func (r *rolloutFlags) options() (apply.RolloutOptions, error) {
 	if r.batch < 0 {
 		return apply.RolloutOptions{}, exitCode(4, fmt.Errorf("--reset-batch %d: want a positive number of phones", r.batch))
 	}
+	if r.poll < 100*time.Millisecond || r.poll > time.Minute {
+		return apply.RolloutOptions{}, exitCode(4, fmt.Errorf("--rollout-poll %v: want 100ms to 1m", r.poll))
+	}
 	if r.timeout <= 0 {
 		return apply.RolloutOptions{}, exitCode(4, fmt.Errorf("--restart-timeout %v: want a positive duration", r.timeout))
 	}
-	return apply.RolloutOptions{ResetDevices: r.reset, Batch: r.batch, Timeout: r.timeout, Tolerance: tol, PublisherFirst: r.publisherFirst}, nil
+	return apply.RolloutOptions{ResetDevices: r.reset, Batch: r.batch, Timeout: r.timeout, Tolerance: tol, PublisherFirst: r.publisherFirst, Poll: r.poll}, nil
 }

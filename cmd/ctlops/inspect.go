@@ -22,8 +22,14 @@ import (
 
 func init() { register(newInspectCmd) }
 
+// inspected is one file's JSON: ctl's summary and, with --installed, each phone model's verdict.
+type inspected struct {
+	ctl.Summary
+	Phones []phoneVerdict `json:"phones,omitempty"`
+}
+
 func newInspectCmd() *cobra.Command {
-	var format, installed, window, exportDir string
+	var format, installed, window, exportDir, phoneModels string
 	cmd := &cobra.Command{
 		Use:   "inspect FILE...",
 		Short: "Show a CTLFile.tlv or ITLFile.tlv and check its signature",
@@ -35,7 +41,10 @@ and its SHA-256; certificates that have expired or expire within --expiry-window
 30d) are marked (a warning: the exit status does not change).
 
 With --installed OLD it also says whether phones that hold OLD would accept each FILE:
-the new file's signer must be a SAST record of OLD (rule R19).
+the new file's signer must be a SAST record of OLD (rule R19), and what each phone model
+would do with it (phonerules: the digest it verifies, P32; its key size, P33; TVS or a
+manual erase for an unknown signer, P15-P17). --phone-models 7960,8861 makes a refusal by
+one of those models fail the check too.
 
 --export-certs DIR writes each record's certificate of the one FILE as a PEM file
 DIR/NN-ROLE-NAME.pem; an existing file is never overwritten (it is named and skipped).
@@ -54,6 +63,10 @@ would be accepted; 1 otherwise, with one line per failing file on standard error
 			if exportDir != "" && len(args) != 1 {
 				return errors.New("--export-certs takes exactly one FILE")
 			}
+			models, err := phoneModelsFlag(phoneModels)
+			if err != nil {
+				return err
+			}
 			o := ctl.InspectOptions{ExpiryWindow: win, InstalledName: installed}
 			if installed != "" {
 				data, err := readInput(cmd.InOrStdin(), installed)
@@ -66,7 +79,7 @@ would be accepted; 1 otherwise, with one line per failing file on standard error
 			}
 			out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			failed := 0
-			var summaries []ctl.Summary
+			var summaries []inspected
 			for i, name := range args {
 				var s ctl.Summary
 				var f *ctl.File
@@ -77,6 +90,13 @@ would be accepted; 1 otherwise, with one line per failing file on standard error
 				} else {
 					s, f, problem = ctl.Inspect(name, data, o)
 				}
+				var phones []phoneVerdict
+				if o.Installed != nil && f != nil {
+					var pp string
+					if phones, pp = inspectPhones(o.Installed, f, models); problem == "" {
+						problem = pp
+					}
+				}
 				if problem != "" {
 					failed++
 					fmt.Fprintf(errw, "ctlops: %s: %s\n", termsafe.String(name), termsafe.Line(problem))
@@ -85,7 +105,7 @@ would be accepted; 1 otherwise, with one line per failing file on standard error
 					failed += exportCerts(out, errw, exportDir, f)
 				}
 				if format == "json" {
-					summaries = append(summaries, s)
+					summaries = append(summaries, inspected{Summary: s, Phones: phones})
 					continue
 				}
 				if i > 0 {
@@ -93,6 +113,7 @@ would be accepted; 1 otherwise, with one line per failing file on standard error
 				}
 				var b bytes.Buffer
 				ctl.WriteInspectText(&b, s, f, len(args) > 1)
+				writePhoneVerdicts(&b, phones)
 				fmt.Fprint(out, termsafe.String(b.String()))
 			}
 			if format == "json" {
@@ -114,6 +135,7 @@ would be accepted; 1 otherwise, with one line per failing file on standard error
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().StringVar(&installed, "installed", "", "the CTL file phones hold now; say whether they would accept FILE (R19)")
+	cmd.Flags().StringVar(&phoneModels, "phone-models", "", "with --installed: the phone models whose refusal fails the check (7960,7965,8861; default: every model shown, R19 alone decides)")
 	cmd.Flags().StringVar(&window, "expiry-window", "30d", "mark certificates expiring within this time (e.g. 90d, 720h)")
 	cmd.Flags().StringVar(&exportDir, "export-certs", "", "write each record's certificate as PEM into DIR (never overwriting)")
 	return cmd

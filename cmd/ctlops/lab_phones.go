@@ -12,7 +12,8 @@ import (
 // labPhoneCmds are the lab's phone commands: `lab phones`, and the hidden process entry points
 // the lab starts for each phone and each node's phone side.
 func labPhoneCmds(dir *string) []*cobra.Command {
-	return []*cobra.Command{newLabPhonesCmd(dir), newLabProcCmd("phone-run", lab.RunPhone), newLabProcCmd("callmanager-run", lab.RunCallManager)}
+	return []*cobra.Command{newLabPhonesCmd(dir), newLabProcCmd("phone-run", lab.RunPhone), newLabProcCmd("callmanager-run", lab.RunCallManager),
+		newLabProcCmd("serviceability-run", lab.RunServiceability)}
 }
 
 func newLabPhonesCmd(dir *string) *cobra.Command {

@@ -42,7 +42,7 @@ func TestLabCLI(t *testing.T) {
 	}
 
 	out, errs := step(0, "up", "--software-keys", "--provider", bin)
-	if !strings.Contains(errs, "SOFTWARE KEYS") || !strings.Contains(out, "4 of 4 nodes running") || !strings.Contains(out, ". "+dir+"/lab.env") {
+	if !strings.Contains(errs, "SOFTWARE KEYS") || !strings.Contains(out, "6 of 6 nodes running") || !strings.Contains(out, ". "+dir+"/lab.env") {
 		t.Errorf("up said:\n%s\n%s", out, errs)
 	}
 	_, errs = step(1, "up", "--provider", bin)
@@ -52,7 +52,7 @@ func TestLabCLI(t *testing.T) {
 
 	out, _ = step(0, "status", "--format", "json")
 	var st []lab.NodeStatus
-	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 4 {
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 6 { // hq 3, branch 1, metro 2
 		t.Fatalf("status JSON: %v\n%s", err, out)
 	}
 	for _, s := range st {
@@ -79,7 +79,7 @@ func TestLabCLI(t *testing.T) {
 	}
 
 	out, _ = step(0, "down")
-	if !strings.Contains(out, "stopped 4 node(s)") {
+	if !strings.Contains(out, "stopped 6 node(s)") {
 		t.Errorf("down: %s", out)
 	}
 	for _, s := range st {
@@ -90,7 +90,7 @@ func TestLabCLI(t *testing.T) {
 		}
 	}
 	out, _ = step(5, "status")
-	if !strings.Contains(out, "0 of 4 nodes running") {
+	if !strings.Contains(out, "0 of 6 nodes running") {
 		t.Errorf("status after down:\n%s", out)
 	}
 	out, _ = step(0, "down")

@@ -16,7 +16,7 @@ import (
 func init() { register(newResignCmd) }
 
 func newResignCmd() *cobra.Command {
-	var out, module, label, serial, keyFile, certFile, pinFile, hash string
+	var out, module, label, serial, keyFile, certFile, pinFile, hash, phoneModels string
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "resign FILE --out NEW (--token-label L | --token-serial S | --key KEY.pem --cert CERT.pem)",
@@ -25,7 +25,9 @@ func newResignCmd() *cobra.Command {
 
 The signer must already be a SAST record of FILE (R19): phones holding FILE reject a file
 signed by a token they do not trust. --force signs anyway, adding the token's SAST record,
-and warns that phones holding FILE will reject the result.
+and warns that phones holding FILE will reject the result. What each phone model holding FILE
+would do with NEW (phonerules: P32 digests, P33 key sizes, P15-P17) is said as a warning;
+--phone-models 7960,8861 makes a refusal by one of those models an error (--force overrides).
 
 The token is chosen by --token-label or --token-serial; with neither, the only token
 present is used, and with several present you are asked on a terminal or refused (R20).
@@ -50,6 +52,10 @@ The PIN comes from --pin-file, CTLOPS_TOKEN_PIN, or a prompt without echo (R21).
 				if h, err = ctl.ParseHashAlgorithm(hash); err != nil {
 					return fmt.Errorf("--hash: %w", err)
 				}
+			}
+			models, err := phoneModelsFlag(phoneModels)
+			if err != nil {
+				return err
 			}
 			data, installed, err := token.ReadCTL(args[0])
 			if err != nil {
@@ -82,7 +88,7 @@ The PIN comes from --pin-file, CTLOPS_TOKEN_PIN, or a prompt without echo (R21).
 			}
 			defer s.Close()
 			fmt.Fprintln(stderr, "signing with", s.Describe())
-			res, err := token.Resign(data, s, token.ResignOptions{Hash: h, Force: force, Now: time.Now()})
+			res, err := token.Resign(data, s, token.ResignOptions{Hash: h, Force: force, Models: models, Now: time.Now()})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
@@ -105,6 +111,7 @@ The PIN comes from --pin-file, CTLOPS_TOKEN_PIN, or a prompt without echo (R21).
 	f.StringVar(&certFile, "cert", "", "certificate of the software key (PEM)")
 	f.StringVar(&pinFile, "pin-file", "", "read the token PIN from the first line of FILE (default $CTLOPS_TOKEN_PIN, else ask)")
 	f.StringVar(&hash, "hash", "", "signature hash: sha1, sha256 or sha512 (default: the file's; sha256 is unconfirmed on phones, §2.4)")
+	f.StringVar(&phoneModels, "phone-models", "", "the phone models that must take NEW (7960,7965,8861); default: every model's verdict is a warning")
 	f.BoolVar(&force, "force", false, "sign even if phones holding FILE will reject the result (R19)")
 	return cmd
 }

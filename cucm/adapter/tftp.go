@@ -12,6 +12,9 @@ import (
 	"github.com/ctlops/ctlops/ctl"
 )
 
+// tftpBlockSize keeps a block within one Ethernet frame (1500 - IP - UDP - TFTP headers).
+const tftpBlockSize = 1428
+
 // errNoFile is TFTP "File not found": the node serves no such file.
 var errNoFile = errors.New("file not found")
 
@@ -35,6 +38,10 @@ func fetch(addr, name string, timeout time.Duration) ([]byte, error) {
 	}
 	c.SetTimeout(timeout)
 	c.SetRetries(2)
+	// The blksize option (RFC 2348) brings a CTL or ITL in a few blocks rather than a dozen
+	// 512-byte round trips. Whether Cisco TFTP honours it is [unconfirmed]; a server that
+	// ignores options answers with 512-byte blocks, which the client accepts (RFC 2347).
+	c.SetBlockSize(tftpBlockSize)
 	wt, err := c.Receive(name, "octet")
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "not found") {

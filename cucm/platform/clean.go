@@ -29,7 +29,17 @@ func Clean(s string) string {
 	s = ansiRE.ReplaceAllString(s, "")
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	s = strings.ReplaceAll(s, "\r", "\n")
-	s = pagerRE.ReplaceAllString(s, "")
+	// A pager line at the very end is a prompt still waiting for a key: it is kept, so that
+	// the session sees it (and answers q); pager lines inside an answer are dropped.
+	// Only the tail is searched: the pager line is short, and an end-anchored search over
+	// the whole answer would try every offset.
+	from := max(0, len(s)-256)
+	if loc := pagerTail.FindStringIndex(s[from:]); loc != nil {
+		at := from + loc[0]
+		s = pagerRE.ReplaceAllString(s[:at], "") + s[at:]
+	} else {
+		s = pagerRE.ReplaceAllString(s, "")
+	}
 	s = strings.Map(func(r rune) rune {
 		if r == 0 || r == 0x7f {
 			return -1

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -254,17 +255,8 @@ func (s *Session) wait(ctx context.Context, deadline time.Time, cmd string, done
 	nudge := time.NewTicker(s.cfg.Nudge)
 	defer nudge.Stop()
 	for {
-		s.mu.Lock()
-		text, over, rerr := Clean(string(s.buf)), s.over, s.rerr
-		s.mu.Unlock()
-		if over {
-			return "", fmt.Errorf("answer longer than %d bytes", s.cfg.MaxOutput)
-		}
-		if end, ok := done(text); ok {
-			return text[:end], nil
-		}
-		if rerr != nil {
-			return "", fmt.Errorf("connection ended (%s); last output: %s", termsafe.Error(rerr), tail(text))
+		if out, ok, err := s.poll(done); ok || err != nil {
+			return out, err
 		}
 		select {
 		case <-s.changed:
@@ -273,11 +265,60 @@ func (s *Session) wait(ctx context.Context, deadline time.Time, cmd string, done
 				_, _ = io.WriteString(s.stdin, "\n")
 			}
 		case <-timer.C:
+			s.mu.Lock()
+			text := Clean(string(s.buf))
+			s.mu.Unlock()
 			return "", fmt.Errorf("no prompt within %s; last output: %s", limit, tail(text))
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
 	}
+}
+
+// poll looks at the output so far: done's answer when it found what it waits for, an error
+// when the output is too long or the connection ended, else nothing yet.
+func (s *Session) poll(done func(text string) (int, bool)) (string, bool, error) {
+	s.mu.Lock()
+	over, rerr := s.over, s.rerr
+	if !over && rerr == nil && !mayEnd(s.buf) {
+		s.mu.Unlock()
+		return "", false, nil
+	}
+	text := Clean(string(s.buf))
+	s.mu.Unlock()
+	if over {
+		return "", false, fmt.Errorf("answer longer than %d bytes", s.cfg.MaxOutput)
+	}
+	if end, ok := done(text); ok {
+		return text[:end], true, nil
+	}
+	if rerr != nil {
+		return "", false, fmt.Errorf("connection ended (%s); last output: %s", termsafe.Error(rerr), tail(text))
+	}
+	return "", false, nil
+}
+
+// mayEnd reports whether the raw output could end with something wait looks for: every
+// condition (the admin: prompt, a (y/n) confirmation, the pager line) is anchored at the end
+// of the cleaned text and ends in ':', '?' or ')'. Cleaning the whole answer again at every
+// packet made long answers (`show cert own` prints a PEM) quadratic, so only the tail is
+// cleaned here; the window reaches back before the last escape sequence, so that one ending
+// the output is seen whole, with what precedes it, as Clean sees it.
+func mayEnd(raw []byte) bool {
+	const window = 256
+	from := max(0, len(raw)-window)
+	if e := bytes.LastIndexByte(raw, 0x1b); e >= 0 && e < from {
+		from = max(0, e-window)
+	}
+	t := strings.TrimRight(Clean(string(raw[from:])), " \t\n")
+	if t == "" {
+		return false
+	}
+	switch t[len(t)-1] {
+	case ':', '?', ')':
+		return true
+	}
+	return false
 }
 
 func tail(text string) string {

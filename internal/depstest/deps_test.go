@@ -29,25 +29,25 @@ var allowed = map[string][]string{
 	"internal/depstest":             {},
 	"schemas":                       {},
 	"schemas/internal/yaml2json":    {"schemas"},
-	"spec":                          {"ctl", "cucm", "internal/safefile", "internal/termsafe"},
-	"token":                         {"ctl", "internal/safefile", "internal/termsafe"},
+	"spec":                          {"ctl", "cucm", "phonerules", "internal/safefile", "internal/termsafe"},
+	"token":                         {"ctl", "phonerules", "internal/safefile", "internal/termsafe"},
 	"token/softhsm":                 {},
 	"provider":                      {"ctl", "cucm", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
 	"provider/refserver":            {"ctl", "cucm", "provider", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
 	"provider/providertest":         {"ctl", "cucm", "provider", "provider/refserver", "provider/providertest/hostile"},
 	"provider/providertest/hostile": {},
-	"plan":                          {"ctl", "cucm", "cucm/tokenless", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
-	"live":                          {"ctl", "cucm", "cucm/adapter", "cucm/platform", "plan", "provider", "spec", "internal/termsafe"},
+	"plan":                          {"ctl", "cucm", "phonerules", "cucm/tokenless", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
+	"live":                          {"ctl", "cucm", "cucm/adapter", "cucm/platform", "cucm/serviceability", "plan", "provider", "spec", "internal/termsafe"},
 	"reconcile":                     {"ctl", "cucm", "live", "plan", "spec", "internal/atomicfile", "internal/termsafe"},
-	"apply":                         {"ctl", "cucm", "cucm/adapter", "cucm/platform", "live", "plan", "provider", "spec", "token", "internal/atomicfile", "internal/safefile", "internal/termsafe", "cucm/serviceability", "rollout"},
-	"lab":                           {"ctl", "cucm", "provider", "provider/refserver", "spec", "token", "token/softhsm", "internal/atomicfile", "internal/safefile", "internal/termsafe", "lab/callmanager", "lab/cnf", "lab/phone", "phonerules", "cucm/serviceability", "lab/servicesim"},
+	"apply":                         {"ctl", "cucm", "phonerules", "cucm/adapter", "cucm/platform", "live", "plan", "provider", "spec", "token", "internal/atomicfile", "internal/safefile", "internal/termsafe", "cucm/serviceability", "rollout"},
+	"lab":                           {"ctl", "cucm", "provider", "provider/refserver", "spec", "token", "token/softhsm", "internal/atomicfile", "internal/safefile", "internal/termsafe", "lab/callmanager", "lab/cnf", "lab/phone", "phonerules", "cucm/serviceability", "lab/servicesim", "lab/cucmsim"},
 	"internal/labtest":              {"ctl", "cucm", "live", "plan", "provider", "provider/providertest", "spec", "internal/termsafe"},
 	"rollout":                       {"cucm/serviceability", "internal/termsafe"},
 	"phonerules":                    {"ctl"},
 	"cucm/tokenless":                {"ctl"},
 	"cucm/platform":                 {"cucm/tokenless", "internal/termsafe"},
 	"cucm/adapter":                  {"ctl", "cucm/platform", "cucm/tokenless", "internal/termsafe"},
-	"lab/cucmsim":                   {"ctl", "cucm/tokenless"},
+	"lab/cucmsim":                   {"ctl", "cucm/tokenless", "internal/atomicfile", "internal/safefile"},
 	"cucm/serviceability":           {"internal/termsafe"},
 	"lab/servicesim":                {"cucm/serviceability"},
 	"adopt":                         {"ctl", "cucm", "cucm/tokenless", "provider", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
@@ -57,14 +57,17 @@ var allowed = map[string][]string{
 	"lab/phonetest":                 {"ctl"},
 	"lab/callmanager":               {"ctl", "internal/atomicfile", "lab/cnf", "lab/tvs"},
 	"lab/phone":                     {"ctl", "internal/atomicfile", "lab/callmanager", "lab/cnf", "lab/tvs", "phonerules"},
-	"cmd/ctl-provider":              {"provider/refserver", "lab/servicesim", "internal/safefile", "internal/termsafe"},
+	"cmd/ctl-provider":              {"provider/refserver", "lab/servicesim", "lab/cucmsim", "internal/safefile", "internal/termsafe"},
+	"internal/fleetbench":           {"ctl", "live", "provider", "provider/refserver", "spec", "internal/fleetbench/manifest"},
+	"internal/fleetbench/fleetsrv":  {"provider/refserver", "internal/atomicfile", "internal/fleetbench/manifest"},
+	"internal/fleetbench/manifest":  {},
 	"cmd/ctlops":                    {"*"},
 	"test":                          {"*"},
 }
 
 // pure are the layers that decide without touching the network, a process or a terminal:
 // none of them may reach these packages, directly or through anything they import.
-var pure = []string{"ctl", "cucm", "cucm/tokenless", "spec", "plan"}
+var pure = []string{"ctl", "cucm", "cucm/tokenless", "spec", "plan", "phonerules"}
 
 var forbiddenForPure = []string{
 	"net/http", "crypto/tls", "net/rpc", "net/smtp",

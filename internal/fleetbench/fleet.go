@@ -22,6 +22,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,8 +124,9 @@ func (f *Fleet) stop() {
 	}
 }
 
-// Accepted asks fleetsrv how many connections its nodes have accepted so far.
-func (f *Fleet) Accepted() int64 {
+// Stats asks fleetsrv how many connections its nodes have accepted so far and how much CPU
+// time they have used.
+func (f *Fleet) Stats() (accepted int64, cpu time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, err := io.WriteString(f.stdin, "stats\n"); err != nil {
@@ -133,11 +135,27 @@ func (f *Fleet) Accepted() int64 {
 	if !f.out.Scan() {
 		f.tb.Fatal("fleetsrv stopped")
 	}
-	n, err := strconv.ParseInt(strings.TrimPrefix(f.out.Text(), "accepted "), 10, 64)
-	if err != nil {
-		f.tb.Fatalf("fleetsrv: %q", f.out.Text())
+	var ns int64
+	if _, err := fmt.Sscanf(f.out.Text(), "accepted %d cpu %d", &accepted, &ns); err != nil {
+		f.tb.Fatalf("fleetsrv: %q: %v", f.out.Text(), err)
 	}
+	return accepted, time.Duration(ns)
+}
+
+// Accepted is Stats' connection count.
+func (f *Fleet) Accepted() int64 {
+	n, _ := f.Stats()
 	return n
+}
+
+// CPU is the CPU time (user and system) this process has used: the checker's, apart from
+// the servers'.
+func CPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // SetDelay makes every node add d to each request (refserver's delay; a node rereads its
@@ -184,7 +202,7 @@ func (f *Fleet) Prepare() {
 	}
 	f.Spec = cfg
 	now := time.Now()
-	p, err := live.Plan(context.Background(), cfg, nil, live.Options{Parallelism: 64, Timeout: 30 * time.Second, Retries: -1}, "fleetbench", now)
+	p, err := live.Plan(context.Background(), cfg, nil, live.Options{Parallelism: 8, Timeout: 30 * time.Second, Retries: -1}, "fleetbench", now)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/reconcile"
 )
 
@@ -53,7 +54,10 @@ func TestFleetChecksClean(t *testing.T) {
 // (sec/single), their ratio (x-single; goal <= 4), the round trips a check lasts (RTTs =
 // sec/check / 50 ms), the connections the servers accepted per check (conns/check; a
 // cluster has 3 nodes, so 600 is one per node) and the peak heap in use while checking
-// (peak-heap-MB; goal <= 150). CTLOPS_BENCH_FLEET sets the number of clusters; setting up
+// (peak-heap-MB; goal <= 150), and the CPU time the checker and the servers used per check
+// (checker-cpu-s/check, servers-cpu-s/check): both share this machine's two cores, which a
+// real fleet's servers do not. Each is measured cold (no connection kept from before, as a
+// one-shot `ctlops drift`) and warm (connections kept from the check before, as `--every`). CTLOPS_BENCH_FLEET sets the number of clusters; setting up
 // generates 5 RSA keys per cluster (about a minute for 200 on 2 cores).
 //
 //	go test ./internal/fleetbench -run '^$' -bench DriftFleet -benchtime 3x
@@ -88,61 +92,95 @@ func BenchmarkDriftFleet(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	b.Run(fmt.Sprintf("clusters=%d", n), func(b *testing.B) {
-		first := f.Manifest.Clusters[0].Name
-		a0 := f.Accepted()
-		var single time.Duration
-		for range 3 {
-			single += run(b, []string{first})
+	// cold: every check (the single cluster's too) starts without a connection, as a one-shot
+	// `ctlops drift` process does; warm: connections and TLS sessions kept from the check
+	// before, as in a drift loop.
+	for _, cold := range []bool{true, false} {
+		name := fmt.Sprintf("clusters=%d/warm", n)
+		if cold {
+			name = fmt.Sprintf("clusters=%d/cold", n)
 		}
-		single /= 3
-		singleConns := float64(f.Accepted()-a0) / 3
+		b.Run(name, func(b *testing.B) { measure(b, f, run, cold, delay) })
+	}
+}
 
-		runtime.GC()
-		var peakHeap, peakSys atomic.Uint64
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var ms runtime.MemStats
-			tk := time.NewTicker(10 * time.Millisecond)
-			defer tk.Stop()
-			for {
-				runtime.ReadMemStats(&ms)
-				if ms.HeapInuse > peakHeap.Load() {
-					peakHeap.Store(ms.HeapInuse)
-				}
-				if ms.Sys > peakSys.Load() {
-					peakSys.Store(ms.Sys)
-				}
-				select {
-				case <-stop:
-					return
-				case <-tk.C:
-				}
-			}
-		}()
-		a1 := f.Accepted()
-		b.ReportAllocs()
-		b.ResetTimer()
-		var total time.Duration
-		for range b.N {
-			total += run(b, nil)
+func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duration, cold bool, delay time.Duration) {
+	first := f.Manifest.Clusters[0].Name
+	prepare := func() {
+		if cold {
+			provider.CloseIdleConnections()
 		}
+	}
+	prepare()
+	run(b, []string{first}) // warm-up (and, warm, the connections)
+	a0 := f.Accepted()
+	var single time.Duration
+	for range 3 {
+		prepare()
+		single += run(b, []string{first})
+	}
+	single /= 3
+	singleConns := float64(f.Accepted()-a0) / 3
+
+	if !cold {
+		run(b, nil) // the connections of every cluster
+	}
+	runtime.GC()
+	var peakHeap, peakSys atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var ms runtime.MemStats
+		tk := time.NewTicker(10 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peakHeap.Load() {
+				peakHeap.Store(ms.HeapInuse)
+			}
+			if ms.Sys > peakSys.Load() {
+				peakSys.Store(ms.Sys)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+			}
+		}
+	}()
+	var conns int64
+	var cpu, srvCPU time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	var total time.Duration
+	for range b.N {
 		b.StopTimer()
-		close(stop)
-		wg.Wait()
-		conns := float64(f.Accepted()-a1) / float64(b.N)
-		fleet := total / time.Duration(b.N)
-		b.ReportMetric(fleet.Seconds(), "sec/check")
-		b.ReportMetric(single.Seconds(), "sec/single")
-		b.ReportMetric(fleet.Seconds()/single.Seconds(), "x-single")
-		b.ReportMetric(fleet.Seconds()/delay.Seconds(), "RTTs")
-		b.ReportMetric(single.Seconds()/delay.Seconds(), "RTTs-single")
-		b.ReportMetric(conns, "conns/check")
-		b.ReportMetric(singleConns, "conns/single")
-		b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
-		b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MB")
-	})
+		prepare()
+		a, s := f.Stats()
+		c := CPU()
+		b.StartTimer()
+		total += run(b, nil)
+		b.StopTimer()
+		cpu += CPU() - c
+		a2, s2 := f.Stats()
+		conns, srvCPU = conns+a2-a, srvCPU+s2-s
+		b.StartTimer()
+	}
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
+	fleet := total / time.Duration(b.N)
+	b.ReportMetric(fleet.Seconds(), "sec/check")
+	b.ReportMetric(single.Seconds(), "sec/single")
+	b.ReportMetric(fleet.Seconds()/single.Seconds(), "x-single")
+	b.ReportMetric(fleet.Seconds()/delay.Seconds(), "RTTs")
+	b.ReportMetric(single.Seconds()/delay.Seconds(), "RTTs-single")
+	b.ReportMetric(float64(conns)/float64(b.N), "conns/check")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "checker-cpu-s/check")
+	b.ReportMetric(srvCPU.Seconds()/float64(b.N), "servers-cpu-s/check")
+	b.ReportMetric(singleConns, "conns/single")
+	b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MB")
 }

@@ -58,7 +58,10 @@ type Options struct {
 	PhoneSASTTrust []string
 	// RequireTLS, when set, refuses devices whose profile asks for TLS on the plain ports.
 	RequireTLS func(device string) bool
-	Log        *log.Logger
+	// TFTPStopped, when set and true, refuses every download: Cisco Tftp is stopped on the
+	// node (see Services, issue 16).
+	TFTPStopped func() bool
+	Log         *log.Logger
 }
 
 // Listeners are the sockets a node serves phones on.
@@ -97,6 +100,10 @@ func New(o Options) (*Node, error) {
 	n.tvs = &tvs.Server{Cert: *tc, Lookup: n.lookup, Log: n.logf}
 	files := &Files{Dir: o.FileLocation, ConfigDir: o.ConfigDir, Config: o.Config, ITL: n.ITL}
 	n.tftp = tftp.NewServer(func(name string, rf io.ReaderFrom) error {
+		if o.TFTPStopped != nil && o.TFTPStopped() {
+			n.logf("TFTP %s: refused, Cisco Tftp is stopped", name)
+			return errTFTPStopped
+		}
 		err := files.Read(name, rf)
 		n.logf("TFTP %s: %s", name, resultText(err))
 		return err

@@ -188,9 +188,8 @@ func (r *Registrar) handle(c net.Conn, secure bool) {
 	if secure {
 		mode = "secure"
 	}
-	if !reply("REGISTERED " + r.Node + " " + mode) {
-		return
-	}
+	// Recorded before the phone hears it is registered: whoever asks the node after the phone
+	// says so (a test, RisPort70) must see it too.
 	r.mu.Lock()
 	var ver uint16
 	if tc, ok := c.(*tls.Conn); ok {
@@ -198,7 +197,6 @@ func (r *Registrar) handle(c net.Conn, secure bool) {
 	}
 	r.reg[dev] = Registration{Device: dev, Protocol: proto, Secure: secure, TLSVersion: ver, Since: time.Now()}
 	r.mu.Unlock()
-	r.logf("%s: %s registered (%s, %s)", r.Node, dev, proto, mode)
 	defer func() {
 		r.mu.Lock()
 		if cur, ok := r.reg[dev]; ok && cur.Secure == secure {
@@ -206,6 +204,10 @@ func (r *Registrar) handle(c net.Conn, secure bool) {
 		}
 		r.mu.Unlock()
 	}()
+	if !reply("REGISTERED " + r.Node + " " + mode) {
+		return
+	}
+	r.logf("%s: %s registered (%s, %s)", r.Node, dev, proto, mode)
 	for {
 		_ = c.SetDeadline(time.Now().Add(3 * KeepAlive))
 		line, err := ReadLine(br)

@@ -238,6 +238,9 @@ func (n *Node) utilsCTL(lc string, t term, lr *lineReader, done <-chan struct{})
 	}
 	err = c.updateCTLLocked()
 	c.mu.Unlock()
+	if err == nil && c.cfg.OnChange != nil {
+		c.cfg.OnChange(c)
+	}
 	if err != nil {
 		t.print("Error: " + err.Error() + "\n")
 		return true

@@ -11,6 +11,7 @@
 package cucmsim
 
 import (
+	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
@@ -55,6 +56,12 @@ type Config struct {
 	Now      func() time.Time
 	// Noise adds VT100 escapes around prompts, as real sessions show (§2.1).
 	Noise bool
+	// Restore starts the cluster as a Snapshot left it (keys, host keys, mode, each node's
+	// CTL); Nodes and Mixed are then taken from it. See persist.go.
+	Restore *Snapshot
+	// OnChange runs after a CLI command changed what a Snapshot holds (utils ctl …), without
+	// the cluster's lock held, so that a process can save it.
+	OnChange func(*Cluster)
 }
 
 // Cluster is a running simulated cluster.
@@ -112,7 +119,14 @@ func Start(cfg Config) (*Cluster, error) {
 	}
 	c := &Cluster{cfg: cfg, release: rel, mixed: cfg.Mixed, healthy: true, override: map[string]string{}}
 	pubs := 0
-	for _, s := range cfg.Nodes {
+	specs := cfg.Nodes
+	if cfg.Restore != nil {
+		specs = nil
+		for _, ns := range cfg.Restore.Nodes {
+			specs = append(specs, ns.Spec)
+		}
+	}
+	for _, s := range specs {
 		if s.Publisher {
 			pubs++
 		}
@@ -122,8 +136,15 @@ func Start(cfg Config) (*Cluster, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if cfg.Restore != nil {
+		if err := c.restoreLocked(cfg.Restore); err != nil {
+			c.closeLocked()
+			return nil, err
+		}
+		return c, nil
+	}
 	for _, s := range cfg.Nodes {
-		if _, err := c.addNodeLocked(s); err != nil {
+		if _, err := c.addNodeLocked(s, nil); err != nil {
 			c.closeLocked()
 			return nil, err
 		}
@@ -143,7 +164,8 @@ func Start(cfg Config) (*Cluster, error) {
 	return c, nil
 }
 
-func (c *Cluster) addNodeLocked(s NodeSpec) (*Node, error) {
+// addNodeLocked adds a node with fresh keys, or with saved's keys and host key.
+func (c *Cluster) addNodeLocked(s NodeSpec, saved *NodeSnapshot) (*Node, error) {
 	for _, n := range c.nodes {
 		if n.spec.Name == s.Name {
 			return nil, fmt.Errorf("cucmsim: node %s exists", s.Name)
@@ -158,13 +180,21 @@ func (c *Cluster) addNodeLocked(s NodeSpec) (*Node, error) {
 	if s.Publisher || !c.release.ITLRecoveryOnPublisherOnly() {
 		units = append(units, "ITLRecovery")
 	}
-	for _, u := range units {
-		if err := n.regenLocked(u); err != nil {
-			return nil, err
+	var hostKey ed25519.PrivateKey
+	if saved != nil {
+		var err error
+		if hostKey, err = saved.load(n); err != nil {
+			return nil, fmt.Errorf("cucmsim: node %s: %w", s.Name, err)
+		}
+	} else {
+		for _, u := range units {
+			if err := n.regenLocked(u); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var err error
-	if n.ssh, err = startSSH(n, s.SSHAddr); err != nil {
+	if n.ssh, err = startSSH(n, s.SSHAddr, hostKey); err != nil {
 		return nil, err
 	}
 	if n.tftp, err = startTFTP(n, s.TFTPAddr); err != nil {

@@ -65,7 +65,7 @@ func (c *Cluster) AddNode(s NodeSpec) (*Node, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n, err := c.addNodeLocked(s)
+	n, err := c.addNodeLocked(s, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ type sshServer struct {
 	cfg         *ssh.ServerConfig
 	fingerprint string
 	hostKey     ssh.PublicKey
+	private     ed25519.PrivateKey // kept for Snapshot
 	done        chan struct{}
 	once        sync.Once
 	mu          sync.Mutex
@@ -27,16 +28,19 @@ type sshServer struct {
 
 var errLogin = errors.New("permission denied")
 
-func startSSH(n *Node, addr string) (*sshServer, error) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
+// startSSH serves the node's CLI on addr with host key priv (nil: a new one).
+func startSSH(n *Node, addr string, priv ed25519.PrivateKey) (*sshServer, error) {
+	var err error
+	if priv == nil {
+		if _, priv, err = ed25519.GenerateKey(rand.Reader); err != nil {
+			return nil, err
+		}
 	}
 	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
 		return nil, err
 	}
-	s := &sshServer{n: n, done: make(chan struct{}), conns: map[net.Conn]bool{}}
+	s := &sshServer{n: n, done: make(chan struct{}), conns: map[net.Conn]bool{}, private: priv}
 	check := func(user, pw string) error {
 		c := n.c
 		c.mu.Lock()

@@ -38,6 +38,7 @@ func (p *Phone) Boot(ctx context.Context) State {
 	p.st.Log = []string{}
 	p.publish()
 
+	p.renewLease()
 	hadCTL, hadITL := p.ctl != nil, p.itl != nil
 	srv, ctlStep := p.trustCTL(ctx)
 	itlStep := phonerules.Unchanged
@@ -64,6 +65,33 @@ func (p *Phone) Boot(ctx context.Context) State {
 	p.st.Booting = false
 	p.publish()
 	return p.snapshot()
+}
+
+// renewLease asks DHCP for option 150 again (P1); mu must be held.
+func (p *Phone) renewLease() {
+	if p.cfg.DHCP == nil {
+		return
+	}
+	list, err := p.cfg.DHCP()
+	switch {
+	case err != nil:
+		p.logf("DHCP: %v; keeping the TFTP server list", err)
+	case len(list) == 0:
+		p.logf("DHCP: no option 150; keeping the TFTP server list")
+	default:
+		for _, s := range list {
+			if _, err := netip.ParseAddr(s.IP); err != nil {
+				p.logf("DHCP: option 150 entry %q: %v; keeping the TFTP server list", s.IP, err)
+				return
+			}
+		}
+		p.cfg.TFTP = list
+		names := make([]string, len(list))
+		for i, s := range list {
+			names[i] = s.String()
+		}
+		p.logf("DHCP: option 150 = %s", strings.Join(names, ", "))
+	}
 }
 
 // trustCTL walks the TFTP servers in order (P1) for CTLSEP<MAC>.tlv (P3). With a CTL

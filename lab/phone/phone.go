@@ -55,6 +55,10 @@ type Config struct {
 	StateFile string `json:"stateFile,omitempty"`
 	// PacketTimeout is the TFTP per-packet timeout; 0 means 500 ms.
 	PacketTimeout time.Duration `json:"packetTimeout,omitempty"`
+	// DHCP, when set, is asked for the TFTP server list (option 150, P1) at every boot, as a
+	// phone renews its lease when it resets: a server that changed its address (R22) or joined
+	// the cluster is then where the phone looks. An error or an empty list keeps the last one.
+	DHCP func() ([]TFTPServer, error) `json:"-"`
 }
 
 var macRE = regexp.MustCompile(`^[0-9A-F]{12}$`)

@@ -2,6 +2,7 @@ package phone
 
 import (
 	"crypto/tls"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -247,5 +248,38 @@ func failed(p *Phone) string {
 func TestTLSConstants(t *testing.T) {
 	if phonerules.TLS10 != tls.VersionTLS10 || phonerules.TLS12 != tls.VersionTLS12 {
 		t.Fatal("phonerules' TLS version constants differ from crypto/tls's")
+	}
+}
+
+// TestDHCPRenewedAtBoot: option 150 is asked again at every boot (P1), so the next boot goes
+// where DHCP now points; an unusable answer keeps the last list.
+func TestDHCPRenewedAtBoot(t *testing.T) {
+	l := newLab(t)
+	l.serveCTL(l.mixedCTL(l.alice, ctl.SHA1, l.alice, l.bob))
+	p := l.phone("8861", "SIP", phonerules.ModeEncrypted)
+	if st := boot(t, p); !st.Secure {
+		t.Fatalf("first boot: %+v", st)
+	}
+	answer := []TFTPServer{{Host: "tftp9", IP: "192.0.2.99", Addr: l.tftp}}
+	var dhcpErr error
+	p.cfg.DHCP = func() ([]TFTPServer, error) { return answer, dhcpErr }
+	// A server the installed CTL does not name: P8 refuses it, proving the new list is used.
+	if st := boot(t, p); !strings.Contains(str(st.LastError), "TFTP authorization failure") || !strings.Contains(strings.Join(st.Log, "\n"), "DHCP: option 150 = tftp9 (192.0.2.99)") {
+		t.Fatalf("renewed list not used: %+v", st)
+	}
+	// Back to cm1 (positive control: the same phone boots cleanly again).
+	answer = []TFTPServer{{Host: "cm1", IP: "192.0.2.11", Addr: l.tftp}}
+	if st := boot(t, p); st.LastError != nil || !st.Secure {
+		t.Fatalf("back on cm1: %+v", st)
+	}
+	// An error or a bad address keeps the list (cm1).
+	for _, bad := range []struct {
+		list []TFTPServer
+		err  error
+	}{{nil, errors.New("no lease")}, {[]TFTPServer{{IP: "not-an-ip", Addr: l.tftp}}, nil}, {nil, nil}} {
+		answer, dhcpErr = bad.list, bad.err
+		if st := boot(t, p); st.LastError != nil || !st.Secure {
+			t.Fatalf("DHCP answer %+v: the last list must stay: %+v", bad, st)
+		}
 	}
 }

@@ -68,26 +68,32 @@ func (c *ServeConfig) Save(path string) error {
 
 // Serve starts the cluster a ServeConfig describes, with MemDevices holding its phones.
 func Serve(c *ServeConfig) (*Cluster, *MemDevices, error) {
-	pw, err := os.ReadFile(c.PasswordFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("password: %w", err)
-	}
-	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-	if err != nil {
-		return nil, nil, fmt.Errorf("certificate: %w", err)
-	}
 	dev := NewMemDevices(c.Phones)
 	if c.PhoneMillis > 0 {
 		dev.Delay = time.Duration(c.PhoneMillis) * time.Millisecond
 	}
-	cl, err := Start(Config{
-		Cluster: c.Cluster, Nodes: c.Nodes, Username: c.Username, Password: strings.TrimRight(string(pw), "\r\n"),
-		Version: c.Version, StopTime: time.Duration(c.StopMillis) * time.Millisecond, StartTime: time.Duration(c.StartMillis) * time.Millisecond,
-		Devices: dev, Cert: cert,
-	})
+	cl, err := ServeWith(c, dev)
 	if err != nil {
 		dev.Close()
 		return nil, nil, err
 	}
 	return cl, dev, nil
+}
+
+// ServeWith starts the cluster a ServeConfig describes with dev as its phones (the lab's
+// phones; c.Phones and c.PhoneMillis are then unused).
+func ServeWith(c *ServeConfig, dev Devices) (*Cluster, error) {
+	pw, err := os.ReadFile(c.PasswordFile)
+	if err != nil {
+		return nil, fmt.Errorf("password: %w", err)
+	}
+	cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("certificate: %w", err)
+	}
+	return Start(Config{
+		Cluster: c.Cluster, Nodes: c.Nodes, Username: c.Username, Password: strings.TrimRight(string(pw), "\r\n"),
+		Version: c.Version, StopTime: time.Duration(c.StopMillis) * time.Millisecond, StartTime: time.Duration(c.StartMillis) * time.Millisecond,
+		Devices: dev, Cert: cert,
+	})
 }

@@ -1,0 +1,116 @@
+package plan_test
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ctlops/ctlops/cucm/tokenless"
+	"github.com/ctlops/ctlops/plan"
+	"github.com/ctlops/ctlops/spec"
+)
+
+func tokenlessCert(t *testing.T, key *rsa.PrivateKey, cn string, serial int64) *x509.Certificate {
+	t.Helper()
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// tokenlessLive is a non-secure 12.5 cluster of mpub and msub as live would read it.
+func tokenlessLive(t *testing.T) *plan.Live {
+	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := tokenless.ParseRelease("12.5.1.11900-146")
+	inv := tokenless.Inventory{Release: rel, Nodes: []tokenless.Node{
+		{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true,
+			CallManagerCert: tokenlessCert(t, key, "mpub", 1), CAPFCert: tokenlessCert(t, key, "CAPF-1", 2), ITLRecoveryCert: tokenlessCert(t, key, "ITLRECOVERY_mpub", 3)},
+		{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true, TFTP: true, CallManagerCert: tokenlessCert(t, key, "msub", 4)},
+	}}
+	return &plan.Live{Platform: &plan.PlatformLive{From: "127.0.0.1:22", Version: "12.5.1.11900-146", Inventory: inv,
+		Nodes: []plan.PlatformNodeLive{
+			{Name: "mpub", Declared: true, SSH: "127.0.0.1:22", TFTP: "127.0.0.1:69"},
+			{Name: "msub", Declared: true, SSH: "127.0.0.2:22", TFTP: "127.0.0.2:69"},
+		}}}
+}
+
+// TestTokenlessBuild: the planner's decisions on hand-made reads, without a network: a
+// mixed declaration calls for set-cluster mixed-mode; a node that could not be read, a node
+// CUCM lists but the spec does not, and a declared node CUCM does not list are refusals; a
+// garbage CTL or ITL is drift or a warning, never a panic; a spec without a platform read
+// is an error.
+func TestTokenlessBuild(t *testing.T) {
+	c := &spec.Cluster{Name: "metro", Signing: spec.SigningTokenless, Mode: spec.ModeMixed}
+	now := time.Now()
+	for _, tc := range []struct {
+		name    string
+		edit    func(*plan.Live)
+		command string
+		refusal plan.ProblemKind
+		warning plan.ProblemKind
+		err     string
+	}{
+		{name: "first mixed", command: plan.CommandSetMixed},
+		{name: "node unreadable", edit: func(l *plan.Live) { l.Platform.Nodes[1].Err = "connection refused" }, refusal: plan.ServerUnreachable},
+		{name: "undeclared node", edit: func(l *plan.Live) { l.Platform.Nodes[1].Declared = false }, refusal: plan.PlatformNodeUndeclared},
+		{name: "declared node missing", edit: func(l *plan.Live) { l.Platform.Missing = []string{"mold"} }, refusal: plan.PlatformNodeMissing},
+		{name: "garbage CTL and ITL", edit: func(l *plan.Live) {
+			l.Platform.Inventory.Mixed = true
+			l.Platform.Nodes[1].CTL, l.Platform.Nodes[1].ITL = []byte("\x01\x02garbage"), []byte("junk")
+		}, command: plan.CommandUpdateCTL, warning: plan.ITLDrift},
+		{name: "no platform read", edit: func(l *plan.Live) { l.Platform = nil }, err: "nothing was read"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := tokenlessLive(t)
+			if tc.edit != nil {
+				tc.edit(l)
+			}
+			p := plan.Build(c, l, now)
+			if tc.err != "" {
+				if !strings.Contains(p.Error, tc.err) {
+					t.Fatalf("error %q, want %q", p.Error, tc.err)
+				}
+				return
+			}
+			if p.Error != "" {
+				t.Fatalf("error %q", p.Error)
+			}
+			has := func(ps []plan.Problem, k plan.ProblemKind) bool {
+				for _, x := range ps {
+					if x.Kind == k {
+						return true
+					}
+				}
+				return false
+			}
+			if tc.refusal != "" {
+				if !has(p.Refusals, tc.refusal) || p.Platform != nil && p.Platform.Command != "" {
+					t.Fatalf("refusals %+v platform %+v", p.Refusals, p.Platform)
+				}
+				return
+			}
+			if len(p.Refusals) > 0 || p.Platform == nil || p.Platform.Command != tc.command || !p.Summary.Changes {
+				t.Fatalf("refusals %+v platform %+v", p.Refusals, p.Platform)
+			}
+			if tc.warning != "" && !has(p.Warnings, tc.warning) {
+				t.Errorf("warnings %+v, want %s", p.Warnings, tc.warning)
+			}
+		})
+	}
+}
