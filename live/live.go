@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/cucm/platform"
+	"github.com/ctlops/ctlops/internal/progress"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/spec"
@@ -34,6 +35,9 @@ type Options struct {
 	// Plan is what the admin told the planner beyond the spec (apply --replace); it does not
 	// change what is read.
 	Plan plan.Inputs
+	// Progress receives a Started and a Done event per server read (progress.Nop when nil);
+	// an interface, so that this package never imports terminal code.
+	Progress progress.Reporter
 }
 
 // Fetch reads the given clusters of cfg concurrently. A cluster whose servers cannot be read
@@ -42,6 +46,9 @@ func Fetch(ctx context.Context, cfg *spec.Config, clusters []*spec.Cluster, o Op
 	n := o.Parallelism
 	if n <= 0 {
 		n = 10
+	}
+	if o.Progress == nil {
+		o.Progress = progress.Nop{}
 	}
 	f := &fetcher{cfg: cfg, opt: o, sem: make(chan struct{}, n)}
 	out := make(map[string]*plan.Live, len(clusters))
@@ -132,7 +139,7 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	pre := f.prefetch(ctx, readers) // the declared nodes' copies, while the inventory comes
 	defer pre.stop()
 	ictx, asked := pre.inventoryContext(ctx)
-	ok := f.inventory(ictx, readers, l)
+	ok := f.inventory(ictx, c.Name, readers, l)
 	asked()
 	if !ok {
 		return l
@@ -169,16 +176,22 @@ func (f *fetcher) open(c *spec.Cluster, po provider.Options, l *plan.Live) []pro
 
 // inventory takes the inventory from the first CTL Provider that answers (R14); read-only
 // sources have none. It reports false when no provider could be read at all.
-func (f *fetcher) inventory(ctx context.Context, readers []provider.Reader, l *plan.Live) bool {
+func (f *fetcher) inventory(ctx context.Context, cluster string, readers []provider.Reader, l *plan.Live) bool {
 	var invErrs []string
 	for _, r := range readers {
 		var inv *provider.Inventory
+		f.opt.Progress.Report(progress.Event{Kind: progress.Started, Cluster: cluster, Server: r.Name()})
 		err := f.do(ctx, func(ctx context.Context) (err error) { inv, err = r.Cluster(ctx); return })
+		done := progress.Event{Kind: progress.Done, Cluster: cluster, Server: r.Name()}
+		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			done.Err = serverError(r.Name(), r.Name(), err)
+		}
+		f.opt.Progress.Report(done)
 		if errors.Is(err, errors.ErrUnsupported) {
 			continue
 		}
 		if err != nil {
-			invErrs = append(invErrs, serverError(r.Name(), r.Name(), err))
+			invErrs = append(invErrs, done.Err)
 			continue
 		}
 		l.Inventory, l.InventoryFrom = inv, r.Name()
@@ -272,6 +285,7 @@ func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan
 		go func() {
 			defer wg.Done()
 			t := plan.Target{Server: j.server, Address: j.addr, Alternate: j.alternate}
+			f.opt.Progress.Report(progress.Event{Kind: progress.Started, Cluster: c.Name, Server: j.server})
 			data, err, ok := pre.take(ctx, j.reader)
 			if !ok {
 				err = f.do(ctx, func(ctx context.Context) (err error) { data, _, err = j.reader.CTL(ctx); return })
@@ -288,6 +302,7 @@ func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan
 				mu.Unlock()
 			}
 			l.Targets[i] = t
+			f.opt.Progress.Report(progress.Event{Kind: progress.Done, Cluster: c.Name, Server: j.server, Err: t.Err})
 		}()
 		if j.alternate {
 			wg.Add(1)

@@ -48,6 +48,9 @@ func unreachable(err error) (string, bool) {
 		}
 		return "no answer", true
 	}
+	if msg := err.Error(); strings.Contains(msg, "no answer in ") {
+		return msg[strings.Index(msg, "no answer in "):], true // TFTP's own timeout
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return "cannot connect", true

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/ctlops/ctlops/internal/progress"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/spec"
 )
@@ -72,5 +74,36 @@ func TestFetchUnreachable(t *testing.T) {
 	}
 	if want := "cannot reach " + addr + ": connection refused"; l.Errors[0] != want {
 		t.Errorf("got  %q\nwant %q", l.Errors[0], want)
+	}
+}
+
+// recorder keeps the events Fetch reports.
+type recorder struct {
+	mu     sync.Mutex
+	events []progress.Event
+}
+
+func (r *recorder) Report(e progress.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+// Fetch reports a start and an end per server read, the end with the server's one-line error.
+func TestFetchReportsProgress(t *testing.T) {
+	addr := closedPort(t)
+	host, port, _ := net.SplitHostPort(addr)
+	var p int
+	fmt.Sscan(port, &p)
+	c := &spec.Cluster{Name: "ro", Mode: spec.ModeMixed, Providers: []spec.Provider{{Kind: spec.KindCTLProvider, Host: host, Port: p}},
+		TLS: &spec.TLS{Pins: []string{strings.Repeat("ab", 32)}}}
+	cfg := &spec.Config{Clusters: []*spec.Cluster{c}}
+	rec := &recorder{}
+	o := testOptions()
+	o.Progress = rec
+	Fetch(context.Background(), cfg, cfg.Clusters, o)
+	if len(rec.events) != 2 || rec.events[0].Kind != progress.Started || rec.events[1].Kind != progress.Done ||
+		rec.events[1].Server != addr || !strings.HasPrefix(rec.events[1].Err, "cannot reach") {
+		t.Errorf("events: %+v", rec.events)
 	}
 }
