@@ -59,7 +59,7 @@ func (f *planFlags) makePlan(ctx context.Context, stderr io.Writer) (*spec.Confi
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := live.Plan(ctx, cfg, f.clusters, live.Options{Parallelism: f.parallelism, Timeout: f.timeout, Plan: plan.Inputs{Replace: f.replace}}, version, time.Now())
+	p, err := live.Plan(ctx, cfg, f.clusters, live.Options{Parallelism: f.parallelism, Timeout: f.timeout, Plan: plan.Inputs{Replace: f.replace}, Progress: progressFor(stderr)}, version, time.Now())
 	return cfg, p, err
 }
 

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/ctlops/ctlops/internal/progress"
+)
+
+// progressFor is where plan, drift and apply report the servers they read (issue 17): off a
+// terminal (a CI log, a cron mail), one line per server read to stderr, so a slow or dead
+// server is not silence. On a terminal nothing yet: the live status line is still to be
+// built. An in-process writer that is not a file (tests, a caller's buffer) gets nothing.
+func progressFor(stderr io.Writer) progress.Reporter {
+	f, ok := stderr.(*os.File)
+	if !ok || term.IsTerminal(int(f.Fd())) {
+		return progress.Nop{}
+	}
+	return progress.Lines(f)
+}
