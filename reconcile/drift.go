@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/progress"
 	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
@@ -32,6 +33,8 @@ type Options struct {
 	ServerParallelism int
 	// Timeout bounds every request, so that a slow or dead server delays only its own cluster.
 	Timeout time.Duration
+	// Progress receives the servers' reads as they start and end (live.Options.Progress).
+	Progress progress.Reporter
 	// Retries for reads (provider.Options semantics).
 	Retries int
 	// Shard picks a stable subset of the clusters (all when zero).
@@ -146,7 +149,7 @@ func Check(ctx context.Context, cfg *spec.Config, names []string, o Options) (*R
 			}
 			defer func() { <-sem }()
 			t0 := now()
-			lives := live.Fetch(ctx, cfg, []*spec.Cluster{c}, live.Options{Parallelism: sp, Timeout: o.Timeout, Retries: o.Retries})
+			lives := live.Fetch(ctx, cfg, []*spec.Cluster{c}, live.Options{Parallelism: sp, Timeout: o.Timeout, Retries: o.Retries, Progress: o.Progress})
 			l := lives[c.Name]
 			pc := plan.Build(c, l, t0)
 			cr := Judge(pc)

@@ -55,7 +55,7 @@ FNV-1a hash of the name mod n is i (0-based), for one scheduled job per shard.`,
 			if err != nil {
 				return err
 			}
-			o := reconcile.Options{Parallelism: f.parallelism, Timeout: f.timeout, Shard: sh, Version: version}
+			o := reconcile.Options{Parallelism: f.parallelism, Timeout: f.timeout, Shard: sh, Version: version, Progress: progressFor(cmd.ErrOrStderr())}
 			loop := &reconcile.Loop{
 				Check:       func(ctx context.Context) (*reconcile.Result, error) { return reconcile.Check(ctx, cfg, f.clusters, o) },
 				Every:       every,
