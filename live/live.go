@@ -178,7 +178,7 @@ func (f *fetcher) inventory(ctx context.Context, readers []provider.Reader, l *p
 			continue
 		}
 		if err != nil {
-			invErrs = append(invErrs, err.Error())
+			invErrs = append(invErrs, serverError(r.Name(), r.Name(), err))
 			continue
 		}
 		l.Inventory, l.InventoryFrom = inv, r.Name()
@@ -282,9 +282,9 @@ func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan
 				t.Data = data
 			}
 			if err != nil {
-				t.Err = err.Error()
+				t.Err = serverError(j.server, j.addr, err)
 				mu.Lock()
-				l.Errors = append(l.Errors, err.Error())
+				l.Errors = append(l.Errors, t.Err)
 				mu.Unlock()
 			}
 			l.Targets[i] = t
