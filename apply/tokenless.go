@@ -112,7 +112,7 @@ func (o *Options) tokenlessCluster(ctx context.Context, c *plan.Cluster) (*Clust
 		RestartServices: o.RestartServices,
 		Now:             o.Now,
 		Expect:          platform.CTLCommand(c.Platform.Command),
-		Progress:        func(s string) { fmt.Fprintf(o.Out, "  %s\n", s) },
+		Progress:        func(s string) { fmt.Fprintf(o.Out, "  %s\n", termsafe.Line(s)) },
 	})
 	tokenlessResult(c, ar, cr)
 	if err != nil {
@@ -189,18 +189,18 @@ func (o *Options) tokenlessReport(c *plan.Cluster, ar *adapter.ApplyResult, cr *
 		return
 	}
 	for _, t := range cr.Targets {
-		fmt.Fprintf(o.Out, "  %s  %s: %s, holds %s (was %s), records match the prediction\n", t.Server, t.Address, t.Status, shortDigest(t.Holds), shortDigest(t.Before))
+		fmt.Fprintf(o.Out, "  %s  %s: %s, holds %s (was %s), records match the prediction\n", termsafe.Line(t.Server), termsafe.Line(t.Address), t.Status, shortDigest(t.Holds), shortDigest(t.Before))
 	}
 	if len(cr.ModeSetOn) > 0 {
 		fmt.Fprintf(o.Out, "  Security mode is now %s (R10, R11).\n", cr.Mode)
 	}
 	for _, r := range cr.Restarted {
-		fmt.Fprintf(o.Out, "  Restarted %s (R23).\n", r)
+		fmt.Fprintf(o.Out, "  Restarted %s (R23).\n", termsafe.Line(r))
 	}
 	var next []string
 	for _, p := range ar.Pending {
 		node, svc, _ := strings.Cut(p, " ")
-		next = append(next, fmt.Sprintf("on %s: utils service restart %s (wait for [STARTED]; one node at a time, R23)", node, svc))
+		next = append(next, fmt.Sprintf("on %s: utils service restart %s (wait for [STARTED]; one node at a time, R23)", termsafe.Line(node), svc))
 	}
 	for _, s := range c.AfterApply {
 		if s.Kind != plan.StepRestart {

@@ -28,7 +28,8 @@ type EventKind struct {
 
 // Events lists the event kinds, in the order `lab event --help` shows them. NODE is a node name
 // (cm2, br1), or cluster/name (hq/cm2); names are unique across the lab unless a rename made
-// them clash.
+// them clash. On metro (tokenless: msub, metro/msub) ip-change, rename, regen-cert, add-node,
+// remove-node and tamper work through its simulator (metro_events.go).
 var Events = []EventKind{
 	{"ip-change", []string{"NODE", "IP"}, "the node now reports another IPv4 address (R22)"},
 	{"rename", []string{"NODE", "NAME"}, "the node gets another host name and a certificate naming it (R22)"},

@@ -101,7 +101,7 @@ func (l *Lab) doMetroEvent(ctx context.Context, kind string, args []string) (str
 	if kind == "tamper" {
 		stale = "phones downloading it get a file that does not verify, until the next utils ctl command rewrites it"
 	} else if kind == "remove-node" {
-		stale = "its CTL records are stale until an apply runs utils ctl update CTLFile (R22)"
+		stale = "if the CTL lists it, its records are stale until an apply runs utils ctl update CTLFile (R22)"
 	}
 	return fmt.Sprintf("%s/%s: %s", Metro, msg, stale), nil
 }

@@ -166,15 +166,26 @@ func (l *Lab) startServiceability() error {
 		var pid int
 		var err error
 		procCfg := cfg
-		if bin != "" {
-			procCfg = run
-			b, _ := json.MarshalIndent(procConfig{Lab: l.Dir, Cluster: cs.Name}, "", "  ")
-			if err := atomicfile.Write(run, append(b, '\n'), 0o644); err != nil {
-				return err
+		// Its ports were chosen when the lab was made and are bound only now: another program
+		// may have taken one meanwhile. Then the cluster gets new ones, and the lab's spec
+		// says so (two more tries).
+		for try := 0; ; try++ {
+			if bin != "" {
+				procCfg = run
+				b, _ := json.MarshalIndent(procConfig{Lab: l.Dir, Cluster: cs.Name}, "", "  ")
+				if err := atomicfile.Write(run, append(b, '\n'), 0o644); err != nil {
+					return err
+				}
+				pid, err = startArgs(bin, []string{"lab", "serviceability-run", "--config", run}, run, logPath)
+			} else {
+				pid, err = startArgs(l.State.Provider, []string{"servicesim", "--config", cfg}, cfg, logPath)
 			}
-			pid, err = startArgs(bin, []string{"lab", "serviceability-run", "--config", run}, run, logPath)
-		} else {
-			pid, err = startArgs(l.State.Provider, []string{"servicesim", "--config", cfg}, cfg, logPath)
+			if err == nil || try == 2 || !strings.Contains(err.Error(), "address already in use") {
+				break
+			}
+			if rerr := l.repickServiceabilityPorts(cfg); rerr != nil {
+				return rerr
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%s serviceability: %w", cs.Name, err)
@@ -185,6 +196,26 @@ func (l *Lab) startServiceability() error {
 		}
 	}
 	return nil
+}
+
+// repickServiceabilityPorts gives every node of the simulator config at cfg a new port and
+// writes the lab's spec again, which declares them.
+func (l *Lab) repickServiceabilityPorts(cfg string) error {
+	sc, err := servicesim.LoadServeConfig(cfg)
+	if err != nil {
+		return err
+	}
+	tcp, _, err := freePorts(len(sc.Nodes))
+	if err != nil {
+		return err
+	}
+	for i := range sc.Nodes {
+		sc.Nodes[i].Listen = loopback(tcp[i])
+	}
+	if err := sc.Save(cfg); err != nil {
+		return err
+	}
+	return l.writeSpec()
 }
 
 // serviceabilityAddrs maps a cluster's node names to their serviceability host:port.

@@ -219,6 +219,25 @@ func (d *labDevices) Reset(name string) error {
 	return servicesim.ErrNoDevice
 }
 
+// ProcessNodes implements servicesim.NodeLister: the cluster's nodes as they are named now,
+// the publisher (the first node) first, so that AXL listProcessNode follows the lab's events.
+func (d *labDevices) ProcessNodes() []string {
+	dir, err := d.l.ClusterDir(d.cluster)
+	if err != nil {
+		return nil
+	}
+	nodes, err := refserver.Nodes(dir)
+	if err != nil {
+		d.logf("listProcessNode: %v", err)
+		return nil
+	}
+	var out []string
+	for _, n := range nodes {
+		out = append(out, n.Name)
+	}
+	return out
+}
+
 // serviceabilityRunConfig is the file on the lab-backed simulator's command line.
 func (l *Lab) serviceabilityRunConfig(clusterDir string) string {
 	return l.path(clusterDir, serviceabilityDir, "run.json")

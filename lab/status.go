@@ -83,7 +83,7 @@ func (l *Lab) WriteStatusText(w io.Writer, st []NodeStatus) error {
 		}
 		addr := s.HTTPS
 		if s.SSH != "" {
-			addr = "ssh " + s.SSH // metro: the platform CLI
+			addr = "ssh://" + s.SSH // metro: the platform CLI
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Cluster, s.Name, strings.Join(s.Roles, ","), addr, s.TFTP, pid)
 	}

@@ -137,6 +137,7 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	if !ok {
 		return l
 	}
+	f.axlNodes(ctx, c, l) // live/serviceability.go
 	jobs := f.serverJobs(c, readers, po, l)
 	jobs = append(jobs, f.alternateJobs(c, l)...)
 	f.read(ctx, c, jobs, l, pre)
@@ -177,7 +178,7 @@ func (f *fetcher) inventory(ctx context.Context, readers []provider.Reader, l *p
 			continue
 		}
 		if err != nil {
-			invErrs = append(invErrs, err.Error())
+			invErrs = append(invErrs, serverError(r.Name(), r.Name(), err))
 			continue
 		}
 		l.Inventory, l.InventoryFrom = inv, r.Name()
@@ -281,9 +282,9 @@ func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan
 				t.Data = data
 			}
 			if err != nil {
-				t.Err = err.Error()
+				t.Err = serverError(j.server, j.addr, err)
 				mu.Lock()
-				l.Errors = append(l.Errors, err.Error())
+				l.Errors = append(l.Errors, t.Err)
 				mu.Unlock()
 			}
 			l.Targets[i] = t

@@ -47,6 +47,7 @@ func BuildWith(c *spec.Cluster, l *Live, now time.Time, in Inputs) *Cluster {
 		return p
 	}
 	b.inventory()
+	b.crossCheckAXL() // plan/crosscheck.go
 	b.liveFiles()
 	desired := b.desired()
 	b.diff(desired)

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -59,17 +61,70 @@ const fileMagic = "ctlops_plan_file"
 type planFile struct {
 	Version int             `json:"ctlops_plan_file"`
 	Digest  string          `json:"digest"`
+	Spec    *SpecLocation   `json:"spec,omitempty"`
 	Plan    json.RawMessage `json:"plan"`
+}
+
+// SpecLocation is where the spec of a saved plan was, so that `ctlops apply PLANFILE` run from
+// another directory finds it without -f (issue 17). It is outside the plan's digest: it says
+// where to look, and the spec digest inside the plan still refuses any other spec.
+type SpecLocation struct {
+	// Relative is the spec's path relative to the plan file's directory (a checkout moved as
+	// a whole keeps working); Absolute is where it was when the plan was made.
+	Relative string `json:"relative,omitempty"`
+	Absolute string `json:"absolute,omitempty"`
+}
+
+// SpecFor records spec (a file or directory, as given to -f; "" for ./ctlops.yaml) as seen
+// from a plan file saved at planPath.
+func SpecFor(spec, planPath string) *SpecLocation {
+	if spec == "" {
+		spec = "ctlops.yaml"
+	}
+	abs, err := filepath.Abs(spec)
+	if err != nil {
+		return nil
+	}
+	loc := &SpecLocation{Absolute: abs}
+	if dir, err := filepath.Abs(filepath.Dir(planPath)); err == nil {
+		if rel, err := filepath.Rel(dir, abs); err == nil {
+			loc.Relative = filepath.ToSlash(rel)
+		}
+	}
+	return loc
+}
+
+// Resolve is the spec path to use for a plan file at planPath: the relative location when it
+// exists from there, else the absolute one, else "".
+func (l *SpecLocation) Resolve(planPath string) string {
+	if l == nil {
+		return ""
+	}
+	if l.Relative != "" {
+		p := filepath.Join(filepath.Dir(planPath), filepath.FromSlash(l.Relative))
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if l.Absolute != "" {
+		if _, err := os.Stat(l.Absolute); err == nil {
+			return l.Absolute
+		}
+	}
+	return ""
 }
 
 // Save writes the plan file atomically, so an interrupted `plan --out` never leaves half a
 // plan for apply to read.
-func (p *Plan) Save(path string) error {
+func (p *Plan) Save(path string) error { return p.SaveWith(path, nil) }
+
+// SaveWith is Save recording where the spec is (SpecFor).
+func (p *Plan) SaveWith(path string, spec *SpecLocation) error {
 	canonical, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(planFile{Version: FormatVersion, Digest: digestOf(canonical), Plan: canonical}, "", "  ")
+	b, err := json.MarshalIndent(planFile{Version: FormatVersion, Digest: digestOf(canonical), Spec: spec, Plan: canonical}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -116,6 +171,7 @@ func Load(path string) (*Plan, error) {
 	if p.FormatVersion != FormatVersion {
 		return nil, fmt.Errorf("%s: plan format version %d, this ctlops reads %d: make the plan again with this version", path, p.FormatVersion, FormatVersion)
 	}
+	p.SpecFile = f.Spec.Resolve(path)
 	return &p, nil
 }
 

@@ -136,6 +136,8 @@ const (
 	DesiredTooLarge        ProblemKind = "desired-too-large"        // N: bytes
 	FileGrows              ProblemKind = "file-grows"               // N: from, M: to records
 	InventoryForeignTarget ProblemKind = "inventory-foreign-target" // Server, Have: the address (R14)
+	InventoryAXLDiffers    ProblemKind = "inventory-axl-differs"    // Server, Have: the side that lists it, Want: the other (R14)
+	InventoryAXLUnread     ProblemKind = "inventory-axl-unread"     // Server: the publisher, Detail (R14)
 	PlatformNodeUndeclared ProblemKind = "platform-node-undeclared" // tokenless: Server, Have: its IP (R14)
 	PlatformNodeMissing    ProblemKind = "platform-node-missing"    // tokenless: Server (R14)
 	TokenlessOneSAST       ProblemKind = "tokenless-one-sast"       // tokenless: Have: the release (R16)

@@ -31,6 +31,12 @@ type Live struct {
 	Platform *PlatformLive
 	// Errors are failures that make the cluster unplannable (a server that cannot be read).
 	Errors []string
+	// AXLNodes are the Unified CM nodes AXL listProcessNode lists on AXLFrom, the publisher,
+	// when the cluster declares serviceability endpoints (nil when not asked); AXLError is why
+	// it could not be asked. Both only cross-check Inventory (plan/crosscheck.go).
+	AXLNodes []string
+	AXLFrom  string
+	AXLError string
 }
 
 // ForeignTarget is an inventory entry that names a place ctlops will not go (R14): it is

@@ -28,6 +28,9 @@ type Plan struct {
 	SpecDigest    string     `json:"spec_digest"`
 	Created       time.Time  `json:"created"`
 	Clusters      []*Cluster `json:"clusters"`
+	// SpecFile is, for a plan read from a plan file, the spec it recorded (SpecLocation),
+	// "" when none is recorded or it is gone; never part of the plan's JSON or digest.
+	SpecFile string `json:"-"`
 }
 
 // Cluster is the plan of one cluster.

@@ -143,6 +143,10 @@ func (p Problem) Message() string {
 		return fmt.Sprintf("signWith signs with %q, which is not a SAST record of the installed CTL: phones would reject the file it signs; sign with one of: %s", q(p.Signer), q(strings.Join(p.List, ", ")))
 	case ReplaceNothing:
 		return fmt.Sprintf("--replace %s: the server's file is not refused (it is %s): nothing to replace there; is it the node you investigated?", s, p.Have)
+	case InventoryAXLDiffers:
+		return fmt.Sprintf("server %s is listed by %s but not by %s: check the cluster's nodes before trusting the inventory", s, p.Have, p.Want)
+	case InventoryAXLUnread:
+		return fmt.Sprintf("AXL listProcessNode on %s could not cross-check the inventory: %s", s, q(p.Detail))
 	case InventoryForeignTarget:
 		return fmt.Sprintf("server %s: the inventory names %s as its CTL Provider, which the spec's trust configuration does not cover: ignored, never contacted", s, q(p.Have))
 	}

@@ -186,6 +186,9 @@ func Judge(pc *plan.Cluster) *ClusterResult {
 			cr.Reasons = append(cr.Reasons, fmt.Sprintf("server %s holds no CTL file", server))
 		case plan.Differs, plan.Invalid:
 			what := "differs from the cluster's"
+			if pc.Platform != nil {
+				what = "differs from the CTL CUCM would build now" // tokenless: the prediction
+			}
 			if t.Status == plan.Invalid {
 				what = "fails its own check"
 			}

@@ -7,6 +7,10 @@
 # check for drift, change a node's IP address as a real cluster would, find that drift, plan
 # and apply the fix, check again, reset the lab's phones and see them registered over TLS with the
 # new CTL, and stop everything.
+#
+# A third cluster, metro, is the other kind: a tokenless CUCM 12.5 (lab/cucmsim) reached only
+# through its platform CLI over SSH and TFTP. CUCM signs its CTL itself (ITLRecovery); ctlops
+# plans what CUCM will build, runs `utils ctl …` on the publisher and checks every node's copy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,10 +45,13 @@ run "$CTLOPS" lab up --dir "$LAB"
 say "The desired state, as it would sit in Git" \
   "Mode, tokens (by certificate) and the alternate TFTP server are declared; servers are discovered (R14)."
 grep -v '^#' "$SPEC" | sed -n '1,22p'
+echo "  ..."
+sed -n '/- name: metro/,$p' "$SPEC"   # metro: tokenless, reached through the platform CLI
 run "$CTLOPS" validate -f "$SPEC"
 
 say "Plan the first CTL" \
-  "No CTL exists yet: two tokens (R16), every CallManager/TFTP/CAPF server, br1 as hq's alternate TFTP."
+  "No CTL exists yet: two tokens (R16), every CallManager/TFTP/CAPF server, br1 as hq's alternate TFTP." \
+  "metro (tokenless) is non-secure: its plan is CUCM's own CTL, made by 'utils ctl set-cluster mixed-mode'."
 expect 2 "$CTLOPS" plan -f "$SPEC" --detailed-exitcode --out "$LAB/first.plan"
 
 say "Apply it" \
@@ -87,6 +94,20 @@ run "$CTLOPS" lab phones --dir "$LAB"
 if "$CTLOPS" lab phones --dir "$LAB" --format json | grep -q '"secure": false'; then
   echo "demo: a phone is not registered over TLS after the apply" >&2; exit 1
 fi
+
+say "What metro's phones download" \
+  "The first apply ran 'utils ctl set-cluster mixed-mode' on mpub over SSH; CUCM signed with ITLRecovery."
+msub_tftp=$("$CTLOPS" lab status --dir "$LAB" | awk '$1 == "metro" && $2 == "msub" { print $5 }')
+tftp -m binary "${msub_tftp%:*}" "${msub_tftp#*:}" -c get CTLFile.tlv "$tmp/metro.tlv"
+run "$CTLOPS" inspect "$tmp/metro.tlv" | awk 'NR <= 12 || /^Signature:/'
+
+say "A tokenless cluster changes" "msub's CallManager certificate is regenerated; nobody ran 'utils ctl update CTLFile' (R22)."
+run "$CTLOPS" lab event --dir "$LAB" regen-cert metro/msub
+expect 2 "$CTLOPS" drift -f "$SPEC" --cluster metro
+
+say "Apply the fix on metro" "ctlops runs 'utils ctl update CTLFile' on the publisher and checks every node's copy."
+run "$CTLOPS" apply -f "$SPEC" --cluster metro --auto-approve
+expect 0 "$CTLOPS" drift -f "$SPEC"
 
 say "Stop the lab" "Every node process is stopped and the demo's lab directory deleted: nothing is left running."
 run "$CTLOPS" lab down --dir "$LAB" --purge

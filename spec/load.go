@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -278,8 +279,35 @@ func (l *loader) digest() string {
 		if err != nil {
 			rel = n
 		}
-		sum := sha256.Sum256(l.files[n])
+		sum := sha256.Sum256(modelBytes(n, l.files[n]))
 		fmt.Fprintf(h, "%s\x00%x\n", filepath.ToSlash(rel), sum)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// modelBytes is what the digest hashes of one file: for YAML, the decoded documents as JSON
+// (sorted keys), so that comments and layout, which are not the model, leave a saved plan fresh
+// (issue 17); for certificates, and YAML that does not re-encode (non-string keys), the bytes.
+func modelBytes(name string, b []byte) []byte {
+	if ext := strings.ToLower(filepath.Ext(name)); ext != ".yaml" && ext != ".yml" {
+		return b
+	}
+	var docs []any
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return b
+		}
+		docs = append(docs, v)
+	}
+	j, err := json.Marshal(docs)
+	if err != nil {
+		return b
+	}
+	return j
 }

@@ -514,7 +514,15 @@ func TestDigest(t *testing.T) {
 	if d1 == d0 {
 		t.Fatalf("digest did not change with a certificate")
 	}
-	if err := os.WriteFile(spec, append(y, []byte("# a comment\n")...), 0o644); err != nil {
+	// Comments and layout are not the model: a comment-only edit must not make a saved plan
+	// stale (issue 17); a changed value must.
+	if err := os.WriteFile(spec, append([]byte("# a comment\n\n"), append(y, []byte("# a comment\n")...)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if d := digest(spec); d != d1 {
+		t.Fatalf("digest changed with a comment-only edit")
+	}
+	if err := os.WriteFile(spec, bytes.Replace(y, []byte("username: ctladmin"), []byte("username: ctladmin2"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if d := digest(spec); d == d1 {

@@ -3,7 +3,10 @@ package test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -134,5 +137,88 @@ func TestMetroDoneWhen(t *testing.T) {
 	}
 	if !bytes.Equal(recordCert(before, ctl.RoleCCMTFTP, "mpub"), recordCert(after, ctl.RoleCCMTFTP, "mpub")) {
 		t.Error("mpub's record changed although its certificate did not")
+	}
+}
+
+// TestMetroEvents: every lab event on metro is drift that names what changed, and (after the
+// admin declares what the spec must know: a new node with its host key, a new name) an apply
+// that runs `utils ctl update CTLFile` clears it.
+func TestMetroEvents(t *testing.T) {
+	s := startLab(t)
+	s.run(0, "apply", "-f", s.spec(), "--cluster", "metro", "--auto-approve")
+	declared, err := os.ReadFile(s.spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fix := func(why string) {
+		t.Helper()
+		r := s.run(2, "plan", "-f", s.spec(), "--cluster", "metro", "--detailed-exitcode")
+		if !strings.Contains(r.stdout, "utils ctl update CTLFile on mpub") {
+			t.Errorf("%s: the plan does not run update CTLFile:\n%s", why, r.stdout)
+		}
+		s.run(0, "apply", "-f", s.spec(), "--cluster", "metro", "--auto-approve")
+		s.run(0, "drift", "-f", s.spec(), "--cluster", "metro")
+	}
+	drift := func(why string, want ...string) {
+		t.Helper()
+		r := s.run(2, "drift", "-f", s.spec(), "--cluster", "metro")
+		for _, w := range want {
+			if !strings.Contains(r.stdout, w) {
+				t.Errorf("%s: drift does not say %q:\n%s", why, w, r.stdout)
+			}
+		}
+	}
+	writeSpec := func(b []byte) {
+		t.Helper()
+		if err := os.WriteFile(s.spec(), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	s.run(0, "lab", "event", "--dir", s.lab, "ip-change", "msub", "10.30.0.77")
+	drift("ip-change", "CCM+TFTP msub: IP 10.30.0.2 → 10.30.0.77")
+	fix("ip-change")
+
+	s.run(0, "lab", "event", "--dir", s.lab, "tamper", "metro/msub")
+	drift("tamper", "server msub holds a CTL that fails its own check")
+	fix("tamper")
+
+	// A new node is refused until it is declared with its host key; then the CTL lists it.
+	r := s.run(0, "lab", "event", "--dir", s.lab, "add-node", "metro")
+	m := regexp.MustCompile(`host key (SHA256:[A-Za-z0-9+/]+=?)`).FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("add-node does not print the host key: %s", r.stdout)
+	}
+	drift("add-node", "node msub2", "not declared")
+	var added platformNode
+	for _, n := range s.metroNodes() {
+		if n.Name == "msub2" {
+			added = n
+		}
+	}
+	if added.SSH == "" || added.TFTP == "" {
+		t.Fatalf("lab status does not list msub2: %+v", s.metroNodes())
+	}
+	withNode := strings.Replace(string(declared), "]\n      credentials:", ", "+m[1]+"]\n      credentials:", 1)
+	withNode += fmt.Sprintf("        - {name: msub2, ssh: %q, tftp: %q, roles: [CCM, TFTP]}\n", added.SSH, added.TFTP)
+	writeSpec([]byte(withNode))
+	fix("add-node")
+	if f := s.metroCTLs(s.metroNodes()); recordCert(f, ctl.RoleCCMTFTP, "msub2") == nil {
+		t.Error("the CTL does not list msub2")
+	}
+
+	// A removed node: declared but gone until the spec forgets it; then the CTL drops it.
+	s.run(0, "lab", "event", "--dir", s.lab, "remove-node", "metro/msub2")
+	drift("remove-node", "node msub2 is declared", "not in `show network cluster`")
+	writeSpec(declared)
+	fix("remove-node")
+
+	// A renamed node: its new name is declared, and CUCM's CTL follows.
+	s.run(0, "lab", "event", "--dir", s.lab, "rename", "metro/msub", "msub7")
+	drift("rename", "node msub7", "not declared")
+	writeSpec([]byte(strings.Replace(string(declared), "{name: msub,", "{name: msub7,", 1)))
+	fix("rename")
+	if f := s.metroCTLs(s.metroNodes()); recordCert(f, ctl.RoleCCMTFTP, "msub7") == nil || recordCert(f, ctl.RoleCCMTFTP, "msub") != nil {
+		t.Error("the CTL does not list msub under its new name")
 	}
 }

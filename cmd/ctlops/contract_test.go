@@ -153,12 +153,39 @@ func TestLabDirFromEnvironment(t *testing.T) {
 }
 
 // tokens and resign take -f and use the spec's signWith.pkcs11; the environment's module wins.
+//
+// The example names SafeNet's real path, which a developer's machine may have; so the test runs
+// on a copy of the example whose module is a path under a temporary directory that cannot
+// exist, and checks separately that the example itself names SafeNet's file.
 func TestSignWithFromSpec(t *testing.T) {
-	spec := filepath.Join("..", "..", "examples", "mixed", "ctlops.yaml")
+	example, err := os.ReadFile(filepath.Join("..", "..", "examples", "mixed", "ctlops.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const real = "/usr/lib/libeTPkcs11.so"
+	if !strings.Contains(string(example), "module: "+real) {
+		t.Fatalf("examples/mixed/ctlops.yaml no longer names %s", real)
+	}
+	tmp := t.TempDir()
+	certs, err := filepath.Abs(filepath.Join("..", "..", "examples", "certs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(certs, filepath.Join(tmp, "certs")); err != nil {
+		t.Fatal(err)
+	}
+	fromSpec := filepath.Join(tmp, "absent", "libFromSpec.so")
+	spec := filepath.Join(tmp, "mixed", "ctlops.yaml")
+	if err := os.MkdirAll(filepath.Dir(spec), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spec, []byte(strings.Replace(string(example), real, fromSpec, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("CTLOPS_PKCS11_MODULE", "")
 	os.Unsetenv("CTLOPS_PKCS11_MODULE")
 	code, _, errs := runCtl(t, "tokens", "-f", spec)
-	if code != 1 || !strings.Contains(strings.ToLower(errs), "libetpkcs11.so") {
+	if code != 1 || !strings.Contains(errs, "libFromSpec.so") {
 		t.Errorf("tokens -f: exit %d, stderr %q", code, errs)
 	}
 	code, _, errs = runCtl(t, "tokens", "-f", spec, "--pkcs11-module", "/nonexistent/flag.so")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -113,8 +114,11 @@ refused plan.`,
 				return err
 			}
 			applyCmd, fullPlan := "ctlops apply", ""
+			if f.file != "" {
+				applyCmd += " -f " + shellWord(f.file)
+			}
 			if out != "" {
-				applyCmd, fullPlan = "ctlops apply "+out, out
+				applyCmd, fullPlan = applyCommand(out, f.file), out
 			}
 			if err := renderPlan(cmd.OutOrStdout(), p, format, &f, applyCmd, fullPlan); err != nil {
 				return err
@@ -122,10 +126,10 @@ refused plan.`,
 			if out != "" && p.Failed() {
 				fmt.Fprintf(cmd.ErrOrStderr(), "Plan not saved to %s: it is refused, so nothing may apply it.\n", out)
 			} else if out != "" {
-				if err := p.Save(out); err != nil {
+				if err := p.SaveWith(out, plan.SpecFor(f.file, out)); err != nil {
 					return fmt.Errorf("--out: %w", err)
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "Plan saved to %s; apply it with: ctlops apply %s\n", out, out)
+				fmt.Fprintf(cmd.ErrOrStderr(), "Plan saved to %s; apply it with: %s\n", out, applyCommand(out, f.file))
 			}
 			switch {
 			case p.Failed():
@@ -142,4 +146,26 @@ refused plan.`,
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, markdown or json")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when there are changes, 0 when none")
 	return cmd
+}
+
+// applyCommand is the exact command that applies the plan saved at out: with -f when the spec
+// is not ./ctlops.yaml, so that it can be pasted as it is (the plan file also records the
+// spec, for `apply PLANFILE` from elsewhere).
+func applyCommand(out, specFile string) string {
+	c := "ctlops apply " + shellWord(out)
+	if specFile != "" {
+		c += " -f " + shellWord(specFile)
+	}
+	return c
+}
+
+// shellWord quotes s for a POSIX shell when it holds anything but plain path characters.
+func shellWord(s string) string {
+	for _, r := range s {
+		if !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r == '+' || r == '=' ||
+			(r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')) {
+			return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		}
+	}
+	return s
 }

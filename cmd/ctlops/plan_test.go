@@ -90,6 +90,10 @@ func TestPlanCommand(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(stdout, "## ctlops plan") || !strings.Contains(stdout, "```diff") {
 		t.Errorf("markdown: exit %d\n%s", code, stdout)
 	}
+	// The footer's command is the exact one: with -f, since the spec is not ./ctlops.yaml.
+	if !strings.Contains(stdout, "ctlops apply -f "+shellWord(spec)) {
+		t.Errorf("markdown footer lacks `ctlops apply -f %s`:\n%s", spec, stdout)
+	}
 	for _, s := range []string{stdout, stderr} {
 		if strings.Contains(s, providertest.Password) {
 			t.Fatal("the provider password was printed")

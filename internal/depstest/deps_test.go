@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	"provider/providertest":         {"ctl", "cucm", "provider", "provider/refserver", "provider/providertest/hostile"},
 	"provider/providertest/hostile": {},
 	"plan":                          {"ctl", "cucm", "phonerules", "cucm/tokenless", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
-	"live":                          {"ctl", "cucm", "cucm/adapter", "cucm/platform", "plan", "provider", "spec", "internal/termsafe"},
+	"live":                          {"ctl", "cucm", "cucm/adapter", "cucm/platform", "cucm/serviceability", "plan", "provider", "spec", "internal/termsafe"},
 	"reconcile":                     {"ctl", "cucm", "live", "plan", "spec", "internal/atomicfile", "internal/termsafe"},
 	"apply":                         {"ctl", "cucm", "phonerules", "cucm/adapter", "cucm/platform", "live", "plan", "provider", "spec", "token", "internal/atomicfile", "internal/safefile", "internal/termsafe", "cucm/serviceability", "rollout"},
 	"lab":                           {"ctl", "cucm", "provider", "provider/refserver", "spec", "token", "token/softhsm", "internal/atomicfile", "internal/safefile", "internal/termsafe", "lab/callmanager", "lab/cnf", "lab/phone", "phonerules", "cucm/serviceability", "lab/servicesim", "lab/cucmsim"},

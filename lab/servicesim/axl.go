@@ -101,6 +101,13 @@ func axlFault(w http.ResponseWriter, op string, code int, msg string) {
 
 // processNodes lists EnterpriseWideData and every node matching the criteria; "%" is the SQL
 // wildcard AXL list operations take.
+// NodeLister is what Devices may also implement when the cluster's nodes change while the
+// simulator runs (the lab's rename, add-node and remove-node events): listProcessNode then
+// answers its names, the publisher first, instead of the configured nodes.
+type NodeLister interface {
+	ProcessNodes() []string
+}
+
 func (c *Cluster) processNodes(name, desc, role string) string {
 	var b strings.Builder
 	b.WriteString("<ns1:listProcessNodeResponse><return>")
@@ -118,12 +125,22 @@ func (c *Cluster) processNodes(name, desc, role string) string {
 		b.WriteString("</processNode>")
 	}
 	entry(serviceability.EnterpriseWideData, "", "Publisher")
-	for _, nd := range c.nodes {
-		usage := "Subscriber"
-		if nd.Publisher {
-			usage = "Publisher"
+	if nl, ok := c.cfg.Devices.(NodeLister); ok {
+		for i, name := range nl.ProcessNodes() {
+			usage := "Subscriber"
+			if i == 0 {
+				usage = "Publisher"
+			}
+			entry(name, name, usage)
 		}
-		entry(nd.Name, nd.Name, usage)
+	} else {
+		for _, nd := range c.nodes {
+			usage := "Subscriber"
+			if nd.Publisher {
+				usage = "Publisher"
+			}
+			entry(nd.Name, nd.Name, usage)
+		}
 	}
 	b.WriteString("</return></ns1:listProcessNodeResponse>")
 	return b.String()

@@ -128,8 +128,11 @@ func startCluster(dir, name string, n int, password string, connDelay time.Durat
 	c := manifest.Cluster{Name: name, Dir: dir, CAFile: info.CAFile, User: refserver.AdminUser}
 	for i, ni := range info.Nodes {
 		// Every node of the fleet shares this process's two cores, which a real fleet does
-		// not: a cold check's burst of handshakes must not pass for dead peers.
-		if err := refserver.UpdateConfig(ni.Config, func(c *refserver.Config) error { c.Limits.PeerTimeout = 30 * time.Second; return nil }); err != nil {
+		// not: a cold check's burst of handshakes must not pass for dead peers or clients.
+		if err := refserver.UpdateConfig(ni.Config, func(c *refserver.Config) error {
+			c.Limits.PeerTimeout, c.Limits.ReadHeaderTimeout, c.Limits.ReadTimeout = 30*time.Second, 60*time.Second, 60*time.Second
+			return nil
+		}); err != nil {
 			return manifest.Cluster{}, err
 		}
 		srv, err := refserver.New(ni.Config)
