@@ -123,7 +123,10 @@ func (c *Cluster) updateCTLLocked() error {
 		}
 	}
 	if v.Major >= 12 {
-		signer, hash = pub.keys["ITLRecovery"], ctl.SHA256
+		// SHA-1: CUCM's TFTP File Signature Algorithm is SHA-1 unless the admin sets SHA-512,
+		// and no CUCM file with SHA-256 (code 2) has been seen (P32) [?]: the
+		// simulator writes the default.
+		signer = pub.keys["ITLRecovery"]
 	}
 	f := ctl.New("CTLFile.tlv", recs)
 	now := c.cfg.Now()
@@ -156,7 +159,7 @@ func (n *Node) rebuildITLLocked() error {
 	pub := c.publisherLocked()
 	signer, hash := n.keys["CallManager"], ctl.SHA1
 	if c.release.Major >= 12 {
-		signer, hash = pub.keys["ITLRecovery"], ctl.SHA256
+		signer = pub.keys["ITLRecovery"] // SHA-1, as the CTL (updateCTLLocked)
 	}
 	var recs []ctl.Record
 	add := func(cert *x509.Certificate, role ctl.Role, m *Node) error {

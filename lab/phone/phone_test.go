@@ -85,10 +85,11 @@ func TestUpdateBySecondSAST(t *testing.T) {
 
 func TestRogueRefusedAndOldListKept(t *testing.T) {
 	l := newLab(t)
-	good := l.serveCTL(l.mixedCTL(l.alice, ctl.SHA1, l.alice, l.bob))
 	for _, c := range []struct{ model, proto string }{{"7960", "SCCP"}, {"7965", "SCCP"}, {"8861", "SIP"}} {
 		t.Run(c.model, func(t *testing.T) {
-			l.serveCTL(l.mixedCTL(l.alice, ctl.SHA1, l.alice, l.bob))
+			// The file this phone installs: signed now, so its timestamp (seconds) is this
+			// subtest's, not the one of a file signed before (a flake across a second).
+			good := l.serveCTL(l.mixedCTL(l.alice, ctl.SHA1, l.alice, l.bob))
 			p := l.phone(c.model, c.proto, phonerules.ModeEncrypted)
 			boot(t, p)
 			// A validly formed CTL whose signer (rogue) no installed CTL trusts and TVS does
