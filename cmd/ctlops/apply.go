@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ctlops/ctlops/apply"
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
@@ -68,6 +69,9 @@ clusters applied, others skipped; 130/143 stopped by a signal.`,
 			stdin, stdout, stderr := cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
+			if len(args) == 1 && f.file == "" {
+				f.file = recordedSpec(args[0], stderr)
+			}
 			cfg, err := loadTrusted(f.file, f.trusted, stderr)
 			if err != nil {
 				return err
@@ -186,4 +190,23 @@ func readLine(r io.Reader) (string, error) {
 			return b.String(), nil
 		}
 	}
+}
+
+// recordedSpec is the spec a plan file recorded (issue 17: `apply PLANFILE` from another
+// directory), used when -f is not given and ./ctlops.yaml is not there. The plan file is
+// untrusted: the path only says where to look; the fresh plan made from that spec must still
+// be the saved one (its spec digest included), and the spec used is named on stderr.
+func recordedSpec(planFile string, stderr io.Writer) string {
+	if _, err := os.Stat("ctlops.yaml"); err == nil {
+		return ""
+	}
+	p, err := plan.Load(planFile)
+	if err != nil || p.SpecFile == "" {
+		return "" // apply reports a bad plan file itself
+	}
+	if _, err := os.Stat(p.SpecFile); err != nil {
+		return ""
+	}
+	fmt.Fprintf(stderr, "using the spec the plan file recorded: %s (give -f to use another)\n", termsafe.Line(p.SpecFile))
+	return p.SpecFile
 }

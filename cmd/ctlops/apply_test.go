@@ -71,8 +71,9 @@ func TestApplyCLI(t *testing.T) {
 		}
 	}
 
-	code, out, errs = w.run(t, withPIN, "apply", "-f", spec, planFile, "--auto-approve")
-	if code != 0 || !strings.Contains(out, "Apply complete.") {
+	// Without -f, from a directory with no ctlops.yaml: the spec the plan file recorded.
+	code, out, errs = w.run(t, withPIN, "apply", planFile, "--auto-approve")
+	if code != 0 || !strings.Contains(out, "Apply complete.") || !strings.Contains(errs, "using the spec the plan file recorded: "+spec) {
 		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errs)
 	}
 	for _, n := range pc.Nodes() {
