@@ -32,7 +32,7 @@ func (o *Options) finish(ctx context.Context, works []*work) {
 				if t.ts.Alternate {
 					continue // an alternate TFTP server's mode is its own cluster's (R17)
 				}
-				o.event(Event{Kind: "mode", Cluster: w.c.Name, Server: t.ts.Server, Address: t.ts.Address, Detail: string(w.c.Mode.To)})
+				o.event(Progress{Kind: "mode", Cluster: w.c.Name, Server: t.ts.Server, Address: t.ts.Address, Detail: string(w.c.Mode.To)})
 				if err := t.node.w.SetMode(ctx, t.node.lock.ID, w.c.Mode.To); err != nil {
 					w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: setting the security mode: %s", t.ts.Server, t.node.scrub(err)))
 					continue
@@ -83,7 +83,7 @@ func (o *Options) restart(ctx context.Context, w *work) {
 			w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s (%s) is not locked by this apply: restart its services by hand", s.Name, s.Provider))
 			continue
 		}
-		o.event(Event{Kind: "restart", Cluster: w.c.Name, Server: s.Name, Address: s.Provider})
+		o.event(Progress{Kind: "restart", Cluster: w.c.Name, Server: s.Name, Address: s.Provider})
 		if err := n.w.Restart(ctx, n.lock.ID, svc); err != nil {
 			w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: restarting %v: %s", termsafe.Line(s.Name), svc, n.scrub(err)))
 			continue

@@ -86,8 +86,8 @@ type Options struct {
 	AuditLog string
 	// User and Host name the lock holder and the audit entry; the OS's when "".
 	User, Host string
-	// Event, when set, is told of each step as it starts (tests use it to act mid-apply).
-	Event func(Event)
+	// Progress, when set, is told of each step as it starts (tests use it to act mid-apply).
+	Progress func(Progress)
 
 	// Replace names the nodes whose refused file the admin investigated and wants replaced
 	// (apply --replace NODE, "NODE" or "CLUSTER/NODE"): the plan turns their refusal into a
@@ -111,8 +111,8 @@ func newApplyID() string {
 	return hex.EncodeToString(b)
 }
 
-// Event is one step of an apply, reported as it starts.
-type Event struct {
+// Progress is one step of an apply, reported as it starts.
+type Progress struct {
 	Kind    string // "lock-wait", "locked", "push", "pushed", "mode", "restart", "command" (tokenless)
 	Cluster string
 	Server  string
@@ -252,9 +252,9 @@ func (o *Options) validate() error {
 	return nil
 }
 
-func (o *Options) event(e Event) {
-	if o.Event != nil {
-		o.Event(e)
+func (o *Options) event(e Progress) {
+	if o.Progress != nil {
+		o.Progress(e)
 	}
 }
 

@@ -310,7 +310,7 @@ func TestLockHeld(t *testing.T) {
 	o := l.opts(cfg, "alice", &out)
 	o.LockTimeout = 30 * time.Second
 	released := false
-	o.Event = func(e apply.Event) {
+	o.Progress = func(e apply.Progress) {
 		if e.Kind == "lock-wait" && !released {
 			released = true
 			if err := other.ReleaseLock(context.Background(), lk.ID); err != nil {
@@ -335,7 +335,7 @@ func TestProviderKilledMidPush(t *testing.T) {
 	var out bytes.Buffer
 	o := l.opts(cfg, "alice", &out)
 	o.Lease = time.Second // the dead node keeps this apply's lock until the lease ends
-	o.Event = func(e apply.Event) {
+	o.Progress = func(e apply.Progress) {
 		if e.Kind == "push" && e.Address == victim.Addr {
 			victim.Stop()
 		}
@@ -418,7 +418,7 @@ func TestInterrupted(t *testing.T) {
 	defer cancel()
 	var out bytes.Buffer
 	o := l.opts(cfg, "alice", &out)
-	o.Event = func(e apply.Event) {
+	o.Progress = func(e apply.Progress) {
 		if e.Kind == "push" {
 			cancel()
 		}

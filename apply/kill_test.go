@@ -32,7 +32,7 @@ func killChild() int {
 		Live:       live.Options{Timeout: 5 * time.Second, Retries: -1, Parallelism: 1},
 		OpenSigner: apply.TokenOpener(apply.TokenOptions{Label: "alice", PINFile: os.Getenv("APPLY_TEST_PIN")}),
 		User:       "tester", Host: "testhost",
-		Event: func(e apply.Event) {
+		Progress: func(e apply.Progress) {
 			if e.Kind == "pushed" {
 				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			}
@@ -109,7 +109,7 @@ func TestAuditLogCheckedFirst(t *testing.T) {
 	o := l.opts(cfg, "alice", &out)
 	o.AuditLog = filepath.Join(l.dir, "ctlops.yaml", "audit.jsonl") // under a regular file
 	locked := false
-	o.Event = func(e apply.Event) { locked = locked || e.Kind == "locked" }
+	o.Progress = func(e apply.Progress) { locked = locked || e.Kind == "locked" }
 	_, text, err := l.run(o)
 	if err == nil || !strings.Contains(err.Error(), "cannot be written") || !strings.Contains(err.Error(), "nothing was locked") {
 		t.Fatalf("err %v\n%s", err, text)
@@ -121,7 +121,7 @@ func TestAuditLogCheckedFirst(t *testing.T) {
 		t.Errorf("servers changed")
 	}
 	// The positive control: the default audit log works and the same apply goes through.
-	o.AuditLog, o.Event = "", nil
+	o.AuditLog, o.Progress = "", nil
 	out.Reset()
 	if _, text, err := l.run(o); err != nil || !locked && !strings.Contains(text, "Taking the update lock") {
 		t.Fatalf("apply with a writable audit log: %v\n%s", err, text)
@@ -141,7 +141,7 @@ func TestInterruptedAfterWriteLanded(t *testing.T) {
 	defer cancel()
 	var out bytes.Buffer
 	o := l.opts(cfg, "alice", &out)
-	o.Event = func(e apply.Event) {
+	o.Progress = func(e apply.Progress) {
 		if e.Kind != "push" {
 			return
 		}

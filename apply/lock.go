@@ -28,7 +28,7 @@ func (o *Options) lockAll(ctx context.Context, nodes []*node) error {
 			l, err := n.w.Lock(ctx, req)
 			if err == nil {
 				n.lock = l
-				o.event(Event{Kind: "locked", Address: n.addr})
+				o.event(Progress{Kind: "locked", Address: n.addr})
 				break
 			}
 			if !errors.Is(err, provider.ErrLocked) {
@@ -52,7 +52,7 @@ func (o *Options) lockAll(ctx context.Context, nodes []*node) error {
 			if !waiting {
 				waiting = true
 				fmt.Fprintf(o.Out, "  %s: lock held by %s; waiting up to %s\n", n.addr, describeHolder(holder, time.Now()), time.Until(deadline).Round(time.Second))
-				o.event(Event{Kind: "lock-wait", Address: n.addr, Detail: describeHolder(holder, time.Now())})
+				o.event(Progress{Kind: "lock-wait", Address: n.addr, Detail: describeHolder(holder, time.Now())})
 			}
 			select {
 			case <-ctx.Done():

@@ -37,7 +37,7 @@ func (o *Options) push(ctx context.Context, works []*work) {
 	}
 	parallel(o.Live.Parallelism, len(jobs), func(i int) {
 		t, d := jobs[i], data[i]
-		o.event(Event{Kind: "push", Cluster: t.c.Name, Server: t.ts.Server, Address: t.ts.Address})
+		o.event(Progress{Kind: "push", Cluster: t.c.Name, Server: t.ts.Server, Address: t.ts.Address})
 		err := ctx.Err()
 		if err == nil {
 			// A node under --replace holds a file the provider cannot judge (or one that
@@ -55,7 +55,7 @@ func (o *Options) push(ctx context.Context, works []*work) {
 		}
 		if err == nil {
 			t.res.Status, t.res.Holds = "updated", provider.ETag(d)
-			o.event(Event{Kind: "pushed", Cluster: t.c.Name, Server: t.ts.Server, Address: t.ts.Address})
+			o.event(Progress{Kind: "pushed", Cluster: t.c.Name, Server: t.ts.Server, Address: t.ts.Address})
 			return
 		}
 		t.res.Holds = readBack(t)

@@ -202,7 +202,7 @@ func TestSignerPreview(t *testing.T) {
 		o.OpenSigner, o.PreviewSigner = apply.TokenOpener(tok), apply.TokenPreview(tok)
 		o.AutoApprove = false
 		o.Confirm = func(string) (bool, error) { asked = true; return true, nil }
-		o.Event = func(e apply.Event) {
+		o.Progress = func(e apply.Progress) {
 			if e.Kind == "locked" && !asked {
 				t.Error("locked before the question")
 			}

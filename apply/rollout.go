@@ -101,7 +101,7 @@ func (o *Options) runRollout(ctx context.Context, sc *spec.Cluster, rec *rollout
 	opt := rollout.Options{
 		RestartServices: rec.Restart, ResetDevices: rec.Reset, Batch: rec.Batch, PublisherFirst: rec.PublisherFirst,
 		Timeout: o.Rollout.Timeout, Poll: o.Rollout.Poll, Tolerance: o.Rollout.Tolerance,
-		Emit: func(e rollout.Event) { writeRolloutEvent(o.Out, e) },
+		Emit: func(e rollout.Progress) { writeRolloutEvent(o.Out, e) },
 		Save: func(st *rollout.State) error {
 			rec.State = st
 			b, err := json.Marshal(rec)
@@ -145,7 +145,7 @@ func safeNames(list []string) []string {
 }
 
 // writeRolloutEvent renders one event as a progress line.
-func writeRolloutEvent(w io.Writer, e rollout.Event) {
+func writeRolloutEvent(w io.Writer, e rollout.Progress) {
 	node := termsafe.Line(e.Node)
 	switch e.Kind {
 	case rollout.KindCounts:

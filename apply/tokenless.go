@@ -106,7 +106,7 @@ func (o *Options) tokenlessCluster(ctx context.Context, c *plan.Cluster) (*Clust
 	pool := adapter.NewPool(t)
 	defer pool.Close()
 	fmt.Fprintf(o.Out, "\nCluster %s (tokenless): pre-flight, then %s on %s...\n", c.Name, c.Platform.Command, termsafe.Line(c.Platform.Publisher))
-	o.event(Event{Kind: "command", Cluster: c.Name, Server: c.Platform.Publisher, Detail: c.Platform.Command})
+	o.event(Progress{Kind: "command", Cluster: c.Name, Server: c.Platform.Publisher, Detail: c.Platform.Command})
 	ar, err := adapter.Apply(ctx, pool, adapter.ApplyOptions{
 		WantMixed:       sc.Mode == cucm.ModeMixed,
 		RestartServices: o.RestartServices,

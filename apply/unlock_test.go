@@ -93,7 +93,7 @@ func TestSignerPreflight(t *testing.T) {
 			var out bytes.Buffer
 			o := l.opts(cfg, "alice", &out)
 			o.CheckSigner = apply.TokenPreflight(tc.tok)
-			o.Event = func(e apply.Event) {
+			o.Progress = func(e apply.Progress) {
 				if e.Kind == "locked" || e.Kind == "lock-wait" {
 					t.Errorf("a lock was taken (%+v) before the signer was checked", e)
 				}

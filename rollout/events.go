@@ -2,10 +2,10 @@ package rollout
 
 import "github.com/ctlops/ctlops/cucm/serviceability"
 
-// Kind says what an Event reports. Events are data, not sentences: a view renders them.
+// Kind says what a Progress reports. They are data, not sentences: a view renders them.
 type Kind string
 
-// The kinds of Event, in the order a full rollout emits them.
+// The kinds of Progress, in the order a full rollout emits them.
 const (
 	KindCounts          Kind = "counts"           // Phase "before" or "after", Counts
 	KindServiceSkipped  Kind = "service-skipped"  // Node, Service, Status: the node does not run it
@@ -21,8 +21,8 @@ const (
 	KindDone            Kind = "done"             // Result
 )
 
-// Event is one step of a rollout.
-type Event struct {
+// Progress is one step of a rollout, reported as it happens.
+type Progress struct {
 	Kind    Kind
 	Cluster string
 	Node    string

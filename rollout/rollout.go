@@ -62,7 +62,7 @@ type Options struct {
 	PublisherFirst bool
 	Tolerance      Tolerance
 	// Emit receives every event (may be nil).
-	Emit func(Event)
+	Emit func(Progress)
 	// Save is called with the State after every completed step (may be nil); an error
 	// stops the rollout, since a step that cannot be recorded cannot be resumed safely.
 	Save func(*State) error
@@ -127,7 +127,7 @@ func Run(ctx context.Context, c Cluster, opt Options, st *State) (*Result, error
 		if err := r.save(); err != nil {
 			return nil, err
 		}
-		r.emit(Event{Kind: KindCounts, Phase: "before", Counts: st.Before})
+		r.emit(Progress{Kind: KindCounts, Phase: "before", Counts: st.Before})
 	}
 	stopped, err := r.steps(ctx)
 	if err != nil {
@@ -142,7 +142,7 @@ func Run(ctx context.Context, c Cluster, opt Options, st *State) (*Result, error
 		after := Count(phones)
 		res.After = &after
 		res.Missing = missing(st.Phones, phones)
-		r.emit(Event{Kind: KindCounts, Phase: "after", Counts: res.After, Phones: res.Missing})
+		r.emit(Progress{Kind: KindCounts, Phase: "after", Counts: res.After, Phones: res.Missing})
 	}
 	res.Status = Applied
 	if res.Stopped != "" || res.After == nil || len(res.Missing) > opt.Tolerance.Allowed(len(st.Phones)) {
@@ -153,7 +153,7 @@ func Run(ctx context.Context, c Cluster, opt Options, st *State) (*Result, error
 	if err := r.save(); err != nil {
 		return nil, err
 	}
-	r.emit(Event{Kind: KindDone, Result: res})
+	r.emit(Progress{Kind: KindDone, Result: res})
 	return res, nil
 }
 
@@ -212,7 +212,7 @@ func (r *runner) callManagerOrder() []Node {
 	return append(subs, pubs...)
 }
 
-func (r *runner) emit(e Event) {
+func (r *runner) emit(e Progress) {
 	if r.opt.Emit != nil {
 		e.Cluster = r.c.Name
 		r.opt.Emit(e)

@@ -23,7 +23,7 @@ type lab struct {
 	dev    *servicesim.MemDevices
 	c      Cluster
 	mu     sync.Mutex
-	events []Event
+	events []Progress
 }
 
 // newLab starts a three-node cluster on loopback: cm1 publisher (TFTP, no phones), cm2 and
@@ -76,7 +76,7 @@ func (l *lab) opts(o Options) Options {
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Second
 	}
-	o.Emit = func(e Event) {
+	o.Emit = func(e Progress) {
 		l.mu.Lock()
 		l.events = append(l.events, e)
 		l.mu.Unlock()
@@ -272,7 +272,7 @@ func TestResumeAfterInterruption(t *testing.T) {
 	var saved string
 	opt := l.opts(Options{ResetDevices: true, Batch: 2})
 	emit := opt.Emit
-	opt.Emit = func(e Event) {
+	opt.Emit = func(e Progress) {
 		emit(e)
 		if e.Kind == KindBatchRegistered && e.Batch == 1 {
 			cancel() // the process dies here; only the saved state survives

@@ -59,7 +59,7 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 	}
 	if cur != serviceability.Started {
 		// Not activated or not running on this node: nothing to restart, nothing touched.
-		r.emit(Event{Kind: KindServiceSkipped, Node: n.Name, Service: svc, Status: cur})
+		r.emit(Progress{Kind: KindServiceSkipped, Node: n.Name, Service: svc, Status: cur})
 		r.st.Skipped = append(r.st.Skipped, n.Name+" "+svc)
 		return "", nil
 	}
@@ -76,13 +76,13 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 				origin[p.Name] = true
 			}
 		}
-		r.emit(Event{Kind: KindPhonesWaiting, Node: n.Name, Service: svc, Phones: waiting})
+		r.emit(Progress{Kind: KindPhonesWaiting, Node: n.Name, Service: svc, Phones: waiting})
 	}
 	at := time.Now()
 	if _, err := n.Services.ControlServices(ctx, serviceability.Restart, svc); err != nil {
 		return r.nodeFailed(n, svc, cur, nil, err), nil
 	}
-	r.emit(Event{Kind: KindServiceRestart, Node: n.Name, Service: svc})
+	r.emit(Progress{Kind: KindServiceRestart, Node: n.Name, Service: svc})
 
 	// Started counts only once the service went through another status or its UpTime is
 	// younger than the request: right after the request a node may still report the old run.
@@ -98,7 +98,7 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 		}
 		if info.Status != last {
 			last = info.Status
-			r.emit(Event{Kind: KindServiceStatus, Node: n.Name, Service: svc, Status: last})
+			r.emit(Progress{Kind: KindServiceStatus, Node: n.Name, Service: svc, Status: last})
 		}
 		if info.Status != serviceability.Started {
 			restarted = true
@@ -110,7 +110,7 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 	if err != nil {
 		return r.nodeFailed(n, svc, last, nil, fmt.Errorf("%s did not reach Started: %w", svc, err)), nil
 	}
-	r.emit(Event{Kind: KindServiceStarted, Node: n.Name, Service: svc, Status: serviceability.Started})
+	r.emit(Progress{Kind: KindServiceStarted, Node: n.Name, Service: svc, Status: serviceability.Started})
 	if svc != serviceability.ServiceCallManager {
 		return "", nil
 	}
@@ -123,7 +123,7 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 	if left != nil {
 		return r.nodeFailed(n, svc, serviceability.Started, left, err), nil
 	}
-	r.emit(Event{Kind: KindPhonesReturned, Node: n.Name, Service: svc, Phones: waiting})
+	r.emit(Progress{Kind: KindPhonesReturned, Node: n.Name, Service: svc, Phones: waiting})
 	return "", nil
 }
 
@@ -149,7 +149,7 @@ func (r *runner) nodeFailed(n Node, svc string, st serviceability.ServiceStatus,
 	if len(phones) > 0 {
 		msg += ": phones not registered again: " + names(phones)
 	}
-	r.emit(Event{Kind: KindNodeFailed, Node: n.Name, Service: svc, Status: st, Phones: phones, Err: msg})
+	r.emit(Progress{Kind: KindNodeFailed, Node: n.Name, Service: svc, Status: st, Phones: phones, Err: msg})
 	return msg
 }
 
@@ -215,11 +215,11 @@ func (r *runner) resets(ctx context.Context) (string, error) {
 		for _, name := range batch {
 			if err := r.c.Resetter.DoDeviceReset(ctx, name); err != nil {
 				msg := fmt.Sprintf("batch %d/%d: reset %s: %s", num, total, termsafe.Line(name), err)
-				r.emit(Event{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: []string{name}, Err: msg})
+				r.emit(Progress{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: []string{name}, Err: msg})
 				return msg, nil
 			}
 		}
-		r.emit(Event{Kind: KindBatchReset, Batch: num, Batches: total, Phones: batch})
+		r.emit(Progress{Kind: KindBatchReset, Batch: num, Batches: total, Phones: batch})
 		// A reset always drops the registration, for longer than a poll on a real phone: a
 		// phone counts as back once seen unregistered, or registered later than the reset's
 		// second (a registration from that same second may predate the reset).
@@ -228,14 +228,14 @@ func (r *runner) resets(ctx context.Context) (string, error) {
 		})
 		if left != nil {
 			msg := fmt.Sprintf("batch %d/%d: phones not registered again: %s (%v)", num, total, names(left), err)
-			r.emit(Event{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: left, Err: msg})
+			r.emit(Progress{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: left, Err: msg})
 			return msg, nil
 		}
 		r.st.ResetDone = end
 		if err := r.save(); err != nil {
 			return "", err
 		}
-		r.emit(Event{Kind: KindBatchRegistered, Batch: num, Batches: total, Phones: batch})
+		r.emit(Progress{Kind: KindBatchRegistered, Batch: num, Batches: total, Phones: batch})
 	}
 	return "", nil
 }

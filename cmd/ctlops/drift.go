@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ctlops/ctlops/reconcile"
+	"github.com/ctlops/ctlops/drift"
 )
 
 func init() { register(newDriftCmd) }
@@ -38,16 +38,16 @@ Prometheus metrics for node_exporter's textfile collector, --listen ADDR serves 
 FNV-1a hash of the name mod n is i (0-based), for one scheduled job per shard.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			sched := reconcile.Schedule{Every: every, Listen: listen, Format: format}
+			sched := drift.Schedule{Every: every, Listen: listen, Format: format}
 			if err := sched.Validate(); err != nil {
 				return err
 			}
-			sh, err := reconcile.ParseShard(shard)
+			sh, err := drift.ParseShard(shard)
 			if err != nil {
 				return fmt.Errorf("--shard: %w", err)
 			}
 			if notify != "" {
-				if err := reconcile.ValidateNotifyURL(notify); err != nil {
+				if err := drift.ValidateNotifyURL(notify); err != nil {
 					return err
 				}
 			}
@@ -55,16 +55,16 @@ FNV-1a hash of the name mod n is i (0-based), for one scheduled job per shard.`,
 			if err != nil {
 				return err
 			}
-			o := reconcile.Options{Parallelism: f.parallelism, Timeout: f.timeout, Shard: sh, Version: version, Progress: progressFor(cmd.ErrOrStderr())}
-			loop := &reconcile.Loop{
-				Check:       func(ctx context.Context) (*reconcile.Result, error) { return reconcile.Check(ctx, cfg, f.clusters, o) },
+			o := drift.Options{Parallelism: f.parallelism, Timeout: f.timeout, Shard: sh, Version: version, Progress: progressFor(cmd.ErrOrStderr())}
+			loop := &drift.Loop{
+				Check:       func(ctx context.Context) (*drift.Result, error) { return drift.Check(ctx, cfg, f.clusters, o) },
 				Every:       every,
 				ReportFile:  report,
 				MetricsFile: metrics,
 				NotifyURL:   notify,
 			}
 			if metrics != "" || listen != "" {
-				loop.Metrics = reconcile.NewMetrics()
+				loop.Metrics = drift.NewMetrics()
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ctlops/ctlops/drift"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
-	"github.com/ctlops/ctlops/reconcile"
 	"github.com/ctlops/ctlops/spec"
 )
 
@@ -32,7 +32,7 @@ errors and the watch goes on. Nothing is written to any server. Stop it with Ctr
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return reconcile.Watch(ctx, reconcile.WatchOptions{
+			return drift.Watch(ctx, drift.WatchOptions{
 				Path:     f.file,
 				Debounce: debounce,
 				Plan: func(ctx context.Context, cfg *spec.Config) (*plan.Plan, error) {

@@ -15,7 +15,7 @@ import (
 const module = "github.com/ctlops/ctlops"
 
 // allowed lists, for each package of the module, the project packages it may import
-// directly. The layering it writes down: cmd -> apply/reconcile -> live/plan -> spec,
+// directly. The layering it writes down: cmd -> apply/drift -> live/plan -> spec,
 // provider, token -> ctl, with cucm (the shared value types) and the internal helpers below
 // everything. A package that is not listed fails the test: say where it sits first.
 var allowed = map[string][]string{
@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	"provider/providertest/hostile": {},
 	"plan":                          {"ctl", "cucm", "phonerules", "cucm/tokenless", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
 	"live":                          {"ctl", "cucm", "cucm/adapter", "cucm/platform", "cucm/serviceability", "plan", "provider", "spec", "internal/progress", "internal/termsafe"},
-	"reconcile":                     {"ctl", "cucm", "live", "plan", "spec", "internal/atomicfile", "internal/progress", "internal/termsafe"},
+	"drift":                         {"ctl", "cucm", "live", "plan", "spec", "internal/atomicfile", "internal/progress", "internal/termsafe"},
 	"apply":                         {"ctl", "cucm", "phonerules", "cucm/adapter", "cucm/platform", "live", "plan", "provider", "spec", "token", "internal/atomicfile", "internal/safefile", "internal/termsafe", "cucm/serviceability", "rollout"},
 	"lab":                           {"ctl", "cucm", "provider", "provider/refserver", "spec", "token", "token/softhsm", "internal/atomicfile", "internal/safefile", "internal/termsafe", "lab/callmanager", "lab/cnf", "lab/phone", "phonerules", "cucm/serviceability", "lab/servicesim", "lab/cucmsim"},
 	"internal/labtest":              {"ctl", "cucm", "live", "plan", "provider", "provider/providertest", "spec", "internal/termsafe"},
@@ -167,7 +167,7 @@ func TestDependencyPolicyControls(t *testing.T) {
 		{"transitive network", pkg{ImportPath: module + "/spec", Deps: []string{"fmt", "net/http", "net/http/internal"}}, "spec reaches net/http"},
 		{"transitive terminal", pkg{ImportPath: module + "/ctl", Deps: []string{"golang.org/x/term"}}, "ctl reaches golang.org/x/term"},
 		{"unplaced package", pkg{ImportPath: module + "/newthing"}, "package newthing has no entry"},
-		{"drift writes", pkg{ImportPath: module + "/reconcile", Imports: []string{module + "/provider"}}, "new edge reconcile -> provider"},
+		{"drift writes", pkg{ImportPath: module + "/drift", Imports: []string{module + "/provider"}}, "new edge drift -> provider"},
 	} {
 		got := strings.Join(check([]pkg{c.pkg}), "\n")
 		if !strings.Contains(got, c.want) {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/drift"
 	"github.com/ctlops/ctlops/provider"
-	"github.com/ctlops/ctlops/reconcile"
 )
 
 // A fleet of two clusters in another process checks clean, and a CTL removed behind the
@@ -23,8 +23,8 @@ func TestFleetChecksClean(t *testing.T) {
 	}
 	f := Start(t, Options{Clusters: 2, Nodes: 2}, 2*time.Minute)
 	f.Prepare()
-	o := reconcile.Options{Parallelism: 4, Timeout: 10 * time.Second, Retries: -1}
-	r, err := reconcile.Check(context.Background(), f.Spec, nil, o)
+	o := drift.Options{Parallelism: 4, Timeout: 10 * time.Second, Retries: -1}
+	r, err := drift.Check(context.Background(), f.Spec, nil, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestFleetChecksClean(t *testing.T) {
 	if err := os.Remove(n.FileLocation + "/CTLFile.tlv"); err != nil {
 		t.Fatal(err)
 	}
-	r, err = reconcile.Check(context.Background(), f.Spec, nil, o)
+	r, err = drift.Check(context.Background(), f.Spec, nil, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,10 +76,10 @@ func BenchmarkDriftFleet(b *testing.B) {
 	f.Prepare()
 	f.SetDelay(delay)
 	b.Logf("fleet of %d clusters x 3 nodes set up in %s (servers in pid %d)", n, time.Since(t0).Round(time.Second), f.cmd.Process.Pid)
-	o := reconcile.Options{Parallelism: n, Timeout: 30 * time.Second, Retries: -1}
+	o := drift.Options{Parallelism: n, Timeout: 30 * time.Second, Retries: -1}
 	run := func(tb testing.TB, names []string) time.Duration {
 		start := time.Now()
-		r, err := reconcile.Check(context.Background(), f.Spec, names, o)
+		r, err := drift.Check(context.Background(), f.Spec, names, o)
 		if err != nil {
 			tb.Fatal(err)
 		}

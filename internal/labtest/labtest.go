@@ -1,7 +1,7 @@
 // Package labtest sets up what tests of plan-based commands need: reference clusters on
 // loopback (provider/providertest), SAST tokens as software keys with certificate files, a
 // spec YAML pointing at both, and a signed CTL installed as a successful apply would leave it.
-// It is the helper of plan's scenario tests made importable, for reconcile and later packages.
+// It is the helper of plan's scenario tests made importable, for drift and later packages.
 package labtest
 
 import (

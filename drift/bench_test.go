@@ -1,4 +1,4 @@
-package reconcile_test
+package drift_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/drift"
 	"github.com/ctlops/ctlops/internal/labtest"
-	"github.com/ctlops/ctlops/reconcile"
 )
 
 // BenchmarkDriftFleet checks a fleet of reference clusters of 3 nodes on loopback, every
@@ -23,7 +23,7 @@ import (
 // checking. CTLOPS_BENCH_FLEET sets the number of clusters (default 200); setting the fleet
 // up generates 5 RSA keys per cluster, about a minute for 200 on 2 cores.
 //
-//	go test ./reconcile -run '^$' -bench DriftFleet -benchtime 5x
+//	go test ./drift -run '^$' -bench DriftFleet -benchtime 5x
 func BenchmarkDriftFleet(b *testing.B) {
 	n := 200
 	if s := os.Getenv("CTLOPS_BENCH_FLEET"); s != "" {
@@ -51,11 +51,11 @@ func BenchmarkDriftFleet(b *testing.B) {
 		}
 	}
 	b.Logf("fleet of %d clusters x 3 nodes set up in %s", n, time.Since(t0).Round(time.Second))
-	o := reconcile.Options{Parallelism: n, Timeout: 30 * time.Second, Retries: -1}
+	o := drift.Options{Parallelism: n, Timeout: 30 * time.Second, Retries: -1}
 	ctx := context.Background()
 	run := func(b testing.TB, names []string) time.Duration {
 		start := time.Now()
-		r, err := reconcile.Check(ctx, cfg, names, o)
+		r, err := drift.Check(ctx, cfg, names, o)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-// Package reconcile tells when live clusters have moved away from what Git declares: a drift
+// Package drift tells when live clusters have moved away from what Git declares: a drift
 // check is a plan (package live fetches, package plan judges) that is never applied, run once
 // or on a schedule, reported as JSON lines, a JSON report, Prometheus metrics and a webhook;
 // watch re-plans whenever the spec or a file it references changes.
@@ -6,7 +6,7 @@
 // Nothing here can change a server. The package reaches servers only through package live,
 // which only ever holds provider.Reader values (see readonly.go): the drift path has no write
 // method to call, whatever the flags.
-package reconcile
+package drift
 
 import (
 	"context"
@@ -232,7 +232,7 @@ func Judge(pc *plan.Cluster) *ClusterResult {
 		}
 		cr.Reasons = append(cr.Reasons, r)
 	}
-	judgeTokenless(pc, cr) // reconcile/tokenless.go
+	judgeTokenless(pc, cr) // drift/tokenless.go
 	if pc.Desired != nil {
 		s := sha256.Sum256(pc.Desired.Data)
 		cr.DesiredDigest = hex.EncodeToString(s[:])

@@ -1,4 +1,4 @@
-package reconcile_test
+package drift_test
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ctlops/ctlops/drift"
 	"github.com/ctlops/ctlops/internal/labtest"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/provider/providertest"
-	"github.com/ctlops/ctlops/reconcile"
 )
 
 // TestDriftScenarios makes one cluster drift the ways a real one does (R22 events, a file
@@ -220,7 +220,7 @@ func TestDriftNeverWrites(t *testing.T) {
 	}
 }
 
-// TestDriftSources: package reconcile names no way of getting a writable provider. Together
+// TestDriftSources: package drift names no way of getting a writable provider. Together
 // with live holding only Readers, this keeps the drift path read-only as code changes.
 func TestDriftSources(t *testing.T) {
 	files, err := filepath.Glob("*.go")
@@ -248,11 +248,11 @@ func TestDriftSources(t *testing.T) {
 func TestCheckSelection(t *testing.T) {
 	l := labtest.New(t, map[string]int{"hq": 1})
 	cfg := l.Spec(labtest.Mixed("hq"))
-	_, err := reconcile.Check(context.Background(), cfg, []string{"nope"}, opts)
+	_, err := drift.Check(context.Background(), cfg, []string{"nope"}, opts)
 	if err == nil || !strings.Contains(err.Error(), "no cluster named nope") {
 		t.Fatalf("error %v", err)
 	}
-	r, err := reconcile.Check(context.Background(), cfg, nil, reconcile.Options{Shard: reconcile.Shard{I: 1 - reconcile.Of("hq", 2), N: 2}})
+	r, err := drift.Check(context.Background(), cfg, nil, drift.Options{Shard: drift.Shard{I: 1 - drift.Of("hq", 2), N: 2}})
 	if err != nil || len(r.Clusters) != 0 {
 		t.Fatalf("shard without hq: %v, %d clusters", err, len(r.Clusters))
 	}

@@ -1,14 +1,14 @@
-package reconcile
+package drift
 
 import (
 	"time"
 )
 
-// Event is a change of a cluster's drift state: "drift" when a drift appears (or turns into
+// Change is a change of a cluster's drift state: "drift" when a drift appears (or turns into
 // another drift: a new file on a server, a new desired file), "clear" when it is gone. A
 // scheduled check reports each state once, not at every tick, so a pager fires once per
 // problem.
-type Event struct {
+type Change struct {
 	Type          string    `json:"type"` // "drift" or "clear"
 	Time          time.Time `json:"time"`
 	Cluster       string    `json:"cluster"`
@@ -31,8 +31,8 @@ func NewTracker() *Tracker { return &Tracker{states: map[string]*ClusterResult{}
 // Observe returns the events a check causes. A cluster that could not be checked keeps its
 // state: an unreachable server neither raises nor clears a drift (metrics and the check log
 // report the error).
-func (t *Tracker) Observe(r *Result) []Event {
-	var out []Event
+func (t *Tracker) Observe(r *Result) []Change {
+	var out []Change
 	for _, c := range r.Clusters {
 		if c.Error != "" {
 			continue
@@ -40,7 +40,7 @@ func (t *Tracker) Observe(r *Result) []Event {
 		prev := t.states[c.Name]
 		switch {
 		case c.Drift && (prev == nil || prev.State != c.State):
-			e := Event{Type: "drift", Time: c.Checked, Cluster: c.Name, State: c.State, LiveDigests: c.LiveDigests,
+			e := Change{Type: "drift", Time: c.Checked, Cluster: c.Name, State: c.State, LiveDigests: c.LiveDigests,
 				DesiredDigest: c.DesiredDigest, Reasons: c.Reasons}
 			if c.Plan != nil {
 				e.Summary = c.Plan.SummaryLine()
@@ -51,7 +51,7 @@ func (t *Tracker) Observe(r *Result) []Event {
 			t.states[c.Name] = c
 			out = append(out, e)
 		case !c.Drift && prev != nil:
-			out = append(out, Event{Type: "clear", Time: c.Checked, Cluster: c.Name, Previous: prev.State,
+			out = append(out, Change{Type: "clear", Time: c.Checked, Cluster: c.Name, Previous: prev.State,
 				LiveDigests: c.LiveDigests})
 			delete(t.states, c.Name)
 		}

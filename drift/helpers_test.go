@@ -1,4 +1,4 @@
-package reconcile_test
+package drift_test
 
 import (
 	"bytes"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/drift"
 	"github.com/ctlops/ctlops/internal/labtest"
-	"github.com/ctlops/ctlops/reconcile"
 	"github.com/ctlops/ctlops/spec"
 )
 
@@ -43,11 +43,11 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-var opts = reconcile.Options{Parallelism: 8, Timeout: 5 * time.Second, Retries: -1, Version: "test"}
+var opts = drift.Options{Parallelism: 8, Timeout: 5 * time.Second, Retries: -1, Version: "test"}
 
-func check(t *testing.T, cfg *spec.Config) *reconcile.Result {
+func check(t *testing.T, cfg *spec.Config) *drift.Result {
 	t.Helper()
-	r, err := reconcile.Check(context.Background(), cfg, nil, opts)
+	r, err := drift.Check(context.Background(), cfg, nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,4 +63,4 @@ func installedLab(t *testing.T, nodes int) (*labtest.Lab, *spec.Config) {
 	return l, cfg
 }
 
-func reasons(c *reconcile.ClusterResult) string { return strings.Join(c.Reasons, "\n") }
+func reasons(c *drift.ClusterResult) string { return strings.Join(c.Reasons, "\n") }

@@ -1,4 +1,4 @@
-package reconcile
+package drift
 
 import (
 	"context"
@@ -50,7 +50,7 @@ type CheckLine struct {
 // Once runs one check and publishes it; the error is the check's or a publishing failure
 // (report or metrics file), never a failed notification (logged and retried at the next
 // change: a webhook outage must not stop drift checks).
-func (l *Loop) Once(ctx context.Context) (*Result, []Event, error) {
+func (l *Loop) Once(ctx context.Context) (*Result, []Change, error) {
 	if l.tracker == nil {
 		l.tracker = NewTracker()
 	}

@@ -1,4 +1,4 @@
-package reconcile_test
+package drift_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctlops/ctlops/reconcile"
+	"github.com/ctlops/ctlops/drift"
 )
 
 // flaky answers fail for the first n POSTs, then 204.
@@ -28,14 +28,14 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // driftOnce is a check that finds cluster hq drifted.
-func driftOnce(context.Context) (*reconcile.Result, error) {
-	return &reconcile.Result{Time: time.Now(), Clusters: []*reconcile.ClusterResult{{Name: "hq", Drift: true, State: "s1", Reasons: []string{"r"}}}}, nil
+func driftOnce(context.Context) (*drift.Result, error) {
+	return &drift.Result{Time: time.Now(), Clusters: []*drift.ClusterResult{{Name: "hq", Drift: true, State: "s1", Reasons: []string{"r"}}}}, nil
 }
 
-func notifyLines(t *testing.T, log string) (retries, gaveUp []reconcile.NotifyLine) {
+func notifyLines(t *testing.T, log string) (retries, gaveUp []drift.NotifyLine) {
 	t.Helper()
 	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
-		var l reconcile.NotifyLine
+		var l drift.NotifyLine
 		if err := json.Unmarshal([]byte(line), &l); err != nil {
 			t.Fatalf("not JSON: %s", line)
 		}
@@ -53,7 +53,7 @@ func notifyLines(t *testing.T, log string) (retries, gaveUp []reconcile.NotifyLi
 // with its wait (doubling); one that never answers well is given up on after Attempts tries,
 // and the log says so; a 4xx is not retried; the URL's token is in no line.
 func TestNotifyRetries(t *testing.T) {
-	policy := reconcile.RetryPolicy{Attempts: 4, Backoff: time.Millisecond, MaxBackoff: 50 * time.Millisecond}
+	policy := drift.RetryPolicy{Attempts: 4, Backoff: time.Millisecond, MaxBackoff: 50 * time.Millisecond}
 	for _, c := range []struct {
 		name          string
 		failures      int32
@@ -75,7 +75,7 @@ func TestNotifyRetries(t *testing.T) {
 			srv := httptest.NewServer(f)
 			defer srv.Close()
 			var log syncBuffer
-			loop := &reconcile.Loop{Check: driftOnce, Log: &log, NotifyURL: srv.URL + "/hook?token=s3cret", Retry: policy}
+			loop := &drift.Loop{Check: driftOnce, Log: &log, NotifyURL: srv.URL + "/hook?token=s3cret", Retry: policy}
 			if _, _, err := loop.Once(context.Background()); err != nil {
 				t.Fatal(err)
 			}
@@ -110,7 +110,7 @@ func TestNotifyRetryAfterAndStop(t *testing.T) {
 	defer srv.Close()
 	var log syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
-	loop := &reconcile.Loop{Check: driftOnce, Log: &log, NotifyURL: srv.URL, Retry: reconcile.RetryPolicy{Attempts: 5, Backoff: time.Millisecond, MaxBackoff: time.Hour}}
+	loop := &drift.Loop{Check: driftOnce, Log: &log, NotifyURL: srv.URL, Retry: drift.RetryPolicy{Attempts: 5, Backoff: time.Millisecond, MaxBackoff: time.Hour}}
 	done := make(chan struct{})
 	go func() { _, _, _ = loop.Once(ctx); close(done) }()
 	deadline := time.Now().Add(10 * time.Second)

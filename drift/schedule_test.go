@@ -1,4 +1,4 @@
-package reconcile_test
+package drift_test
 
 import (
 	"io"
@@ -7,20 +7,20 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ctlops/ctlops/reconcile"
+	"github.com/ctlops/ctlops/drift"
 )
 
 func TestScheduleValidate(t *testing.T) {
 	for _, c := range []struct {
-		s    reconcile.Schedule
+		s    drift.Schedule
 		want string // "" for valid
 	}{
-		{reconcile.Schedule{Format: "text"}, ""},
-		{reconcile.Schedule{Format: "json", Every: time.Minute, Listen: "127.0.0.1:0"}, ""},
-		{reconcile.Schedule{Format: "yaml"}, "--format"},
-		{reconcile.Schedule{Format: "text", Every: time.Millisecond}, "--every"},
-		{reconcile.Schedule{Format: "text", Every: -time.Second}, "--every"},
-		{reconcile.Schedule{Format: "text", Listen: "127.0.0.1:0"}, "--listen"},
+		{drift.Schedule{Format: "text"}, ""},
+		{drift.Schedule{Format: "json", Every: time.Minute, Listen: "127.0.0.1:0"}, ""},
+		{drift.Schedule{Format: "yaml"}, "--format"},
+		{drift.Schedule{Format: "text", Every: time.Millisecond}, "--every"},
+		{drift.Schedule{Format: "text", Every: -time.Second}, "--every"},
+		{drift.Schedule{Format: "text", Listen: "127.0.0.1:0"}, "--listen"},
 	} {
 		err := c.s.Validate()
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
@@ -31,7 +31,7 @@ func TestScheduleValidate(t *testing.T) {
 
 // TestServeMetrics: the loop's metrics are served on a loopback port until stopped.
 func TestServeMetrics(t *testing.T) {
-	l := &reconcile.Loop{}
+	l := &drift.Loop{}
 	addr, stop, err := l.ServeMetrics("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package reconcile_test
+package drift_test
 
 import (
 	"context"
@@ -18,19 +18,19 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/ctlops/ctlops/reconcile"
+	"github.com/ctlops/ctlops/drift"
 	"github.com/ctlops/ctlops/spec"
 )
 
 // hook is a webhook receiver on loopback that keeps what it was sent.
 type hook struct {
 	mu     sync.Mutex
-	events []reconcile.Event
+	events []drift.Change
 	status int
 }
 
 func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var e reconcile.Event
+	var e drift.Change
 	b, _ := io.ReadAll(r.Body)
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -44,10 +44,10 @@ func (h *hook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *hook) got() []reconcile.Event {
+func (h *hook) got() []drift.Change {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]reconcile.Event(nil), h.events...)
+	return append([]drift.Change(nil), h.events...)
 }
 
 func parseMetrics(t *testing.T, r io.Reader) map[string]*dto.MetricFamily {
@@ -98,9 +98,9 @@ func TestLoop(t *testing.T) {
 	defer srv.Close()
 	dir := t.TempDir()
 	var log syncBuffer
-	m := reconcile.NewMetrics()
-	loop := &reconcile.Loop{
-		Check:       func(ctx context.Context) (*reconcile.Result, error) { return reconcile.Check(ctx, cfg, nil, opts) },
+	m := drift.NewMetrics()
+	loop := &drift.Loop{
+		Check:       func(ctx context.Context) (*drift.Result, error) { return drift.Check(ctx, cfg, nil, opts) },
 		Log:         &log,
 		Metrics:     m,
 		MetricsFile: filepath.Join(dir, "ctlops.prom"),
@@ -110,7 +110,7 @@ func TestLoop(t *testing.T) {
 	scrape := httptest.NewServer(m.Handler())
 	defer scrape.Close()
 	ctx := context.Background()
-	tick := func(wantEvents ...string) *reconcile.Result {
+	tick := func(wantEvents ...string) *drift.Result {
 		t.Helper()
 		r, events, err := loop.Once(ctx)
 		if err != nil {
@@ -182,7 +182,7 @@ func TestLoop(t *testing.T) {
 	if v, _ := value(t, mfs, "ctlops_drift", hq); v != 1 {
 		t.Errorf("ctlops_drift %v on /metrics, want 1", v)
 	}
-	var report reconcile.Result
+	var report drift.Result
 	b, err := os.ReadFile(loop.ReportFile)
 	if err != nil || json.Unmarshal(b, &report) != nil {
 		t.Fatalf("report: %v", err)
@@ -247,11 +247,11 @@ func TestLoopNotifyFailure(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	var log syncBuffer
-	loop := &reconcile.Loop{
-		Check:     func(ctx context.Context) (*reconcile.Result, error) { return reconcile.Check(ctx, cfg, nil, opts) },
+	loop := &drift.Loop{
+		Check:     func(ctx context.Context) (*drift.Result, error) { return drift.Check(ctx, cfg, nil, opts) },
 		Log:       &log,
 		NotifyURL: srv.URL + "/hook?token=s3cret",
-		Retry:     reconcile.RetryPolicy{Attempts: 1}, // retries: notify_test.go
+		Retry:     drift.RetryPolicy{Attempts: 1}, // retries: notify_test.go
 	}
 	l.Clusters["hq"].ChangeIP("cm1", "10.9.9.9")
 	if _, _, err := loop.Once(context.Background()); err != nil {
@@ -270,8 +270,8 @@ func TestLoopRun(t *testing.T) {
 	_, cfg := installedLab(t, 1)
 	var log syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
-	loop := &reconcile.Loop{Every: 20e6, Log: &log,
-		Check: func(ctx context.Context) (*reconcile.Result, error) { return reconcile.Check(ctx, cfg, nil, opts) }}
+	loop := &drift.Loop{Every: 20e6, Log: &log,
+		Check: func(ctx context.Context) (*drift.Result, error) { return drift.Check(ctx, cfg, nil, opts) }}
 	done := make(chan error, 1)
 	go func() { done <- loop.Run(ctx) }()
 	waitFor(t, 20e9, "three checks", func() bool { return strings.Count(log.String(), `"type":"check"`) >= 3 })
@@ -284,20 +284,20 @@ func TestLoopRun(t *testing.T) {
 func TestParseShard(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
-		want reconcile.Shard
+		want drift.Shard
 		err  bool
 	}{
-		{"", reconcile.Shard{}, false},
-		{"0/1", reconcile.Shard{I: 0, N: 1}, false},
-		{"2/4", reconcile.Shard{I: 2, N: 4}, false},
-		{" 1 / 3 ", reconcile.Shard{I: 1, N: 3}, false},
-		{"4/4", reconcile.Shard{}, true},
-		{"-1/4", reconcile.Shard{}, true},
-		{"1/0", reconcile.Shard{}, true},
-		{"1", reconcile.Shard{}, true},
-		{"a/b", reconcile.Shard{}, true},
+		{"", drift.Shard{}, false},
+		{"0/1", drift.Shard{I: 0, N: 1}, false},
+		{"2/4", drift.Shard{I: 2, N: 4}, false},
+		{" 1 / 3 ", drift.Shard{I: 1, N: 3}, false},
+		{"4/4", drift.Shard{}, true},
+		{"-1/4", drift.Shard{}, true},
+		{"1/0", drift.Shard{}, true},
+		{"1", drift.Shard{}, true},
+		{"a/b", drift.Shard{}, true},
 	} {
-		got, err := reconcile.ParseShard(tc.in)
+		got, err := drift.ParseShard(tc.in)
 		if (err != nil) != tc.err || got != tc.want {
 			t.Errorf("ParseShard(%q) = %v, %v", tc.in, got, err)
 		}
@@ -314,16 +314,16 @@ func TestShardPartition(t *testing.T) {
 	const n = 7
 	seen := map[string]int{}
 	for i := range n {
-		part := reconcile.Shard{I: i, N: n}.Filter(all)
+		part := drift.Shard{I: i, N: n}.Filter(all)
 		if len(part) < 1000/n/2 {
 			t.Errorf("shard %d/%d holds only %d of 1000 clusters", i, n, len(part))
 		}
 		for _, c := range part {
 			seen[c.Name]++
 		}
-		again := reconcile.Shard{I: i, N: n}.Filter(all[:500])
+		again := drift.Shard{I: i, N: n}.Filter(all[:500])
 		for _, c := range again {
-			if reconcile.Of(c.Name, n) != i {
+			if drift.Of(c.Name, n) != i {
 				t.Errorf("%s moved", c.Name)
 			}
 		}
@@ -334,7 +334,7 @@ func TestShardPartition(t *testing.T) {
 		}
 	}
 	// FNV-1a 32 of "hq" is documented: shards must agree across versions and machines.
-	if got := reconcile.Of("hq", 1000); got != int(fnv1a("hq")%1000) {
+	if got := drift.Of("hq", 1000); got != int(fnv1a("hq")%1000) {
 		t.Errorf("Of(hq) = %d", got)
 	}
 }

@@ -1,4 +1,4 @@
-package reconcile_test
+package drift_test
 
 import (
 	"bytes"
@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/drift"
 	"github.com/ctlops/ctlops/lab/cucmsim"
-	"github.com/ctlops/ctlops/reconcile"
 	"github.com/ctlops/ctlops/spec"
 )
 
@@ -62,11 +62,11 @@ clusters:
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func() (*reconcile.Result, string) {
+	run := func() (*drift.Result, string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		r, err := reconcile.Check(ctx, cfg, nil, reconcile.Options{Timeout: 10 * time.Second})
+		r, err := drift.Check(ctx, cfg, nil, drift.Options{Timeout: 10 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package reconcile
+package drift
 
 import (
 	"bytes"
@@ -54,7 +54,7 @@ type NotifyLine struct {
 
 // notify POSTs one event, retrying by l.Retry, and logs each retry and a final failure. It
 // returns whether the webhook took the event.
-func (l *Loop) notify(ctx context.Context, e Event) bool {
+func (l *Loop) notify(ctx context.Context, e Change) bool {
 	p := l.Retry.withDefaults()
 	wait := p.Backoff
 	for attempt := 1; ; attempt++ {
@@ -91,7 +91,7 @@ type permanentError struct{ error }
 
 // post makes one attempt. Its error never names the URL. retryAfter is the server's
 // Retry-After, when it gave one in seconds.
-func (l *Loop) post(ctx context.Context, e Event) (retryAfter time.Duration, err error) {
+func (l *Loop) post(ctx context.Context, e Change) (retryAfter time.Duration, err error) {
 	body, err := json.Marshal(e)
 	if err != nil {
 		return 0, permanentError{err}

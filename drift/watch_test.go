@@ -1,4 +1,4 @@
-package reconcile_test
+package drift_test
 
 import (
 	"context"
@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/drift"
 	"github.com/ctlops/ctlops/internal/labtest"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
-	"github.com/ctlops/ctlops/reconcile"
 	"github.com/ctlops/ctlops/spec"
 )
 
@@ -65,7 +65,7 @@ func TestWatch(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- reconcile.Watch(ctx, reconcile.WatchOptions{
+		done <- drift.Watch(ctx, drift.WatchOptions{
 			Path:     path,
 			Debounce: 50 * time.Millisecond,
 			Plan: func(ctx context.Context, cfg *spec.Config) (*plan.Plan, error) {
