@@ -3,90 +3,27 @@ package live
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"encoding/json"
-	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ctlops/ctlops/cucm/adapter"
 	"github.com/ctlops/ctlops/cucm/platform"
 	"github.com/ctlops/ctlops/lab/cucmsim"
+	"github.com/ctlops/ctlops/lab/cucmsim/cucmsimtest"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
 )
-
-var (
-	keyOnce sync.Once
-	keys    []*rsa.PrivateKey
-	keyMu   sync.Mutex
-	keyNext int
-)
-
-// pooledKey hands out a few pre-made keys in turn: certificates stay distinct (fresh serials)
-// while tests do not spend their time generating RSA keys.
-func pooledKey(int) (*rsa.PrivateKey, error) {
-	keyOnce.Do(func() {
-		for range 4 {
-			k, err := rsa.GenerateKey(rand.Reader, 1024)
-			if err != nil {
-				panic(err)
-			}
-			keys = append(keys, k)
-		}
-	})
-	keyMu.Lock()
-	defer keyMu.Unlock()
-	keyNext++
-	return keys[keyNext%len(keys)], nil
-}
 
 // startMetro starts a two-node simulated cluster and writes a spec declaring it tokenless in
 // the given mode.
 func startMetro(t *testing.T, release string, mixed bool, mode string) (*cucmsim.Cluster, *spec.Config) {
 	t.Helper()
-	sim, err := cucmsim.Start(cucmsim.Config{Release: release, Mixed: mixed, User: "platformadmin", Password: "s3cret-pw",
-		KeyBits: 1024, NewKey: pooledKey, Noise: true,
-		Nodes: []cucmsim.NodeSpec{
-			{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
-			{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true, TFTP: true},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	pub, sub := sim.Node("mpub"), sim.Node("msub")
-	host, port, _ := strings.Cut(pub.SSHAddr(), ":")
-	y := fmt.Sprintf(`version: 1
-clusters:
-  - name: metro
-    signing: tokenless
-    mode: %s
-    platform:
-      host: %s
-      port: %s
-      hostKeys: [%s, %s]
-      credentials: {username: platformadmin, password: {env: CTLOPS_TEST_PLATFORM_PW}}
-      nodes:
-        - {name: mpub, ssh: "%s", tftp: "%s", roles: [CCM, TFTP, CAPF]}
-        - {name: msub, ssh: "%s", tftp: "%s", roles: [CCM, TFTP]}
-`, mode, host, port, pub.HostKey(), sub.HostKey(), pub.SSHAddr(), pub.TFTPAddr(), sub.SSHAddr(), sub.TFTPAddr())
-	path := filepath.Join(t.TempDir(), "ctlops.yaml")
-	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("CTLOPS_TEST_PLATFORM_PW", "s3cret-pw")
-	cfg, _, err := spec.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sim, cfg
+	sim := cucmsimtest.Start(t, release, mixed)
+	return sim, cucmsimtest.Spec(t, sim, mode)
 }
 
 func testOptions() Options {

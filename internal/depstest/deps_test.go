@@ -62,6 +62,7 @@ var allowed = map[string][]string{
 	"internal/fleetbench":           {"ctl", "live", "provider", "provider/refserver", "spec", "internal/fleetbench/manifest"},
 	"internal/fleetbench/fleetsrv":  {"provider/refserver", "internal/atomicfile", "internal/fleetbench/manifest"},
 	"internal/fleetbench/manifest":  {},
+	"lab/cucmsim/cucmsimtest":       {"lab/cucmsim", "spec"},
 	"cmd/ctlops":                    {"*"},
 	"test":                          {"*"},
 }
