@@ -232,6 +232,12 @@ func Judge(pc *plan.Cluster) *ClusterResult {
 		}
 		cr.Reasons = append(cr.Reasons, r)
 	}
+	// A held lock is not drift, but a stale one blocks the next apply: say so (issue 17).
+	for _, t := range pc.Targets {
+		if t.Lock != nil {
+			cr.Warnings = append(cr.Warnings, "server "+termsafe.Line(t.Server)+": "+t.Lock.String())
+		}
+	}
 	judgeTokenless(pc, cr) // drift/tokenless.go
 	if pc.Desired != nil {
 		s := sha256.Sum256(pc.Desired.Data)

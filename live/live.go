@@ -286,6 +286,8 @@ func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan
 			defer wg.Done()
 			t := plan.Target{Server: j.server, Address: j.addr, Alternate: j.alternate}
 			f.opt.Progress.Report(progress.Event{Kind: progress.Started, Cluster: c.Name, Server: j.server})
+			lock := make(chan *plan.HeldLock, 1) // read beside the file: no extra round trip
+			go func() { lock <- f.heldLock(ctx, j.reader) }()
 			data, err, ok := pre.take(ctx, j.reader)
 			if !ok {
 				err = f.do(ctx, func(ctx context.Context) (err error) { data, _, err = j.reader.CTL(ctx); return })
@@ -300,6 +302,9 @@ func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan
 				mu.Lock()
 				l.Errors = append(l.Errors, t.Err)
 				mu.Unlock()
+			}
+			if t.Lock = <-lock; t.Err != "" {
+				t.Lock = nil
 			}
 			l.Targets[i] = t
 			f.opt.Progress.Report(progress.Event{Kind: progress.Done, Cluster: c.Name, Server: j.server, Err: t.Err})

@@ -273,6 +273,7 @@ func canonicalTree(p *Plan) any {
 		}
 		tree["clusters"] = byName
 	}
+	dropLocks(tree)
 	return tree
 }
 

@@ -55,6 +55,8 @@ type Target struct {
 	Data []byte `json:"-"`
 	// Err says why the file could not be read; such a cluster is not planned.
 	Err string `json:"error,omitempty"`
+	// Lock is the server's update lock, when one is held (R24).
+	Lock *HeldLock `json:"lock,omitempty"`
 }
 
 // Alternate is a declared alternate TFTP server (R15, R17) as its own provider reports it.

@@ -22,7 +22,7 @@ func (b *builder) liveFiles() {
 	var groups []*group
 	parsed := make([]*ctl.File, len(b.live.Targets))
 	for i, t := range b.live.Targets {
-		ts := TargetState{Server: t.Server, Address: t.Address, Alternate: t.Alternate}
+		ts := TargetState{Server: t.Server, Address: t.Address, Alternate: t.Alternate, Lock: t.Lock}
 		if t.Data == nil {
 			ts.Status = Missing
 			b.p.Targets = append(b.p.Targets, ts)

@@ -91,6 +91,11 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		if len(lagging) > 0 {
 			fmt.Fprintf(&b, "\nServers not holding the cluster's CTL: %s.\n", strings.Join(lagging, ", "))
 		}
+		for _, t := range c.Targets {
+			if t.Lock != nil {
+				fmt.Fprintf(&b, "\n:lock: `%s`: %s\n", mdEscape(t.Server), mdEscape(t.Lock.String()))
+			}
+		}
 		mdPlatform(&b, c) // plan/tokenless_render.go
 		mdProblems(&b, ":no_entry: **Refused**", c.Refusals)
 		mdProblems(&b, ":warning: **Warnings**", c.Warnings)

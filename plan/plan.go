@@ -124,6 +124,8 @@ type TargetState struct {
 	UnknownSigner bool `json:"unknown_signer,omitempty"`
 	// Invalid says why an invalid file fails its own check.
 	Invalid string `json:"invalid,omitempty"`
+	// Lock is the server's update lock when one was held as the plan was made (locks.go).
+	Lock *HeldLock `json:"lock,omitempty"`
 }
 
 // SignerOption is a declared token that may sign the new file: phones must already trust it

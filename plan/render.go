@@ -210,6 +210,9 @@ func writeTargets(b *strings.Builder, c palette, cl *Cluster, verbose bool) {
 			fmt.Fprintf(b, ": %s", n)
 		}
 		b.WriteString("\n")
+		if t.Lock != nil {
+			fmt.Fprintf(b, "             %s\n", t.Lock)
+		}
 	}
 }
 

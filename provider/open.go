@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -143,3 +144,17 @@ type readOnly struct{ r Reader }
 func (r readOnly) Name() string                                    { return r.r.Name() }
 func (r readOnly) Cluster(ctx context.Context) (*Inventory, error) { return r.r.Cluster(ctx) }
 func (r readOnly) CTL(ctx context.Context) ([]byte, string, error) { return r.r.CTL(ctx) }
+
+// LockReader is a server whose update lock can be read (R24) without taking it: plan and
+// drift show held locks (issue 17).
+type LockReader interface {
+	GetLock(ctx context.Context) (*Lock, error)
+}
+
+// GetLock reads the lock of a server that has one; others answer errors.ErrUnsupported.
+func (r readOnly) GetLock(ctx context.Context) (*Lock, error) {
+	if lr, ok := r.r.(LockReader); ok {
+		return lr.GetLock(ctx)
+	}
+	return nil, errors.ErrUnsupported
+}
