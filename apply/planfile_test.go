@@ -2,6 +2,7 @@ package apply_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,5 +171,41 @@ func appendTo(t *testing.T, path, s string) {
 	defer f.Close()
 	if _, err := f.WriteString(s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSavedPlanServersDown: a saved plan whose servers cannot be reached now is not called
+// stale: the error says "cannot reach", one line per server, and nothing is written. The
+// positive control is TestEditedPlanFiles' clean plan file, which applies.
+func TestSavedPlanServersDown(t *testing.T) {
+	l := newLab(t, map[string]int{"hq": 2})
+	cfg := l.spec(hq("mixed", "alice", "bob"))
+	path := filepath.Join(l.dir, "down.plan")
+	p := l.plan(cfg)
+	if err := p.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	var shown bytes.Buffer
+	if err := p.WriteText(&shown, plan.TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l.clusters["hq"].Close()
+	var out bytes.Buffer
+	o := l.opts(cfg, "alice", &out)
+	o.PlanFile = path
+	_, text, err := l.run(o)
+	l.captured = append(l.captured, shown.String(), text, fmt.Sprint(err)) // scanned for secrets
+	if err == nil || !strings.Contains(err.Error(), "cannot be checked against the live clusters") || strings.Contains(err.Error(), "stale") {
+		t.Fatalf("err %v\n%s", err, text)
+	}
+	lines := strings.Split(err.Error(), "\n")
+	reach := 0
+	for _, ln := range lines[1:] {
+		if strings.Contains(ln, "cannot reach") {
+			reach++
+		}
+	}
+	if reach != 2 || len(lines) != 3 {
+		t.Errorf("want one 'cannot reach' line per server:\n%v", err)
 	}
 }

@@ -42,6 +42,20 @@ func (o *Options) savedPlan(ctx context.Context) (*plan.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A server that cannot be read now is not a stale plan: say what it is, one line per
+	// server (issue 17).
+	var unread []string
+	for _, c := range fresh.Clusters {
+		if c.Error != "" {
+			for _, e := range strings.Split(c.Error, "; ") {
+				unread = append(unread, c.Name+": "+termsafe.Line(e))
+			}
+		}
+	}
+	if len(unread) > 0 {
+		return fresh, fmt.Errorf("saved plan %s cannot be checked against the live clusters, nothing was written:\n  %s",
+			o.PlanFile, strings.Join(unread, "\n  "))
+	}
 	if why := plan.Stale(saved, fresh); len(why) > 0 {
 		return fresh, &StaleError{Path: o.PlanFile, Reasons: why, Fresh: stillSame(saved, fresh)}
 	}
