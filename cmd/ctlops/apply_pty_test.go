@@ -37,6 +37,13 @@ func TestApplyTerminal(t *testing.T) {
 	if code != 3 || !strings.Contains(screen, "Apply cancelled.") {
 		t.Fatalf("declined: exit %d\n%s", code, screen)
 	}
+	// On a terminal the servers being read show as one status line, erased once all are read
+	// (a pipe gets one line per read instead: TestProgressFor).
+	last := strings.LastIndex(screen, "reading ")
+	if !strings.Contains(screen, "\r\x1b[Kreading 0/") || last < 0 ||
+		!strings.Contains(screen[last:], "\r\x1b[KCluster hq") {
+		t.Errorf("no status line on the terminal, or not erased before the plan:\n%q", screen)
+	}
 	if _, err := provider.ReadCTLFile(pc.Nodes()[0].FileLocation()); err == nil {
 		t.Fatal("a declined apply wrote the CTL")
 	}

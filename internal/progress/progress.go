@@ -113,3 +113,33 @@ func (l *lines) Report(e Event) {
 	defer l.mu.Unlock()
 	fmt.Fprintln(l.w, line)
 }
+
+// Terminal keeps one status line on a terminal w, rewritten in place as reads end, e.g.
+// "reading 2/3 (pending: hq/cm3)", and erased once nothing is pending, so that what the command
+// prints next starts on a clean line. Failures are not printed here: the command reports them
+// with the plan.
+func Terminal(w io.Writer) Reporter { return &terminal{w: w} }
+
+type terminal struct {
+	mu sync.Mutex
+	w  io.Writer
+	t  Tally
+}
+
+// clearLine returns the cursor to the line's start and erases it (ANSI EL).
+const clearLine = "\r\x1b[K"
+
+func (p *terminal) Report(e Event) {
+	done, total, pending := p.t.Add(e)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(pending) == 0 {
+		fmt.Fprint(p.w, clearLine)
+		return
+	}
+	line := fmt.Sprintf("reading %d/%d (pending: %s)", done, total, strings.Join(pending, ", "))
+	if r := []rune(line); len(r) > 76 { // one terminal line: a long list of pending servers is cut
+		line = string(r[:75]) + "…"
+	}
+	fmt.Fprint(p.w, clearLine+line)
+}
