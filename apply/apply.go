@@ -88,6 +88,9 @@ type Options struct {
 	User, Host string
 	// Progress, when set, is told of each step as it starts (tests use it to act mid-apply).
 	Progress func(Progress)
+	// LockWait, when set, is told while apply waits for a held lock how long the wait may still
+	// last (every poll), and 0 once it ended: the CLI shows a countdown on a terminal.
+	LockWait func(addr string, left time.Duration)
 
 	// Replace names the nodes whose refused file the admin investigated and wants replaced
 	// (apply --replace NODE, "NODE" or "CLUSTER/NODE"): the plan turns their refusal into a

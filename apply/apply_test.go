@@ -318,8 +318,13 @@ func TestLockHeld(t *testing.T) {
 			}
 		}
 	}
+	var waits []time.Duration // what the CLI's countdown is told
+	o.LockWait = func(_ string, left time.Duration) { waits = append(waits, left) }
 	if _, text, err := l.run(o); err != nil || !released {
 		t.Fatalf("apply with --lock-timeout: %v (waited: %v)\n%s", err, released, text)
+	}
+	if len(waits) < 2 || waits[0] <= 0 || waits[0] > 30*time.Second || waits[len(waits)-1] != 0 {
+		t.Errorf("the countdown was told %v: want the time left while waiting, then 0", waits)
 	}
 	l.checkServed("hq", "alice")
 	l.unlocked("hq")

@@ -26,6 +26,9 @@ func (o *Options) lockAll(ctx context.Context, nodes []*node) error {
 		waiting, tookOver := false, false
 		for {
 			l, err := n.w.Lock(ctx, req)
+			if waiting && err == nil || waiting && !errors.Is(err, provider.ErrLocked) {
+				o.lockWait(n.addr, 0)
+			}
 			if err == nil {
 				n.lock = l
 				o.event(Progress{Kind: "locked", Address: n.addr})
@@ -47,6 +50,9 @@ func (o *Options) lockAll(ctx context.Context, nodes []*node) error {
 				continue // ask again at once: the lock is free now
 			}
 			if !time.Now().Before(deadline) {
+				if waiting {
+					o.lockWait(n.addr, 0)
+				}
 				return o.lockError(n, holder)
 			}
 			if !waiting {
@@ -54,14 +60,23 @@ func (o *Options) lockAll(ctx context.Context, nodes []*node) error {
 				fmt.Fprintf(o.Out, "  %s: lock held by %s; waiting up to %s\n", n.addr, describeHolder(holder, time.Now()), time.Until(deadline).Round(time.Second))
 				o.event(Progress{Kind: "lock-wait", Address: n.addr, Detail: describeHolder(holder, time.Now())})
 			}
+			o.lockWait(n.addr, time.Until(deadline))
 			select {
 			case <-ctx.Done():
+				o.lockWait(n.addr, 0)
 				return ctx.Err()
 			case <-time.After(lockPoll):
 			}
 		}
 	}
 	return nil
+}
+
+// lockWait tells o.LockWait how long the wait for addr's lock may still last; 0 when it ended.
+func (o *Options) lockWait(addr string, left time.Duration) {
+	if o.LockWait != nil {
+		o.LockWait(addr, left)
+	}
 }
 
 // ownDead reports whether holder is an apply of this user on this host whose process no

@@ -80,6 +80,7 @@ clusters applied, others skipped; 130/143 stopped by a signal.`,
 			tok.Input, tok.Stdin, tok.Prompt = input, stdin, stderr
 			o := f.applyOptions(cfg, autoApprove, stdout, auditLog)
 			o.Live.Progress = progressFor(stderr)
+			o.LockWait = lockCountdown(stderr)
 			o.ShowPlan = func(w io.Writer, p *plan.Plan) error {
 				return renderPlan(w, p, "text", &f, "ctlops apply", "")
 			}
