@@ -3,15 +3,11 @@ package apply_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,55 +16,20 @@ import (
 	"github.com/ctlops/ctlops/cucm/platform"
 	"github.com/ctlops/ctlops/cucm/tokenless"
 	"github.com/ctlops/ctlops/lab/cucmsim"
+	"github.com/ctlops/ctlops/lab/cucmsim/cucmsimtest"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
 	"github.com/ctlops/ctlops/token"
 )
 
-// The platform account of the simulated tokenless clusters; like every secret it must
-// appear in no output, error or audit line.
-const simPassword = "Sim-Platform-pw-7"
-
-var (
-	simKeyOnce sync.Once
-	simKeys    []*rsa.PrivateKey
-	simKeyMu   sync.Mutex
-	simKeyNext int
-)
-
-// simKey hands out a few pre-made keys in turn: certificates stay distinct (fresh serials)
-// while tests do not spend their time in RSA key generation.
-func simKey(int) (*rsa.PrivateKey, error) {
-	simKeyOnce.Do(func() {
-		for range 4 {
-			k, err := rsa.GenerateKey(rand.Reader, 1024)
-			if err != nil {
-				panic(err)
-			}
-			simKeys = append(simKeys, k)
-		}
-	})
-	simKeyMu.Lock()
-	defer simKeyMu.Unlock()
-	simKeyNext++
-	return simKeys[simKeyNext%len(simKeys)], nil
-}
+// The platform account of the simulated tokenless clusters (lab/cucmsim/cucmsimtest); like
+// every secret it must appear in no output, error or audit line.
+const simPassword = cucmsimtest.Password
 
 // startCUCM starts a simulated tokenless cluster: mpub (CCM, TFTP, CAPF) and msub (CCM, TFTP).
 func startCUCM(t *testing.T, release string, mixed bool) *cucmsim.Cluster {
-	t.Helper()
-	sim, err := cucmsim.Start(cucmsim.Config{Release: release, Mixed: mixed, User: "platformadmin", Password: simPassword,
-		KeyBits: 1024, NewKey: simKey, Noise: true,
-		Nodes: []cucmsim.NodeSpec{
-			{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
-			{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true, TFTP: true},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
-	return sim
+	return cucmsimtest.Start(t, release, mixed)
 }
 
 // tokenlessYAML declares sim as cluster name in mode; hostKeys pins the given fingerprints

@@ -177,8 +177,8 @@ func (b *builder) mode() {
 	}
 }
 
-// finish sets the summary and the steps after apply (R23).
-func (b *builder) finish() {
+// summarise counts the actions into the summary; both kinds of cluster finish with it.
+func (b *builder) summarise() {
 	s := &b.p.Summary
 	for _, a := range b.p.Actions {
 		switch a.Action {
@@ -194,6 +194,12 @@ func (b *builder) finish() {
 	}
 	s.Unchanged = len(b.p.Unchanged)
 	s.Mode = b.p.Mode.Changed
+}
+
+// finish sets the summary and the steps after apply (R23).
+func (b *builder) finish() {
+	b.summarise()
+	s := &b.p.Summary
 	recordsChange := len(b.p.Actions) > 0
 	// A first CTL in non-secure mode is not created: the default non-secure state has none (R12).
 	firstNonSecure := b.baseline == nil && b.spec.Mode == cucm.ModeNonSecure

@@ -255,21 +255,8 @@ func sortedRecords(rs []ctl.Record) []ctl.Record {
 // CallManager on every node that runs them, one node at a time (apply --restart-services
 // does it, publisher first), then reset the phones.
 func (b *builder) tokenlessFinish(inv *tokenless.Inventory) {
+	b.summarise() // plan/build.go
 	s := &b.p.Summary
-	for _, a := range b.p.Actions {
-		switch a.Action {
-		case Create:
-			s.Add++
-		case Update:
-			s.Refresh++
-		case Replace:
-			s.Replace++
-		case Delete:
-			s.Remove++
-		}
-	}
-	s.Unchanged = len(b.p.Unchanged)
-	s.Mode = b.p.Mode.Changed
 	if len(b.p.Actions) == 0 && b.p.Platform.Command != "" {
 		for _, t := range b.p.Targets {
 			if t.Status != Current {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,15 +13,11 @@ import (
 // cmdCucmsim serves a lab's simulated CUCM cluster (lab/cucmsim: every node's platform CLI
 // over SSH and its TFTP) until SIGINT or SIGTERM, saving its state on the way out.
 func cmdCucmsim(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("cucmsim", flag.ContinueOnError)
-	cfg := fs.String("config", "", "simulator config (cucmsim.json, written by ctlops lab up)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	cfg, err := configFlag("cucmsim", "simulator config (cucmsim.json, written by ctlops lab up)", args)
+	if err != nil {
+		return err
 	}
-	if *cfg == "" {
-		return fmt.Errorf("%w: --config is required", errUsage)
-	}
-	c, err := cucmsim.LoadServeConfig(*cfg)
+	c, err := cucmsim.LoadServeConfig(cfg)
 	if err != nil {
 		return err
 	}

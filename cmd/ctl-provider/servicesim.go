@@ -14,15 +14,11 @@ import (
 // cmdServicesim serves a lab cluster's Control Center Services, RisPort70 and AXL
 // (lab/servicesim) until SIGINT or SIGTERM: one HTTPS listener per node.
 func cmdServicesim(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("servicesim", flag.ContinueOnError)
-	cfg := fs.String("config", "", "serviceability config (serviceability.json, written by ctlops lab up)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	cfg, err := configFlag("servicesim", "serviceability config (serviceability.json, written by ctlops lab up)", args)
+	if err != nil {
+		return err
 	}
-	if *cfg == "" {
-		return fmt.Errorf("%w: --config is required", errUsage)
-	}
-	c, err := servicesim.LoadServeConfig(*cfg)
+	c, err := servicesim.LoadServeConfig(cfg)
 	if err != nil {
 		return err
 	}
@@ -39,4 +35,17 @@ func cmdServicesim(args []string, stdout io.Writer) error {
 	}
 	<-sig
 	return nil
+}
+
+// configFlag parses a simulator subcommand's only flag, --config, which it requires.
+func configFlag(name, usage string, args []string) (string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	cfg := fs.String("config", "", usage)
+	if err := fs.Parse(args); err != nil {
+		return "", errUsage
+	}
+	if *cfg == "" {
+		return "", fmt.Errorf("%w: --config is required", errUsage)
+	}
+	return *cfg, nil
 }

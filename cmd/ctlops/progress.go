@@ -49,14 +49,14 @@ func countdown(w io.Writer) func(string, time.Duration) {
 		defer mu.Unlock()
 		if left <= 0 {
 			if shown != "" {
-				fmt.Fprint(w, "\r\x1b[K")
+				fmt.Fprint(w, progress.ClearLine)
 				shown = ""
 			}
 			return
 		}
 		line := fmt.Sprintf("  waiting for the update lock of %s: %s left (Ctrl-C stops and releases every lock)", termsafe.Line(addr), left.Round(time.Second))
 		if line != shown {
-			fmt.Fprint(w, "\r\x1b[K"+line)
+			fmt.Fprint(w, progress.ClearLine+line)
 			shown = line
 		}
 	}

@@ -126,20 +126,20 @@ type terminal struct {
 	t  Tally
 }
 
-// clearLine returns the cursor to the line's start and erases it (ANSI EL).
-const clearLine = "\r\x1b[K"
+// ClearLine returns the cursor to the line's start and erases it (ANSI EL).
+const ClearLine = "\r\x1b[K"
 
 func (p *terminal) Report(e Event) {
 	done, total, pending := p.t.Add(e)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(pending) == 0 {
-		fmt.Fprint(p.w, clearLine)
+		fmt.Fprint(p.w, ClearLine)
 		return
 	}
 	line := fmt.Sprintf("reading %d/%d (pending: %s)", done, total, strings.Join(pending, ", "))
 	if r := []rune(line); len(r) > 76 { // one terminal line: a long list of pending servers is cut
 		line = string(r[:75]) + "…"
 	}
-	fmt.Fprint(p.w, clearLine+line)
+	fmt.Fprint(p.w, ClearLine+line)
 }

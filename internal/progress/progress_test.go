@@ -31,10 +31,10 @@ func TestTerminal(t *testing.T) {
 	r.Report(Event{Kind: Started, Cluster: "hq", Server: "cm2\x1b[2J"})
 	r.Report(Event{Kind: Done, Cluster: "hq", Server: "cm1"})
 	r.Report(Event{Kind: Done, Cluster: "hq", Server: "cm2\x1b[2J", Err: "cannot reach"})
-	want := clearLine + "reading 0/1 (pending: hq/cm1)" +
-		clearLine + "reading 0/2 (pending: hq/cm1, hq/cm2\\x1b[2J)" +
-		clearLine + "reading 1/2 (pending: hq/cm2\\x1b[2J)" +
-		clearLine
+	want := ClearLine + "reading 0/1 (pending: hq/cm1)" +
+		ClearLine + "reading 0/2 (pending: hq/cm1, hq/cm2\\x1b[2J)" +
+		ClearLine + "reading 1/2 (pending: hq/cm2\\x1b[2J)" +
+		ClearLine
 	if b.String() != want {
 		t.Errorf("got  %q\nwant %q", b.String(), want)
 	}
@@ -44,7 +44,7 @@ func TestTerminal(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		r.Report(Event{Kind: Started, Cluster: "hq", Server: fmt.Sprintf("node-with-a-long-name-%02d", i)})
 	}
-	last := b.String()[strings.LastIndex(b.String(), clearLine)+len(clearLine):]
+	last := b.String()[strings.LastIndex(b.String(), ClearLine)+len(ClearLine):]
 	if n := len([]rune(last)); n > 76 || !strings.HasSuffix(last, "…") {
 		t.Errorf("status line of %d runes: %q", n, last)
 	}
