@@ -234,20 +234,7 @@ func alive(pid int, cfg string) bool {
 			found = true
 		}
 	}
-	if !found {
-		return false
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the command name in parentheses, which may itself hold spaces.
-	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
-		if st := stat[i+2]; st == 'Z' || st == 'X' {
-			return false
-		}
-	}
-	return true
+	return found && !exited(pid)
 }
 
 // stop ends a node process and its group: SIGTERM, then SIGKILL after 5 s. It returns once the
@@ -258,23 +245,41 @@ func stop(pid int, cfg string) error {
 	}
 	// The node is its own session and group leader (Setsid), so -pid is its group only.
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	if waitGone(pid, cfg, 5*time.Second) {
+	if waitGone(pid, 5*time.Second) {
 		return nil
 	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	if waitGone(pid, cfg, 5*time.Second) {
+	if waitGone(pid, 5*time.Second) {
 		return nil
 	}
 	return fmt.Errorf("process %d (%s) did not exit after SIGKILL", pid, cfg)
 }
 
-func waitGone(pid int, cfg string, d time.Duration) bool {
+// waitGone waits until the process pid, known to be a node of the lab when it was signalled, has
+// exited. Not alive(): while a process exits, the kernel empties its /proc/PID/cmdline before
+// the process is a zombie, so the command line stops naming cfg while the process still runs
+// its exit (and may still hold its ports). Only the process state says it is over.
+func waitGone(pid int, d time.Duration) bool {
 	deadline := time.Now().Add(d)
-	for alive(pid, cfg) {
+	for !exited(pid) {
 		if time.Now().After(deadline) {
 			return false
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	return true
+}
+
+// exited reports whether pid has ended: no such process, or a zombie (or dead) one.
+func exited(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses, which may itself hold spaces.
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		st := stat[i+2]
+		return st == 'Z' || st == 'X'
+	}
+	return false
 }
