@@ -99,7 +99,7 @@ func (o *Options) tokenlessCluster(ctx context.Context, c *plan.Cluster) (*Clust
 	if sc == nil {
 		return cr, fmt.Errorf("cluster %s is in the plan but not in the spec", c.Name)
 	}
-	t, err := live.TokenlessTarget(sc, o.Live)
+	t, err := live.TokenlessCluster(sc, o.Live)
 	if err != nil {
 		return cr, err
 	}

@@ -33,7 +33,7 @@ func metroRead(t *testing.T, l *Lab) (*adapter.State, *adapter.Check) {
 // metroReadOnly is the read alone (a node not declared in the spec cannot be evaluated).
 func metroReadOnly(t *testing.T, l *Lab) *adapter.State {
 	t.Helper()
-	tg := metroTarget(t, l)
+	tg := metroCluster(t, l)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	p := adapter.NewPool(tg)
@@ -45,7 +45,7 @@ func metroReadOnly(t *testing.T, l *Lab) *adapter.State {
 	return st
 }
 
-func metroTarget(t *testing.T, l *Lab) *adapter.Target {
+func metroCluster(t *testing.T, l *Lab) *adapter.Cluster {
 	t.Helper()
 	cfg, _, err := spec.Load(l.path(SpecFile))
 	if err != nil {
@@ -55,7 +55,7 @@ func metroTarget(t *testing.T, l *Lab) *adapter.Target {
 	if sc == nil || sc.Signing != spec.SigningTokenless || sc.Mode != spec.ModeMixed {
 		t.Fatalf("spec: metro is %+v, want a tokenless cluster declared mixed", sc)
 	}
-	tg, err := live.PlatformTarget(sc, 2)
+	tg, err := live.PlatformCluster(sc, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestMetro(t *testing.T) {
 	if c.Action != platform.SetMixedMode {
 		t.Fatalf("first check: action %q, want set-cluster mixed-mode", c.Action)
 	}
-	tg := metroTarget(t, l)
+	tg := metroCluster(t, l)
 	p := adapter.NewPool(tg)
 	actx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	res, err := adapter.Apply(actx, p, adapter.ApplyOptions{WantMixed: true, RestartServices: true})

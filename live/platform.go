@@ -9,12 +9,12 @@ import (
 	"github.com/ctlops/ctlops/spec"
 )
 
-// PlatformTarget turns a signing: tokenless cluster of the spec into the target the CUCM
+// PlatformCluster turns a signing: tokenless cluster of the spec into the cluster the CUCM
 // adapter reads and drives: the publisher and every declared node with how to reach it
 // (SSH, TFTP), the services it runs, the pinned host keys (every node's key must be one of
 // the cluster's) and the platform account, whose password is resolved only when a node asks
 // for it.
-func PlatformTarget(c *spec.Cluster, parallelism int) (*adapter.Target, error) {
+func PlatformCluster(c *spec.Cluster, parallelism int) (*adapter.Cluster, error) {
 	p := c.Platform
 	if c.Signing != spec.SigningTokenless || p == nil {
 		return nil, fmt.Errorf("cluster %s is not a tokenless cluster", c.Name)
@@ -24,7 +24,7 @@ func PlatformTarget(c *spec.Cluster, parallelism int) (*adapter.Target, error) {
 		return nil, fmt.Errorf("cluster %s: platform without publisher or credentials", c.Name)
 	}
 	pw := p.Credentials.Password
-	t := &adapter.Target{
+	t := &adapter.Cluster{
 		Cluster:     c.Name,
 		Publisher:   pub.Name,
 		User:        p.Credentials.Username,
@@ -36,7 +36,7 @@ func PlatformTarget(c *spec.Cluster, parallelism int) (*adapter.Target, error) {
 		SSH:         platform.Config{},
 	}
 	for _, n := range p.Nodes {
-		nt := adapter.NodeTarget{Name: n.Name, SSH: n.SSH, TFTP: n.TFTP, HostKeys: p.HostKeys}
+		nt := adapter.Node{Name: n.Name, SSH: n.SSH, TFTP: n.TFTP, HostKeys: p.HostKeys}
 		for _, r := range n.Roles {
 			switch r {
 			case cucm.RoleCCM:

@@ -16,7 +16,7 @@ import (
 func TestPlatformTargetFromSpec(t *testing.T) {
 	sim := cucmsimtest.Start(t, "12.5.1.11900-146", false)
 	cfg := cucmsimtest.Spec(t, sim, "mixed")
-	tg, err := PlatformTarget(cfg.Cluster("metro"), 2)
+	tg, err := PlatformCluster(cfg.Cluster("metro"), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

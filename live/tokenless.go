@@ -15,7 +15,7 @@ import (
 // cluster: the adapter's Read runs only `show` commands and TFTP reads.
 func (f *fetcher) tokenless(ctx context.Context, c *spec.Cluster) *plan.Live {
 	l := &plan.Live{}
-	t, err := TokenlessTarget(c, f.opt)
+	t, err := TokenlessCluster(c, f.opt)
 	if err != nil {
 		l.Errors = append(l.Errors, err.Error())
 		return l
@@ -42,15 +42,15 @@ func (f *fetcher) tokenless(ctx context.Context, c *spec.Cluster) *plan.Live {
 	return l
 }
 
-// TokenlessTarget is the adapter target of a tokenless cluster with the fetch's options: the
+// TokenlessCluster is the adapter's view of a tokenless cluster with the fetch's options: the
 // per-request timeout bounds each command and TFTP read, Options.Platform (tests) sets the
-// session timings. Apply drives the same target.
-func TokenlessTarget(c *spec.Cluster, o Options) (*adapter.Target, error) {
+// session timings. Apply drives the same cluster.
+func TokenlessCluster(c *spec.Cluster, o Options) (*adapter.Cluster, error) {
 	n := o.Parallelism
 	if n <= 0 {
 		n = 10
 	}
-	t, err := PlatformTarget(c, n)
+	t, err := PlatformCluster(c, n)
 	if err != nil {
 		return nil, err
 	}
@@ -76,14 +76,14 @@ func PlatformLive(c *spec.Cluster, st *adapter.State) *plan.PlatformLive {
 	listed := map[string]bool{}
 	for _, ns := range st.Nodes {
 		listed[ns.Name] = true
-		n := plan.PlatformNodeLive{Name: ns.Name, Declared: ns.Target != nil, CTL: ns.CTL, ITL: ns.ITLData}
-		if ns.Target != nil {
-			n.SSH, n.TFTP = ns.Target.SSH, ns.Target.TFTP
+		n := plan.PlatformNodeLive{Name: ns.Name, Declared: ns.Declared != nil, CTL: ns.CTL, ITL: ns.ITLData}
+		if ns.Declared != nil {
+			n.SSH, n.TFTP = ns.Declared.SSH, ns.Declared.TFTP
 		}
 		if ns.ShowCTL != nil {
 			n.ShowCTL, n.ShowCTLMD5 = ns.ShowCTL.Present, ns.ShowCTL.MD5
 		}
-		if ns.Err != nil && ns.Target != nil {
+		if ns.Err != nil && ns.Declared != nil {
 			n.Err = ns.Err.Error()
 		}
 		pl.Nodes = append(pl.Nodes, n)

@@ -145,7 +145,7 @@ func TestTokenlessNodeHoldsOtherFile(t *testing.T) {
 	if err := sim.RegenCert("mpub", "CallManager"); err != nil {
 		t.Fatal(err)
 	}
-	tg, err := TokenlessTarget(cfg.Cluster("metro"), testOptions())
+	tg, err := TokenlessCluster(cfg.Cluster("metro"), testOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

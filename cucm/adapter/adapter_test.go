@@ -90,7 +90,7 @@ func TestUpdateAfterEvents(t *testing.T) {
 		{"add-node", func(t *testing.T) {
 			n, err := sim.AddNode(cucmsim.NodeSpec{Name: "msub3", IP: netip.MustParseAddr("10.20.0.13"), CallManager: true, TFTP: true})
 			must(t, err)
-			tg.Nodes = append(tg.Nodes, nodeTarget(n))
+			tg.Nodes = append(tg.Nodes, declaredNode(n))
 		}, "missing"},
 		{"remove-node", func(t *testing.T) {
 			must(t, sim.RemoveNode("msub3"))

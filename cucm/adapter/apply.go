@@ -118,7 +118,7 @@ func Apply(ctx context.Context, p *Pool, o ApplyOptions) (*ApplyResult, error) {
 	}
 	say("%s: every node holds the predicted CTL", p.t.Cluster)
 	var steps [][2]string
-	order := append([]NodeTarget{}, p.t.Nodes...)
+	order := append([]Node{}, p.t.Nodes...)
 	for i, n := range order { // publisher first
 		if n.Name == p.t.Publisher && i > 0 {
 			order[0], order[i] = order[i], order[0]

@@ -15,12 +15,12 @@ import (
 // set-cluster mixed-mode, the lab's first plan.
 func BenchmarkReadPredict50x3(b *testing.B) {
 	d := cucmsim.Delays{Startup: 50 * time.Millisecond, Command: 50 * time.Millisecond}
-	var targets []*Target
+	var targets []*Cluster
 	for range 50 {
 		_, tg := startSim(b, simOpts{subs: 2, delays: d})
 		targets = append(targets, tg)
 	}
-	one := func(tg *Target) {
+	one := func(tg *Cluster) {
 		p := NewPool(tg)
 		defer p.Close()
 		st, err := Read(ctx(b), p)

@@ -46,13 +46,13 @@ func Evaluate(st *State, wantMixed bool, now time.Time) (*Check, error) {
 	inv := st.Inventory
 	inv.Mixed = wantMixed
 	for _, ns := range st.Nodes {
-		if ns.Err != nil && ns.Target != nil {
+		if ns.Err != nil && ns.Declared != nil {
 			return nil, fmt.Errorf("cluster %s: %w", st.Cluster, ns.Err)
 		}
 	}
 	// Undeclared nodes could not be read: predict without them would be wrong, so refuse.
 	for i, ns := range st.Nodes {
-		if ns.Target == nil && inv.Nodes[i].CallManagerCert == nil {
+		if ns.Declared == nil && inv.Nodes[i].CallManagerCert == nil {
 			return nil, fmt.Errorf("cluster %s: %w; declare it (with how to reach it) to plan", st.Cluster, ns.Err)
 		}
 	}
@@ -64,14 +64,14 @@ func Evaluate(st *State, wantMixed bool, now time.Time) (*Check, error) {
 	c.Warnings = append(append(c.Warnings, st.Warnings...), p.Warnings...)
 	var pubSum string
 	for _, ns := range st.Nodes {
-		if ns.Target != nil && ns.Name == st.Network.Publisher().Host && ns.ShowCTL != nil {
+		if ns.Declared != nil && ns.Name == st.Network.Publisher().Host && ns.ShowCTL != nil {
 			pubSum = ns.ShowCTL.MD5
 		}
 	}
 	for i, ns := range st.Nodes {
 		nc := NodeCheck{Node: ns.Name}
 		tn := &inv.Nodes[i]
-		if tn.TFTP && ns.Target.TFTP != "" {
+		if tn.TFTP && ns.Declared.TFTP != "" {
 			nc.Differences = tokenless.Compare(p, ns.CTLFile)
 			sum := ""
 			if ns.CTL != nil {

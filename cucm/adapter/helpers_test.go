@@ -49,8 +49,8 @@ type simOpts struct {
 }
 
 // startSim starts a simulated cluster of a publisher and subs subscribers on loopback and
-// returns it with a Target that reaches it.
-func startSim(t testing.TB, o simOpts) (*cucmsim.Cluster, *Target) {
+// returns it with a Cluster that reaches it.
+func startSim(t testing.TB, o simOpts) (*cucmsim.Cluster, *Cluster) {
 	t.Helper()
 	if o.release == "" {
 		o.release = "12.5.1.11900-146"
@@ -67,18 +67,18 @@ func startSim(t testing.TB, o simOpts) (*cucmsim.Cluster, *Target) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	tg := &Target{Cluster: "metro", Publisher: "mpub", User: "platformadmin",
+	tg := &Cluster{Cluster: "metro", Publisher: "mpub", User: "platformadmin",
 		Password: func() (string, error) { return testPassword, nil }, TFTPTimeout: 2 * time.Second,
 		SSH: platform.Config{StartupTimeout: 10 * time.Second, CommandTimeout: 10 * time.Second, Nudge: time.Second}}
 	for _, n := range c.Nodes() {
-		tg.Nodes = append(tg.Nodes, nodeTarget(n))
+		tg.Nodes = append(tg.Nodes, declaredNode(n))
 	}
 	return c, tg
 }
 
-func nodeTarget(n *cucmsim.Node) NodeTarget {
+func declaredNode(n *cucmsim.Node) Node {
 	s := n.Spec()
-	return NodeTarget{Name: s.Name, SSH: n.SSHAddr(), TFTP: n.TFTPAddr(), HostKeys: []string{n.HostKey()},
+	return Node{Name: s.Name, SSH: n.SSHAddr(), TFTP: n.TFTPAddr(), HostKeys: []string{n.HostKey()},
 		CallManager: s.CallManager, TFTPService: s.TFTP, CAPF: s.CAPF}
 }
 
@@ -89,7 +89,7 @@ func ctx(t testing.TB) context.Context {
 }
 
 // check reads and evaluates with a fresh pool, as one plan or drift run does.
-func check(t *testing.T, tg *Target, wantMixed bool) *Check {
+func check(t *testing.T, tg *Cluster, wantMixed bool) *Check {
 	t.Helper()
 	p := NewPool(tg)
 	defer p.Close()
@@ -104,7 +104,7 @@ func check(t *testing.T, tg *Target, wantMixed bool) *Check {
 	return c
 }
 
-func apply(t *testing.T, tg *Target, o ApplyOptions) (*ApplyResult, error) {
+func apply(t *testing.T, tg *Cluster, o ApplyOptions) (*ApplyResult, error) {
 	t.Helper()
 	p := NewPool(tg)
 	defer p.Close()

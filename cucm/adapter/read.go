@@ -17,9 +17,9 @@ import (
 
 // NodeState is what one node showed.
 type NodeState struct {
-	Name    string
-	Target  *NodeTarget
-	ShowCTL *platform.ShowCTL
+	Name     string
+	Declared *Node // how the spec reaches it; nil for a node the cluster lists but the spec does not declare
+	ShowCTL  *platform.ShowCTL
 	// CTL is the file the node's TFTP serves (nil: none, or the node runs no TFTP).
 	CTL     []byte
 	CTLFile *ctl.File
@@ -78,7 +78,7 @@ func Read(ctx context.Context, p *Pool) (*State, error) {
 	for _, cn := range st.Network.Nodes {
 		listed[cn.Host] = true
 		nt := t.node(cn.Host)
-		ns := &NodeState{Name: cn.Host, Target: nt}
+		ns := &NodeState{Name: cn.Host, Declared: nt}
 		if nt == nil {
 			ns.Err = fmt.Errorf("node %s is in `show network cluster` but not declared in the spec", termsafe.Line(cn.Host))
 			st.Warnings = append(st.Warnings, ns.Err.Error())
@@ -98,7 +98,7 @@ func Read(ctx context.Context, p *Pool) (*State, error) {
 	}
 	var wg sync.WaitGroup
 	for i, ns := range st.Nodes {
-		if ns.Target == nil {
+		if ns.Declared == nil {
 			continue
 		}
 		wg.Add(1)
@@ -144,7 +144,7 @@ func readPublisher(ctx context.Context, p *Pool) (*State, tokenless.Release, err
 	return st, rel, nil
 }
 
-func (t *Target) tftpTimeout() time.Duration {
+func (t *Cluster) tftpTimeout() time.Duration {
 	if t.TFTPTimeout > 0 {
 		return t.TFTPTimeout
 	}
@@ -175,10 +175,10 @@ func readNode(ctx context.Context, p *Pool, rel tokenless.Release, ns *NodeState
 	if ns.ShowCTL, err = s.ShowCTL(ctx); err != nil {
 		return err
 	}
-	if ns.Target.TFTP == "" || !n.TFTP {
+	if ns.Declared.TFTP == "" || !n.TFTP {
 		return nil
 	}
-	b, err := fetch(ns.Target.TFTP, "CTLFile.tlv", tftpTimeout)
+	b, err := fetch(ns.Declared.TFTP, "CTLFile.tlv", tftpTimeout)
 	switch {
 	case errors.Is(err, errNoFile):
 	case err != nil:
@@ -189,7 +189,7 @@ func readNode(ctx context.Context, p *Pool, rel tokenless.Release, ns *NodeState
 			return fmt.Errorf("node %s: CTLFile.tlv over TFTP: %w", ns.Name, err)
 		}
 	}
-	if b, err := fetch(ns.Target.TFTP, "ITLFile.tlv", tftpTimeout); err == nil {
+	if b, err := fetch(ns.Declared.TFTP, "ITLFile.tlv", tftpTimeout); err == nil {
 		ns.ITLData = b
 		ns.ITL, _ = ctl.Parse(b)
 	}

@@ -14,22 +14,22 @@ import (
 	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
-// NodeTarget is how to reach one node and what it runs. Services are declared, because
+// Node is how to reach one node and what it runs. Services are declared, because
 // `show network cluster` does not list them.
-type NodeTarget struct {
+type Node struct {
 	Name     string   // host name, as `show network cluster` prints it
 	SSH      string   // host:port of the platform CLI
 	TFTP     string   // host:port of Cisco TFTP ("" : the node runs no TFTP)
-	HostKeys []string // SHA256 fingerprints (or use Target.KnownHosts)
+	HostKeys []string // SHA256 fingerprints (or use Cluster.KnownHosts)
 	// Services the node runs.
 	CallManager, TFTPService, CAPF bool
 }
 
-// Target is one tokenless cluster.
-type Target struct {
+// Cluster is one tokenless cluster: how to reach its nodes and log in.
+type Cluster struct {
 	Cluster   string
 	Publisher string // node name
-	Nodes     []NodeTarget
+	Nodes     []Node
 	// The platform account: the same on every node (R25).
 	User       string
 	Password   func() (string, error)
@@ -45,7 +45,7 @@ type Target struct {
 	SSH         platform.Config
 }
 
-func (t *Target) node(name string) *NodeTarget {
+func (t *Cluster) node(name string) *Node {
 	for i := range t.Nodes {
 		if t.Nodes[i].Name == name {
 			return &t.Nodes[i]
@@ -58,14 +58,14 @@ func (t *Target) node(name string) *NodeTarget {
 // that every node is logged into once: logins are slow (~10 s on CUCM) and each is a chance
 // to count towards lockout.
 type Pool struct {
-	t        *Target
+	t        *Cluster
 	mu       sync.Mutex
 	sessions map[string]*platform.Session
 	failed   map[string]error // a node whose login failed is not tried again in this check
 }
 
 // NewPool returns an empty pool for t.
-func NewPool(t *Target) *Pool {
+func NewPool(t *Cluster) *Pool {
 	return &Pool{t: t, sessions: map[string]*platform.Session{}, failed: map[string]error{}}
 }
 
