@@ -19,32 +19,52 @@ import (
 	"github.com/ctlops/ctlops/token"
 )
 
-// EventKind is one thing `lab event` can cause.
+// EventKind is one thing `lab event` can cause: its row of the table below holds its usage and
+// what causes it, so an event is added in one place.
 type EventKind struct {
 	Name string
-	Args []string // argument names, for usage
+	Args []string // argument names, for usage; "[X]" is optional
 	Help string
+	// run causes the event; Event has checked the number of arguments.
+	run func(l *Lab, ctx context.Context, args []string) (string, error)
+	// onMetro: on a metro node (or the metro cluster) metro_events.go handles the event instead:
+	// the tokenless simulator causes it, or the error says why metro cannot have it.
+	onMetro bool
+	// unlocked events do not hold the lab lock: they signal phones and wait for them to boot,
+	// changing no node's files through the lab.
+	unlocked bool
 }
 
-// Events lists the event kinds, in the order `lab event --help` shows them. NODE is a node name
-// (cm2, br1), or cluster/name (hq/cm2); names are unique across the lab unless a rename made
-// them clash. On metro (tokenless: msub, metro/msub) ip-change, rename, regen-cert, add-node,
-// remove-node and tamper work through its simulator (metro_events.go).
+// Events lists the event kinds on nodes, in the order `lab event --help` shows them. NODE is a
+// node name (cm2, br1), or cluster/name (hq/cm2); names are unique across the lab unless a
+// rename made them clash. The events on phones follow (PhoneEvents, phones_events.go).
 var Events = []EventKind{
-	{"ip-change", []string{"NODE", "IP"}, "the node now reports another IPv4 address (R22)"},
-	{"rename", []string{"NODE", "NAME"}, "the node gets another host name and a certificate naming it (R22)"},
-	{"regen-cert", []string{"NODE"}, "the node gets a new CallManager certificate, as when a server is replaced (R22)"},
-	{"add-node", []string{"CLUSTER"}, "a subscriber (CCM, TFTP) joins the cluster and starts (R22)"},
-	{"remove-node", []string{"NODE"}, "the node is stopped and leaves its cluster (R22); the publisher cannot"},
-	{"enable-capf", []string{"[CLUSTER]"}, "CAPF is enabled on the cluster's publisher (R22); default: the one cluster without it"},
-	{"tamper", []string{"NODE"}, "one byte of the node's CTLFile.tlv is flipped behind the provider's back"},
-	{"manual-update", []string{"NODE"}, "the node's CTL is re-signed with the second lab token and pushed to that node outside ctlops"},
+	{Name: "ip-change", Args: []string{"NODE", "IP"}, Help: "the node now reports another IPv4 address (R22)", run: (*Lab).ipChange, onMetro: true},
+	{Name: "rename", Args: []string{"NODE", "NAME"}, Help: "the node gets another host name and a certificate naming it (R22)", run: (*Lab).rename, onMetro: true},
+	{Name: "regen-cert", Args: []string{"NODE"}, Help: "the node gets a new CallManager certificate, as when a server is replaced (R22)", run: (*Lab).regenCert, onMetro: true},
+	{Name: "add-node", Args: []string{"CLUSTER"}, Help: "a subscriber (CCM, TFTP) joins the cluster and starts (R22)", onMetro: true,
+		run: func(l *Lab, _ context.Context, args []string) (string, error) {
+			return l.afterNodeEvent(l.addNode(args[0])) // phones_nodes.go: the node's phone side
+		}},
+	{Name: "remove-node", Args: []string{"NODE"}, Help: "the node is stopped and leaves its cluster (R22); the publisher cannot", onMetro: true,
+		run: func(l *Lab, _ context.Context, args []string) (string, error) {
+			return l.afterNodeEvent(l.removeNode(args[0]))
+		}},
+	{Name: "enable-capf", Args: []string{"[CLUSTER]"}, Help: "CAPF is enabled on the cluster's publisher (R22); default: the one cluster without it", onMetro: true,
+		run: func(l *Lab, _ context.Context, args []string) (string, error) { return l.enableCAPF(args) }},
+	{Name: "tamper", Args: []string{"NODE"}, Help: "one byte of the node's CTLFile.tlv is flipped behind the provider's back", onMetro: true,
+		run: func(l *Lab, _ context.Context, args []string) (string, error) { return l.tamper(args[0]) }},
+	{Name: "manual-update", Args: []string{"NODE"}, Help: "the node's CTL is re-signed with the second lab token and pushed to that node outside ctlops", onMetro: true,
+		run: func(l *Lab, ctx context.Context, args []string) (string, error) { return l.manualUpdate(ctx, args[0]) }},
 }
+
+// allEvents is every event kind, nodes' then phones'.
+func allEvents() []EventKind { return slices.Concat(Events, PhoneEvents) }
 
 // EventUsage is the list of events in one block, for help texts.
 func EventUsage() string {
 	var b strings.Builder
-	for _, e := range slices.Concat(Events, PhoneEvents) {
+	for _, e := range allEvents() {
 		fmt.Fprintf(&b, "  %-32s %s\n", e.Name+" "+strings.Join(e.Args, " "), e.Help)
 	}
 	return b.String()
@@ -57,22 +77,16 @@ var hostLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Event causes kind on the running lab and says what happened and what ctlops should now see.
 func (l *Lab) Event(ctx context.Context, kind string, args []string) (string, error) {
-	if msg, ok, err := l.phoneEvent(ctx, kind, args); ok {
-		return msg, err
-	}
-	var ev *EventKind
-	for i := range Events {
-		if Events[i].Name == kind {
-			ev = &Events[i]
-		}
-	}
-	if ev == nil {
+	all := allEvents()
+	i := slices.IndexFunc(all, func(e EventKind) bool { return e.Name == kind })
+	if i < 0 {
 		var names []string
-		for _, e := range Events {
+		for _, e := range all {
 			names = append(names, e.Name)
 		}
 		return "", fmt.Errorf("%w: unknown event %q (events: %s)", ErrUsage, kind, strings.Join(names, ", "))
 	}
+	ev := all[i]
 	min, max := 0, len(ev.Args)
 	for _, a := range ev.Args {
 		if !strings.HasPrefix(a, "[") {
@@ -82,60 +96,59 @@ func (l *Lab) Event(ctx context.Context, kind string, args []string) (string, er
 	if len(args) < min || len(args) > max {
 		return "", fmt.Errorf("%w: %s takes %s", ErrUsage, kind, strings.Join(ev.Args, " "))
 	}
+	if ev.unlocked {
+		return ev.run(l, ctx, args)
+	}
 	unlock, err := lock(l.Dir)
 	if err != nil {
 		return "", err
 	}
 	defer unlock()
-	if msg, ok, err := l.metroEvent(ctx, kind, args); ok { // metro_events.go
-		return msg, err
+	if ev.onMetro {
+		if msg, ok, err := l.metroEvent(ctx, kind, args); ok {
+			return msg, err
+		}
 	}
-	switch kind {
-	case "ip-change":
-		n, err := l.findNode(args[0])
-		if err != nil {
-			return "", err
-		}
-		if err := refserver.SetIPv4(n.dir, n.cfg.Name, args[1]); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%s now reports IP %s (was %s): its CTL records are stale until the next apply (R22)", n, args[1], n.cfg.IPv4), nil
-	case "rename":
-		n, err := l.findNode(args[0])
-		if err != nil {
-			return "", err
-		}
-		if !hostLabel.MatchString(args[1]) {
-			return "", fmt.Errorf("%q is not a host name: lower-case letters, digits and '-', at most 63", args[1])
-		}
-		if other, err := l.findNode(args[1]); err == nil {
-			return "", fmt.Errorf("%s exists already: node names stay unique across the lab", other)
-		}
-		if err := refserver.Rename(n.dir, n.cfg.Name, args[1]); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%s is now %s/%s (%s.%s.example.com) with a new certificate naming it (R22)", n, n.cluster, args[1], args[1], n.cluster), nil
-	case "regen-cert":
-		n, err := l.findNode(args[0])
-		if err != nil {
-			return "", err
-		}
-		if err := refserver.RegenCert(n.dir, n.cfg.Name); err != nil {
-			return "", err
-		}
-		return fmt.Sprintf("%s has a new CallManager certificate (R22: a replaced server)", n), nil
-	case "add-node":
-		return l.afterNodeEvent(l.addNode(args[0])) // phones_nodes.go: the node's phone side
-	case "remove-node":
-		return l.afterNodeEvent(l.removeNode(args[0]))
-	case "enable-capf":
-		return l.enableCAPF(args)
-	case "tamper":
-		return l.tamper(args[0])
-	case "manual-update":
-		return l.manualUpdate(ctx, args[0])
+	return ev.run(l, ctx, args)
+}
+
+func (l *Lab) ipChange(_ context.Context, args []string) (string, error) {
+	n, err := l.findNode(args[0])
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("%w: %s", ErrUsage, kind)
+	if err := refserver.SetIPv4(n.dir, n.cfg.Name, args[1]); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s now reports IP %s (was %s): its CTL records are stale until the next apply (R22)", n, args[1], n.cfg.IPv4), nil
+}
+
+func (l *Lab) rename(_ context.Context, args []string) (string, error) {
+	n, err := l.findNode(args[0])
+	if err != nil {
+		return "", err
+	}
+	if !hostLabel.MatchString(args[1]) {
+		return "", fmt.Errorf("%q is not a host name: lower-case letters, digits and '-', at most 63", args[1])
+	}
+	if other, err := l.findNode(args[1]); err == nil {
+		return "", fmt.Errorf("%s exists already: node names stay unique across the lab", other)
+	}
+	if err := refserver.Rename(n.dir, n.cfg.Name, args[1]); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s is now %s/%s (%s.%s.example.com) with a new certificate naming it (R22)", n, n.cluster, args[1], args[1], n.cluster), nil
+}
+
+func (l *Lab) regenCert(_ context.Context, args []string) (string, error) {
+	n, err := l.findNode(args[0])
+	if err != nil {
+		return "", err
+	}
+	if err := refserver.RegenCert(n.dir, n.cfg.Name); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s has a new CallManager certificate (R22: a replaced server)", n), nil
 }
 
 type nodeRef struct {

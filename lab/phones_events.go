@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -27,52 +28,32 @@ import (
 
 // PhoneEvents are the events on the lab's phones, listed by `lab event --help` after Events.
 var PhoneEvents = []EventKind{
-	{"reset-phones", []string{"[CLUSTER]"}, "reset the phones (every cluster's by default), as \"reset all devices\" after a CTL update does (R23)"},
-	{"erase-ctl", []string{"PHONE"}, "erase a phone's CTL and ITL by hand (P49), then reset it"},
-	{"rogue-update", []string{"NODE"}, "push to the node, behind the provider's back, a valid CTL signed by a key no installed CTL trusts"},
+	{Name: "reset-phones", Args: []string{"[CLUSTER]"}, Help: "reset the phones (every cluster's by default), as \"reset all devices\" after a CTL update does (R23)", run: (*Lab).resetPhones, unlocked: true},
+	{Name: "erase-ctl", Args: []string{"PHONE"}, Help: "erase a phone's CTL and ITL by hand (P49), then reset it", run: (*Lab).eraseCTL, unlocked: true},
+	{Name: "rogue-update", Args: []string{"NODE"}, Help: "push to the node, behind the provider's back, a valid CTL signed by a key no installed CTL trusts", unlocked: true,
+		run: func(l *Lab, _ context.Context, args []string) (string, error) { return l.rogueUpdate(args[0]) }},
 }
 
-// phoneEvent runs a phone event; handled is false for any other kind.
-func (l *Lab) phoneEvent(ctx context.Context, kind string, args []string) (msg string, handled bool, err error) {
-	switch kind {
-	case "reset-phones":
-		if len(args) > 1 {
-			return "", true, fmt.Errorf("%w: reset-phones takes [CLUSTER]", ErrUsage)
+func (l *Lab) resetPhones(ctx context.Context, args []string) (string, error) {
+	cluster := ""
+	if len(args) == 1 {
+		if _, err := l.ClusterDir(args[0]); err != nil {
+			return "", err
 		}
-		cluster := ""
-		if len(args) == 1 {
-			if _, err := l.ClusterDir(args[0]); err != nil {
-				return "", true, err
-			}
-			cluster = args[0]
-		}
-		msg, err := l.signalPhones(ctx, func(s PhoneSpec) bool { return cluster == "" || s.Cluster == cluster }, phone.ResetSignal, "reset")
-		return msg, true, err
-	case "erase-ctl":
-		if len(args) != 1 {
-			return "", true, fmt.Errorf("%w: erase-ctl takes PHONE", ErrUsage)
-		}
-		found := false
-		pl, err := l.loadPhones()
-		if err != nil {
-			return "", true, err
-		}
-		for _, s := range pl.Phones {
-			found = found || s.Name == args[0]
-		}
-		if !found {
-			return "", true, fmt.Errorf("no phone %q in the lab (see `ctlops lab phones`)", args[0])
-		}
-		msg, err := l.signalPhones(ctx, func(s PhoneSpec) bool { return s.Name == args[0] }, phone.EraseSignal, "erased and reset")
-		return msg, true, err
-	case "rogue-update":
-		if len(args) != 1 {
-			return "", true, fmt.Errorf("%w: rogue-update takes NODE", ErrUsage)
-		}
-		msg, err := l.rogueUpdate(args[0])
-		return msg, true, err
+		cluster = args[0]
 	}
-	return "", false, nil
+	return l.signalPhones(ctx, func(s PhoneSpec) bool { return cluster == "" || s.Cluster == cluster }, phone.ResetSignal, "reset")
+}
+
+func (l *Lab) eraseCTL(ctx context.Context, args []string) (string, error) {
+	pl, err := l.loadPhones()
+	if err != nil {
+		return "", err
+	}
+	if !slices.ContainsFunc(pl.Phones, func(s PhoneSpec) bool { return s.Name == args[0] }) {
+		return "", fmt.Errorf("no phone %q in the lab (see `ctlops lab phones`)", args[0])
+	}
+	return l.signalPhones(ctx, func(s PhoneSpec) bool { return s.Name == args[0] }, phone.EraseSignal, "erased and reset")
 }
 
 // signalPhones signals the phones that match and waits until each has booted again.
