@@ -8,11 +8,13 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -51,7 +53,19 @@ func binaries(t *testing.T) string {
 	return binDir
 }
 
+// endToEndParallel is how many of these tests run at once unless -test.parallel says otherwise.
+// Each runs its own lab in its own directory and spends most of its time waiting on the lab's
+// scaled-down timings (service restarts, phone keep-alives), not computing, so the default of
+// one test per core would leave a 2-core CI machine idle for minutes.
+const endToEndParallel = 12
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", strconv.Itoa(endToEndParallel))
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

@@ -75,6 +75,7 @@ func sampleCTL(t *testing.T) []byte {
 // Issue 17's "done when": a real CUCM's tokenless CTL, whose certificates expired years ago,
 // served by in.tftpd; import into an empty directory, then validate and drift exit 0.
 func TestImportRealCUCMOverTftpdHpa(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
 	root := t.TempDir()
 	data := sampleCTL(t)
 	if err := os.WriteFile(filepath.Join(root, provider.FileName), data, 0o644); err != nil {

@@ -84,6 +84,7 @@ func recordCert(f *ctl.File, role ctl.Role, name string) []byte {
 // a CTL signed by its ITLRecovery record; regen-cert metro/msub makes drift exit 2 naming
 // msub; apply clears it.
 func TestMetroDoneWhen(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
 	s := startLab(t)
 	nodes := s.metroNodes()
 	var names []string
@@ -144,6 +145,7 @@ func TestMetroDoneWhen(t *testing.T) {
 // admin declares what the spec must know: a new node with its host key, a new name) an apply
 // that runs `utils ctl update CTLFile` clears it.
 func TestMetroEvents(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
 	s := startLab(t)
 	s.run(0, "apply", "-f", s.spec(), "--cluster", "metro", "--auto-approve")
 	declared, err := os.ReadFile(s.spec())

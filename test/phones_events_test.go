@@ -13,6 +13,7 @@ import (
 // (R22; regen-cert is in TestPhonesAfterApply): event, plan, apply, reset the phones, and
 // every hq phone is registered over TLS with the CTL its TFTP server serves.
 func TestPhonesAfterEveryR22Event(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
 	if _, err := exec.LookPath("tftp"); err != nil {
 		t.Fatal("tftp-hpa's client is needed (scripts/install-deps.sh installs it)")
 	}

@@ -61,6 +61,7 @@ func stranger(t *testing.T, dir, name string) (key, cert string) {
 // without SBD refuses it until its trust list is erased (P17), and ctlops' plan said exactly
 // that, by model, before anything was pushed.
 func TestPhonesSignerChange(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
 	if _, err := exec.LookPath("tftp"); err != nil {
 		t.Fatal("tftp-hpa's client is needed (scripts/install-deps.sh installs it)")
 	}

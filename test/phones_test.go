@@ -68,6 +68,7 @@ func deref(s *string) string {
 // applies and register over TLS with the CallManager certificate it holds; a CTL pushed
 // behind the provider's back by an untrusted signer is refused and the old one kept.
 func TestPhonesAfterApply(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
 	if _, err := exec.LookPath("tftp"); err != nil {
 		t.Fatal("tftp-hpa's client is needed (scripts/install-deps.sh installs it)")
 	}

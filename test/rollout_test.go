@@ -85,6 +85,7 @@ func (s *session) lastAudit() map[string]any {
 // --resume-rollout, without signing or pushing again. Before it all, requests written by hand
 // from Cisco's documentation get the lab phones' registration from RisPort70.
 func TestRolloutAfterIPChange(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
 	if _, err := exec.LookPath("tftp"); err != nil {
 		t.Fatal("tftp-hpa's client is needed (scripts/install-deps.sh installs it)")
 	}

@@ -12,6 +12,7 @@ import (
 // served by every node over TFTP and verified by openssl, no drift, an IP change found as
 // drift and fixed, no drift again.
 func TestStory(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
 	s := startLab(t)
 	planFile := filepath.Join(s.lab, "plans", "first.json")
 	os.MkdirAll(filepath.Dir(planFile), 0o755)
@@ -48,6 +49,7 @@ func TestStory(t *testing.T) {
 // Every kind of event a cluster goes through (R22) ends in drift found, planned, applied and
 // cleared; tampering is found and refused, naming the server.
 func TestEveryLabEvent(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
 	s := startLab(t)
 	s.run(0, "apply", "-f", s.spec(), "--auto-approve")
 	s.run(0, "drift", "-f", s.spec())
@@ -105,6 +107,7 @@ func TestEveryLabEvent(t *testing.T) {
 // The pull-request flow: a YAML change in a Git repository, planned as a markdown comment a
 // reviewer can approve from.
 func TestPullRequestFlow(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
 	s := startLab(t)
 	s.run(0, "apply", "-f", s.spec(), "--auto-approve")
 	git := func(args ...string) {
