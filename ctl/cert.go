@@ -52,13 +52,18 @@ func (r *Record) X509() (*x509.Certificate, error) {
 	if len(r.Certificate) == 0 {
 		return nil, fmt.Errorf("%s record %q carries no certificate", r.Role, r.DNSName)
 	}
+	c, err := r.cert()
+	if err != nil {
+		return nil, fmt.Errorf("%s record %q: certificate: %w", r.Role, r.DNSName, err)
+	}
+	return c, nil
+}
+
+// cert is X509 with crypto/x509's own error, for callers that name the record themselves.
+// The record must carry a certificate.
+func (r *Record) cert() (*x509.Certificate, error) {
 	ci := r.info()
-	ci.certOnce.Do(func() {
-		ci.cert, ci.certErr = x509.ParseCertificate(ci.der)
-		if ci.certErr != nil {
-			ci.certErr = fmt.Errorf("%s record %q: certificate: %w", r.Role, r.DNSName, ci.certErr)
-		}
-	})
+	ci.certOnce.Do(func() { ci.cert, ci.certErr = x509.ParseCertificate(ci.der) })
 	return ci.cert, ci.certErr
 }
 

@@ -98,7 +98,7 @@ func (r *Record) Text() string {
 	}
 	if len(r.Certificate) > 0 {
 		fmt.Fprintf(&b, "  Certificate:   sha256 %s\n", Fingerprint(r.Certificate))
-		if c, err := x509.ParseCertificate(r.Certificate); err == nil {
+		if c, err := r.cert(); err == nil { // parsed once per record, as every reader of it does
 			fmt.Fprintf(&b, "  Valid:         %s to %s\n", c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
 			if k, ok := c.PublicKey.(*rsa.PublicKey); ok && len(r.PublicKey) > 0 {
 				if pk, err := x509.ParsePKCS1PublicKey(r.PublicKey); err == nil && !pk.Equal(k) {

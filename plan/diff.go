@@ -1,8 +1,8 @@
 package plan
 
 import (
-	"crypto/x509"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -95,7 +95,10 @@ func (b *builder) diff(desired *ctl.File) {
 		l := &live[j]
 		b.p.Actions = append(b.p.Actions, Change{Action: Delete, Record: l.Title(), Reason: b.removeReason(l), Before: state(l, "")})
 	}
-	b.p.Diff = unified(recordsText(live), recordsText(desired.Records), "live", "desired")
+	if !slices.EqualFunc(live, desired.Records, func(l, d ctl.Record) bool { return l.Equal(&d) }) {
+		// Records that are Equal print alike: only files that differ are rendered to compare.
+		b.p.Diff = unified(recordsText(live), recordsText(desired.Records), "live", "desired")
+	}
 }
 
 func (b *builder) removeReason(l *ctl.Record) Reason {
@@ -153,7 +156,7 @@ func state(r *ctl.Record, source string) *RecordState {
 	}
 	if len(r.Certificate) > 0 {
 		s.CertificateSHA256 = ctl.Fingerprint(r.Certificate)
-		if c, err := x509.ParseCertificate(r.Certificate); err == nil {
+		if c, err := r.X509(); err == nil { // parsed once per record: Text reads it again
 			s.NotAfter = c.NotAfter.UTC().Format(time.RFC3339)
 		}
 	}
