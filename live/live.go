@@ -286,11 +286,12 @@ func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan
 			defer wg.Done()
 			t := plan.Target{Server: j.server, Address: j.addr, Alternate: j.alternate}
 			f.opt.Progress.Report(progress.Event{Kind: progress.Started, Cluster: c.Name, Server: j.server})
-			lock := make(chan *plan.HeldLock, 1) // read beside the file: no extra round trip
-			go func() { lock <- f.heldLock(ctx, j.reader) }()
-			data, err, ok := pre.take(ctx, j.reader)
+			data, held, err, ok := pre.take(ctx, j.reader)
 			if !ok {
+				lock := make(chan *plan.HeldLock, 1) // read beside the file: no extra round trip
+				go func() { lock <- f.heldLock(ctx, j.reader) }()
 				err = f.do(ctx, func(ctx context.Context) (err error) { data, _, err = j.reader.CTL(ctx); return })
+				held = <-lock
 			}
 			if errors.Is(err, provider.ErrNoCTL) {
 				err = nil
@@ -303,8 +304,8 @@ func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan
 				l.Errors = append(l.Errors, t.Err)
 				mu.Unlock()
 			}
-			if t.Lock = <-lock; t.Err != "" {
-				t.Lock = nil
+			if t.Err == "" {
+				t.Lock = held
 			}
 			l.Targets[i] = t
 			f.opt.Progress.Report(progress.Event{Kind: progress.Done, Cluster: c.Name, Server: j.server, Err: t.Err})

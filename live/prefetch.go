@@ -5,6 +5,7 @@ import (
 	"net/http/httptrace"
 	"sync"
 
+	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/provider"
 )
 
@@ -30,9 +31,10 @@ type prefetch struct {
 }
 
 type prefetched struct {
-	done chan struct{}
+	done chan struct{} // closed when data, err and lock are all read
 	data []byte
 	err  error
+	lock *plan.HeldLock // the server's update lock, read beside the file (locks.go)
 }
 
 // prefetch starts reading every reader's CTL; stop cancels what is still running.
@@ -55,7 +57,10 @@ func (f *fetcher) prefetch(ctx context.Context, readers []provider.Reader) *pref
 					return
 				}
 			}
+			lock := make(chan *plan.HeldLock, 1) // the lock beside the file: no round trip more
+			go func() { lock <- f.heldLock(ctx, r) }()
 			e.err = f.do(ctx, func(ctx context.Context) (err error) { e.data, _, err = r.CTL(ctx); return })
+			e.lock = <-lock
 		}()
 	}
 	return p
@@ -68,24 +73,24 @@ func (p *prefetch) inventoryContext(ctx context.Context) (c context.Context, don
 	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { release() }}), release
 }
 
-// take returns the prefetched read of r, waiting for it, and ok false when r was not
+// take returns the prefetched read of r (its file and its lock), waiting for it, and ok false when r was not
 // prefetched (then the caller reads it itself). Each read is handed out once.
-func (p *prefetch) take(ctx context.Context, r provider.Reader) (data []byte, err error, ok bool) {
+func (p *prefetch) take(ctx context.Context, r provider.Reader) (data []byte, lock *plan.HeldLock, err error, ok bool) {
 	if p == nil {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	p.mu.Lock()
 	e := p.byName[r.Name()] // the same reader: serverJobs reuses a declared one by name
 	delete(p.byName, r.Name())
 	p.mu.Unlock()
 	if e == nil {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
 	select {
 	case <-e.done:
-		return e.data, e.err, true
+		return e.data, e.lock, e.err, true
 	case <-ctx.Done():
-		return nil, ctx.Err(), true
+		return nil, nil, ctx.Err(), true
 	}
 }
 

@@ -3,6 +3,8 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -35,7 +37,7 @@ func TestPrefetchHandsOutEachReadOnce(t *testing.T) {
 	ctx := context.Background()
 	p := f.prefetch(ctx, []provider.Reader{a, b, dup})
 	defer p.stop()
-	if _, err, ok := p.take(ctx, b); !ok || !errors.Is(err, provider.ErrNoCTL) {
+	if _, _, err, ok := p.take(ctx, b); !ok || !errors.Is(err, provider.ErrNoCTL) {
 		t.Fatalf("take(b) = %v, %v: the prefetched error is the answer", err, ok)
 	}
 	// a is asked for the inventory: its read waits for that request's connection.
@@ -44,20 +46,61 @@ func TestPrefetchHandsOutEachReadOnce(t *testing.T) {
 	}
 	_, asked := p.inventoryContext(ctx)
 	asked()
-	if data, err, ok := p.take(ctx, a); !ok || err != nil || string(data) != "a:1" {
+	if data, _, err, ok := p.take(ctx, a); !ok || err != nil || string(data) != "a:1" {
 		t.Fatalf("take(a) = %q, %v, %v", data, err, ok)
 	}
-	if _, _, ok := p.take(ctx, a); ok {
+	if _, _, _, ok := p.take(ctx, a); ok {
 		t.Fatal("a's copy was handed out twice")
 	}
-	if _, _, ok := p.take(ctx, other); ok {
+	if _, _, _, ok := p.take(ctx, other); ok {
 		t.Fatal("a reader that was not prefetched got a copy")
 	}
 	if n := a.reads.Load() + dup.reads.Load(); n != 1 {
 		t.Fatalf("a's address read %d times, want 1", n)
 	}
 	var none *prefetch
-	if _, _, ok := none.take(ctx, a); ok {
+	if _, _, _, ok := none.take(ctx, a); ok {
 		t.Fatal("no prefetch, yet a copy")
+	}
+}
+
+// lockedReader is a fakeReader whose server holds an update lock.
+type lockedReader struct {
+	fakeReader
+	lockReads atomic.Int32
+}
+
+func (r *lockedReader) GetLock(context.Context) (*provider.Lock, error) {
+	r.lockReads.Add(1)
+	return &provider.Lock{ID: "secret-id", User: "alice", Host: "ws1", Operation: "apply"}, nil
+}
+
+// The lock is read with the prefetched file, not after the inventory: take hands it out with
+// the copy, its id dropped; the inventory's reader waits for the inventory's connection for
+// its lock as for its file, and a reader without locks hands out none.
+func TestPrefetchReadsTheLockBesideTheFile(t *testing.T) {
+	first, second := &lockedReader{fakeReader: fakeReader{name: "a:1"}}, &lockedReader{fakeReader: fakeReader{name: "b:1"}}
+	plain := &fakeReader{name: "c:1"}
+	f := &fetcher{sem: make(chan struct{}, 2)}
+	ctx := context.Background()
+	p := f.prefetch(ctx, []provider.Reader{first, second, plain})
+	defer p.stop()
+	_, held, err, ok := p.take(ctx, second)
+	if !ok || err != nil || held == nil || held.Holder != "alice@ws1" || held.Operation != "apply" {
+		t.Fatalf("take(b) = %+v, %v, %v: want alice@ws1's lock with the file", held, err, ok)
+	}
+	if strings.Contains(fmt.Sprintf("%+v", held), "secret-id") {
+		t.Fatalf("the lock id reached the plan: %+v", held)
+	}
+	if n := first.lockReads.Load(); n != 0 {
+		t.Fatalf("the inventory's reader's lock was read %d times before the inventory had a connection", n)
+	}
+	_, asked := p.inventoryContext(ctx)
+	asked()
+	if _, held, _, ok := p.take(ctx, first); !ok || held == nil || first.lockReads.Load() != 1 {
+		t.Fatalf("take(a): lock %+v, ok %v, %d lock reads", held, ok, first.lockReads.Load())
+	}
+	if _, held, _, ok := p.take(ctx, plain); !ok || held != nil {
+		t.Fatalf("a reader without locks: lock %+v, ok %v", held, ok)
 	}
 }
