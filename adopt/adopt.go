@@ -12,13 +12,14 @@
 //
 // Tokens of a tokenless CTL. A CUCM tokenless CTL (10.x: signed by the publisher's
 // CallManager certificate; 12.x+: by ITLRecovery) holds two SAST records that are not
-// eTokens. Until the `signing: tokenless` cluster kind exists in the spec (another helper is
-// adding it), import declares the file's SAST records as the cluster's tokens, whatever they
-// are. For a cluster read through read-only sources that is exactly what plan and drift need
-// (the SAST records must be declared tokens, R16, R19), and apply cannot write to such a
-// cluster anyway. Result.Tokenless says when the file looks tokenless, so that the switch to
-// the tokenless kind, once it lands, is one condition in build(). Whether a file is tokenless
-// is decided by cucm/tokenless.Recognize, not here.
+// eTokens. The spec's `signing: tokenless` kind is reached only through `platform:` (the
+// publisher's SSH endpoint, pinned host keys, the platform credentials), which no source
+// import reads gives: so import declares the file's SAST records as the cluster's tokens,
+// whatever they are. For a cluster read through read-only sources that is exactly what plan
+// and drift need (the SAST records must be declared tokens, R16, R19), and apply cannot write
+// to such a cluster anyway. Result.Tokenless says when the file looks tokenless, so that
+// writing the tokenless kind, once import can read the platform CLI, is one condition in
+// build(). Whether a file is tokenless is decided by cucm/tokenless.Recognize, not here.
 package adopt
 
 import (

@@ -12,6 +12,7 @@ import (
 	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
+	"github.com/ctlops/ctlops/spec"
 )
 
 // A tokenless cluster (signing: tokenless) is applied through its publisher's platform CLI
@@ -131,8 +132,33 @@ func (o *Options) tokenlessCluster(ctx context.Context, c *plan.Cluster) (*Clust
 		}
 		return cr, fmt.Errorf("cluster %s: %s", c.Name, msg)
 	}
+	if ar.Action != "" {
+		cr.Problems = append(cr.Problems, o.tokenlessRolloutGaps(sc)...)
+	}
 	o.tokenlessReport(c, ar, cr)
+	if len(cr.Problems) > 0 {
+		var problems []string
+		for _, pr := range cr.Problems {
+			problems = append(problems, c.Name+": "+pr)
+		}
+		return cr, &PushError{Problems: problems, Interrupted: ctx.Err() != nil}
+	}
 	return cr, nil
+}
+
+// tokenlessRolloutGaps says what the flags asked of the rollout that a tokenless cluster
+// does not do yet, rather than ignore it: the verified rollout through the serviceability
+// APIs runs for token-based clusters only (restarts here go through the platform CLI), so
+// --reset-devices leaves the phones to the admin, as on a cluster without serviceability.
+func (o *Options) tokenlessRolloutGaps(sc *spec.Cluster) []string {
+	if !o.Rollout.ResetDevices {
+		return nil
+	}
+	why := "the cluster declares no serviceability endpoints (AXL)"
+	if sc.Serviceability != nil {
+		why = "the serviceability rollout does not run for tokenless clusters yet"
+	}
+	return []string{"phones not reset: " + why + "; reset them by hand"}
 }
 
 // tokenlessResult fills the cluster's result from the adapter's reads: each TFTP node with
@@ -197,6 +223,9 @@ func (o *Options) tokenlessReport(c *plan.Cluster, ar *adapter.ApplyResult, cr *
 	for _, r := range cr.Restarted {
 		fmt.Fprintf(o.Out, "  Restarted %s (R23).\n", termsafe.Line(r))
 	}
+	for _, pr := range cr.Problems {
+		fmt.Fprintf(o.Out, "  Problem: %s\n", pr)
+	}
 	var next []string
 	for _, p := range ar.Pending {
 		node, svc, _ := strings.Cut(p, " ")
@@ -213,7 +242,9 @@ func (o *Options) tokenlessReport(c *plan.Cluster, ar *adapter.ApplyResult, cr *
 			fmt.Fprintf(o.Out, "    %d. %s\n", i+1, s)
 		}
 	}
-	fmt.Fprintln(o.Out, "\nApply complete.")
+	if len(cr.Problems) == 0 {
+		fmt.Fprintln(o.Out, "\nApply complete.")
+	}
 }
 
 // confirmPrompt is the question before anything is changed: what is signed and pushed for

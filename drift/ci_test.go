@@ -3,6 +3,7 @@ package drift_test
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,6 +62,9 @@ func TestCIExamples(t *testing.T) {
 					Parallelism    int    `yaml:"parallelism"`
 					Template       struct {
 						Spec struct {
+							SecurityContext struct {
+								RunAsUser int `yaml:"runAsUser"`
+							} `yaml:"securityContext"`
 							Containers []struct {
 								Args []string `yaml:"args"`
 							} `yaml:"containers"`
@@ -74,6 +78,26 @@ func TestCIExamples(t *testing.T) {
 	js := cj.Spec.JobTemplate.Spec
 	if cj.Kind != "CronJob" || js.CompletionMode != "Indexed" || js.Completions < 2 || js.Parallelism != js.Completions {
 		t.Fatalf("cronjob %+v", cj)
+	}
+	// The recipe names the image the repository's Dockerfile builds, and runs it as that
+	// image's user (a CronJob running as another uid could not write the image's /work).
+	raw, err := os.ReadFile("../examples/ci/ctlops-drift-cronjob.yaml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "Dockerfile") {
+		t.Error("the CronJob recipe does not say which Dockerfile builds its image")
+	}
+	df, err := os.ReadFile("../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^USER (\d+)`).FindSubmatch(df)
+	if m == nil {
+		t.Fatal("the Dockerfile has no numeric USER")
+	}
+	if uid := string(m[1]); fmt.Sprint(js.Template.Spec.SecurityContext.RunAsUser) != uid {
+		t.Errorf("the CronJob runs as uid %d, the Dockerfile's image as %s", js.Template.Spec.SecurityContext.RunAsUser, uid)
 	}
 	args := strings.Join(js.Template.Spec.Containers[0].Args, "\n")
 	for _, want := range []string{fmt.Sprintf(`--shard "${JOB_COMPLETION_INDEX}/%d"`, js.Completions), "--metrics ", "ctlops drift "} {

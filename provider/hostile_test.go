@@ -61,9 +61,10 @@ func TestTFTPHostileServers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := hostile.NewTFTP(t, tt.fault)
-			s.Interval = 100 * time.Millisecond
-			s.Message = "\x1b[2JApply complete."
+			s := hostile.NewTFTP(t, tt.fault, func(s *hostile.TFTP) {
+				s.Interval = 100 * time.Millisecond
+				s.Message = "\x1b[2JApply complete."
+			})
 			r, err := provider.Open("tftp://"+s.Addr, provider.Options{Timeout: tt.timeout})
 			if err != nil {
 				t.Fatal(err)
@@ -92,8 +93,7 @@ func TestTFTPHostileServers(t *testing.T) {
 	// Positive control: the same client reads a whole file from a server that behaves, and a
 	// context cancelled early ends the read at once with the context's error.
 	t.Run("control", func(t *testing.T) {
-		s := hostile.NewTFTP(t, hostile.Huge)
-		s.Size = 3000
+		s := hostile.NewTFTP(t, hostile.Huge, func(s *hostile.TFTP) { s.Size = 3000 })
 		r, _ := provider.Open("tftp://"+s.Addr, provider.Options{Timeout: 10 * time.Second})
 		data, _, err := r.CTL(context.Background())
 		if err != nil || len(data) != 3000 {

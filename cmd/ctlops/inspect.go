@@ -47,7 +47,8 @@ manual erase for an unknown signer, P15-P17). --phone-models 7960,8861 makes a r
 one of those models fail the check too.
 
 --export-certs DIR writes each record's certificate of the one FILE as a PEM file
-DIR/NN-ROLE-NAME.pem; an existing file is never overwritten (it is named and skipped).
+DIR/NN-ROLE-NAME.pem (DIR is made when missing); an existing file is never overwritten (it
+is named and skipped).
 
 Exit status: 0 when every file parses, its signature verifies and (with --installed) it
 would be accepted; 1 otherwise, with one line per failing file on standard error.`,
@@ -159,8 +160,13 @@ func parseWindow(s string) (time.Duration, error) {
 
 // exportCerts writes f's certificates into dir and returns how many could not be written.
 func exportCerts(out, errw io.Writer, dir string, f *ctl.File) int {
+	certs := ctl.CertFiles(f)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintf(errw, "ctlops: --export-certs: %s\n", termsafe.Error(err))
+		return len(certs)
+	}
 	failed := 0
-	for _, c := range ctl.CertFiles(f) {
+	for _, c := range certs {
 		path := filepath.Join(dir, c.Name)
 		if _, err := os.Lstat(path); err == nil {
 			fmt.Fprintf(errw, "ctlops: %s exists: not overwritten\n", termsafe.String(path))

@@ -181,7 +181,9 @@ func TestInspectChecksumsExpiryTitles(t *testing.T) {
 }
 
 func TestInspectExportCerts(t *testing.T) {
-	dir := t.TempDir()
+	// A directory that does not exist yet is made (as `--out DIR` of import is), not an error
+	// per certificate.
+	dir := filepath.Join(t.TempDir(), "certs")
 	code, out, errs := runCLI(t, nil, "inspect", "--export-certs", dir, scf)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)

@@ -16,11 +16,13 @@ func newLabCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lab",
 		Short: "Run a lab of simulated CallManager clusters, tokens and a ready spec on this machine",
-		Long: `lab runs the built-in lab: two clusters of reference CTL Providers on loopback ports
-(hq: a publisher with CallManager, TFTP and CAPF, a subscriber, a TFTP-only node; branch: one
-node serving as hq's alternate TFTP), real TLS and TFTP, SoftHSM2 tokens, and a ready
-DIR/ctlops.yaml and DIR/lab.env. After ` + "`. DIR/lab.env`" + `, plan, apply and drift run against it
-without a question but the confirmation.`,
+		Long: `lab runs the built-in lab on loopback ports: two token-based clusters of reference CTL
+Providers (hq: a publisher with CallManager, TFTP and CAPF, a subscriber, a TFTP-only node;
+branch: one node serving as hq's alternate TFTP), one tokenless cluster, metro (a simulated
+CUCM 12.5: mpub and msub, reached through the platform CLI over SSH and TFTP), the
+serviceability simulators, simulated phones on hq and branch, real TLS and TFTP, SoftHSM2
+tokens, and a ready DIR/ctlops.yaml and DIR/lab.env. After ` + "`. DIR/lab.env`" + `, plan, apply
+and drift run against it without a question but the confirmation.`,
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", labDir(), "lab directory (default $"+labDirEnv+", which DIR/lab.env exports, else "+lab.DefaultDir+")")
 	cmd.AddCommand(newLabUpCmd(&dir), newLabStatusCmd(&dir), newLabDownCmd(&dir), newLabEventCmd(&dir))
@@ -146,8 +148,10 @@ func newLabEventCmd(dir *string) *cobra.Command {
 		Use:   "event KIND [ARGS...]",
 		Short: "Cause on the running lab what forces a CTL update (R22), or drift",
 		Long: `event changes the running lab the way a cluster changes (R22), so that plan and drift have
-something to find. NODE is a node name (hq's are cm1, cm2, cm3; branch's br1), or
-CLUSTER/NODE (hq/cm2). Events:
+something to find. NODE is a node name (hq's are cm1, cm2, cm3; branch's br1; metro's mpub,
+msub), or CLUSTER/NODE (hq/cm2, metro/msub); CLUSTER is hq, branch or metro. On metro,
+manual-update and enable-capf do not apply (it speaks no CTL Provider protocol; its publisher
+runs CAPF already), nor do the phone events: metro has no phones. Events:
 
 ` + lab.EventUsage() + `
 Exit status: 0 done, 1 error, 4 no event, an unknown event or wrong arguments.`,

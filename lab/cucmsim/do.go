@@ -64,7 +64,7 @@ func (c *Cluster) Do(ev Event) (string, error) {
 		if err := c.Tamper(ev.Node); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("one byte of the CTLFile.tlv %s serves over TFTP was flipped (show ctl still reads the good copy)", ev.Node), nil
+		return fmt.Sprintf("%s now serves over TFTP a CTLFile.tlv with one byte flipped (show ctl still reads the good copy)", ev.Node), nil
 	}
 	return "", fmt.Errorf("unknown event %q (events: %s)", ev.Kind, strings.Join(EventKinds, ", "))
 }

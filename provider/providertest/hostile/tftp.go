@@ -46,9 +46,12 @@ type TFTP struct {
 	done     chan struct{}
 }
 
-// NewTFTP starts a server with the given fault until the test ends; set Interval, Size or
-// Message on the result before the first request if the defaults do not fit.
-func NewTFTP(t testing.TB, f TFTPFault) *TFTP {
+// NewTFTP starts a server with the given fault until the test ends. Each set (for example
+// func(s *hostile.TFTP) { s.Interval = 100 * time.Millisecond }) changes Interval, Size or
+// Message before the server starts: fields set on the result afterwards race with the
+// transfers, which read them (the race detector says so; a UDP request is no
+// happens-before edge).
+func NewTFTP(t testing.TB, f TFTPFault, set ...func(*TFTP)) *TFTP {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -56,6 +59,9 @@ func NewTFTP(t testing.TB, f TFTPFault) *TFTP {
 	}
 	s := &TFTP{Addr: pc.LocalAddr().String(), Fault: f, Interval: 300 * time.Millisecond,
 		Size: 100 << 20, pc: pc, done: make(chan struct{})}
+	for _, fn := range set {
+		fn(s)
+	}
 	s.wg.Add(1)
 	go s.loop()
 	t.Cleanup(func() {
