@@ -43,7 +43,7 @@ func NewRecord(cert *x509.Certificate, role Role, host string, ip netip.Addr) (R
 	if len(serial) == 0 {
 		serial = []byte{0}
 	}
-	return Record{
+	r := Record{
 		Role:          role,
 		DNSName:       ShortHost(host),
 		SubjectName:   NameString(cert.Subject),
@@ -53,7 +53,12 @@ func NewRecord(cert *x509.Certificate, role Role, host string, ip netip.Addr) (R
 		CertSignature: cert.Signature,
 		Certificate:   cert.Raw,
 		IPAddress:     ip.Unmap(),
-	}, nil
+	}
+	// The certificate is parsed already: X509 and Text answer from it instead of parsing
+	// cert.Raw again (the cache is keyed by the very slices, so replacing a field drops it).
+	ci := r.info()
+	ci.certOnce.Do(func() { ci.cert = cert })
+	return r, nil
 }
 
 // PlaceholderRecord is what CUCM writes for a server in non-secure mode: the server's place in

@@ -21,6 +21,13 @@ func (b *builder) liveFiles() {
 	}
 	var groups []*group
 	parsed := make([]*ctl.File, len(b.live.Targets))
+	// A cluster's servers nearly always hold the same bytes: each distinct file is parsed and
+	// verified once, and its copies share the result.
+	type checked struct {
+		file *ctl.File // nil when it does not parse
+		err  error
+	}
+	seen := map[string]checked{}
 	for i, t := range b.live.Targets {
 		ts := TargetState{Server: t.Server, Address: t.Address, Alternate: t.Alternate, Lock: t.Lock}
 		if t.Data == nil {
@@ -29,9 +36,17 @@ func (b *builder) liveFiles() {
 			continue
 		}
 		ts.Digest = cucm.Digest(t.Data)
-		f, err := ctl.Parse(t.Data)
-		if err == nil {
-			err = f.Verify()
+		c, ok := seen[ts.Digest]
+		if !ok {
+			if c.file, c.err = ctl.Parse(t.Data); c.err != nil {
+				c.file = nil
+			} else {
+				c.err = c.file.Verify()
+			}
+			seen[ts.Digest] = c
+		}
+		f, err := c.file, c.err
+		if f != nil {
 			ts.Signer = f.Header.SignerName
 		}
 		if err != nil {
