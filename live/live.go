@@ -288,10 +288,7 @@ func (f *fetcher) read(ctx context.Context, c *spec.Cluster, jobs []job, l *plan
 			f.opt.Progress.Report(progress.Event{Kind: progress.Started, Cluster: c.Name, Server: j.server})
 			data, held, err, ok := pre.take(ctx, j.reader)
 			if !ok {
-				lock := make(chan *plan.HeldLock, 1) // read beside the file: no extra round trip
-				go func() { lock <- f.heldLock(ctx, j.reader) }()
-				err = f.do(ctx, func(ctx context.Context) (err error) { data, _, err = j.reader.CTL(ctx); return })
-				held = <-lock
+				data, held, err = f.readFile(ctx, j.reader)
 			}
 			if errors.Is(err, provider.ErrNoCTL) {
 				err = nil

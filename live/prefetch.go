@@ -57,10 +57,7 @@ func (f *fetcher) prefetch(ctx context.Context, readers []provider.Reader) *pref
 					return
 				}
 			}
-			lock := make(chan *plan.HeldLock, 1) // the lock beside the file: no round trip more
-			go func() { lock <- f.heldLock(ctx, r) }()
-			e.err = f.do(ctx, func(ctx context.Context) (err error) { e.data, _, err = r.CTL(ctx); return })
-			e.lock = <-lock
+			e.data, e.lock, e.err = f.readFile(ctx, r) // with its lock: no round trip more
 		}()
 	}
 	return p

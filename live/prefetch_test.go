@@ -104,3 +104,36 @@ func TestPrefetchReadsTheLockBesideTheFile(t *testing.T) {
 		t.Fatalf("a reader without locks: lock %+v, ok %v", held, ok)
 	}
 }
+
+// tellingReader says its lock with its file (provider.CTLLockReader), as ctlops' own provider
+// does; telling is false for one that does not (an older server).
+type tellingReader struct {
+	lockedReader
+	telling bool
+}
+
+func (r *tellingReader) CTLAndLock(ctx context.Context) ([]byte, string, *provider.Lock, bool, error) {
+	data, etag, err := r.CTL(ctx)
+	if !r.telling {
+		return data, etag, nil, false, err
+	}
+	return data, etag, &provider.Lock{User: "bob", Host: "pc2", Operation: "apply"}, true, err
+}
+
+// A server that says its lock with the file is asked once, not twice; one that does not is
+// asked for its lock as well (the control: the same reader, not telling).
+func TestLockComesWithTheFile(t *testing.T) {
+	f := &fetcher{sem: make(chan struct{}, 2)}
+	for _, telling := range []bool{true, false} {
+		r := &tellingReader{lockedReader: lockedReader{fakeReader: fakeReader{name: "a:1"}}, telling: telling}
+		data, held, err := f.readFile(context.Background(), r)
+		if err != nil || string(data) != "a:1" || held == nil {
+			t.Fatalf("telling %v: %q, %+v, %v", telling, data, held, err)
+		}
+		want := map[bool]string{true: "bob@pc2", false: "alice@ws1"}[telling]
+		lockReads := map[bool]int32{true: 0, false: 1}[telling]
+		if held.Holder != want || r.lockReads.Load() != lockReads || r.reads.Load() != 1 {
+			t.Errorf("telling %v: holder %s, %d lock reads, %d file reads; want %s, %d, 1", telling, held.Holder, r.lockReads.Load(), r.reads.Load(), want, lockReads)
+		}
+	}
+}

@@ -307,18 +307,24 @@ func (c *Client) ctlPath() string {
 
 // CTL returns the current file and checks that the server's ETag is its digest.
 func (c *Client) CTL(ctx context.Context) ([]byte, string, error) {
+	data, etag, _, err := c.getCTL(ctx)
+	return data, etag, err
+}
+
+// getCTL is CTL with the response's headers, for CTLAndLock (ctllock.go).
+func (c *Client) getCTL(ctx context.Context) ([]byte, string, http.Header, error) {
 	resp, data, err := c.do(ctx, "get ctl", http.MethodGet, c.ctlPath(), nil, nil, MaxCTLSize)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if got := resp.Header.Get(HeaderLocation); got != c.opt.Location {
-		return nil, "", c.fail("get ctl", fmt.Errorf("asked for alternate location %q, the server answered for %q: it does not support alternate locations (PROTOCOL.md)", c.opt.Location, got))
+		return nil, "", nil, c.fail("get ctl", fmt.Errorf("asked for alternate location %q, the server answered for %q: it does not support alternate locations (PROTOCOL.md)", c.opt.Location, got))
 	}
 	etag := ETag(data)
 	if got := strings.Trim(resp.Header.Get("ETag"), `"`); got != etag {
-		return nil, "", c.fail("get ctl", fmt.Errorf("ETag %q is not the SHA-256 of the %d bytes received", got, len(data)))
+		return nil, "", nil, c.fail("get ctl", fmt.Errorf("ETag %q is not the SHA-256 of the %d bytes received", got, len(data)))
 	}
-	return data, etag, nil
+	return data, etag, resp.Header, nil
 }
 
 // WriteCTL replaces the file under the lock, if it is still the one with opt.IfMatch.

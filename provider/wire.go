@@ -12,6 +12,10 @@ const (
 	// HeaderLocation answers GET /v1/ctl?location=… with the location served, so that a
 	// client never mistakes a server that ignores the parameter for one that honours it.
 	HeaderLocation = "Ctl-Location"
+	// HeaderLockHeld answers GET /v1/ctl with the node's update lock as it was when the file
+	// was read: "none", or the lock without its id as base64url JSON, so that a reader sees
+	// the lock with the file in one request (protocol.md, "Reading the file").
+	HeaderLockHeld = "Ctl-Lock-Held"
 )
 
 // Error codes of PROTOCOL.md.

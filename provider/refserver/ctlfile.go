@@ -49,6 +49,10 @@ func (n *Node) getCTL(w http.ResponseWriter, r *http.Request) {
 	}
 	etag := `"` + provider.ETag(data) + `"`
 	w.Header().Set("ETag", etag)
+	n.opMu.Lock()
+	held := n.heldLock()
+	n.opMu.Unlock()
+	w.Header().Set(provider.HeaderLockHeld, provider.EncodeLockHeld(held))
 	if loc := r.URL.Query().Get("location"); loc != "" {
 		w.Header().Set(provider.HeaderLocation, loc)
 	}
