@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 )
 
@@ -57,6 +58,22 @@ func (r *Record) X509() (*x509.Certificate, error) {
 		return nil, fmt.Errorf("%s record %q: certificate: %w", r.Role, r.DNSName, err)
 	}
 	return c, nil
+}
+
+// NotAfter is the end of the certificate's validity, read from its DER without parsing the
+// whole certificate where the encoding is the usual one (plans show it for every record), else
+// through X509.
+func (r *Record) NotAfter() (time.Time, error) {
+	if t, ok := parseTBS(r.Certificate); ok {
+		if at, ok := t.notAfter(); ok {
+			return at, nil
+		}
+	}
+	c, err := r.X509()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return c.NotAfter, nil
 }
 
 // cert is X509 with crypto/x509's own error, for callers that name the record themselves.

@@ -76,5 +76,8 @@ func FuzzCertQuickRead(f *testing.F) {
 		if !SameSerial(tb.serial, c.SerialNumber.Bytes()) && c.SerialNumber.Sign() >= 0 {
 			t.Fatalf("serial: quick %x, x509 %x", tb.serial, c.SerialNumber)
 		}
+		if at, ok := tb.notAfter(); ok && !at.Equal(c.NotAfter) {
+			t.Fatalf("notAfter: quick %s, x509 %s", at, c.NotAfter)
+		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // tbsView is what verification needs of a certificate: views into its DER, no copies.
@@ -16,6 +17,8 @@ type tbsView struct {
 	subject []byte // RDNSequence content
 	rsa     bool   // SubjectPublicKeyInfo algorithm is rsaEncryption
 	key     []byte // subjectPublicKey BIT STRING content: PKCS#1 RSAPublicKey for RSA
+	// validity is the Validity SEQUENCE content: notBefore, notAfter.
+	validity []byte
 }
 
 // oidRSA is rsaEncryption, 1.2.840.113549.1.1.1, as DER content.
@@ -70,7 +73,7 @@ func parseTBS(der []byte) (t tbsView, ok bool) {
 			return t, false
 		}
 	}
-	t.issuer, t.subject = parts[1], parts[3]
+	t.issuer, t.validity, t.subject = parts[1], parts[2], parts[3]
 	tag, alg, keyRest, ok := derNext(parts[4])
 	if !ok || tag != 0x30 {
 		return t, false
@@ -269,4 +272,36 @@ func printableASCII(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// notAfter reads the end of the validity period in the two forms RFC 5280 §4.1.2.5 allows a
+// conforming certificate: UTCTime YYMMDDHHMMSSZ (years 1950–2049) and GeneralizedTime
+// YYYYMMDDHHMMSSZ. Anything else is left to crypto/x509 (ok false).
+func (t tbsView) notAfter() (time.Time, bool) {
+	_, _, rest, ok := derNext(t.validity) // notBefore
+	if !ok {
+		return time.Time{}, false
+	}
+	tag, v, _, ok := derNext(rest)
+	if !ok {
+		return time.Time{}, false
+	}
+	s := string(v)
+	switch {
+	case tag == 0x17 && len(s) == 13 && s[12] == 'Z':
+		if s[0] >= '5' {
+			s = "19" + s
+		} else {
+			s = "20" + s
+		}
+	case tag == 0x18 && len(s) == 15 && s[14] == 'Z':
+	default:
+		return time.Time{}, false
+	}
+	const layout = "20060102150405Z"
+	at, err := time.Parse(layout, s)
+	if err != nil || at.Format(layout) != s {
+		return time.Time{}, false
+	}
+	return at, true
 }

@@ -156,8 +156,8 @@ func state(r *ctl.Record, source string) *RecordState {
 	}
 	if len(r.Certificate) > 0 {
 		s.CertificateSHA256 = ctl.Fingerprint(r.Certificate)
-		if c, err := r.X509(); err == nil { // parsed once per record: Text reads it again
-			s.NotAfter = c.NotAfter.UTC().Format(time.RFC3339)
+		if at, err := r.NotAfter(); err == nil {
+			s.NotAfter = at.UTC().Format(time.RFC3339)
 		}
 	}
 	return s
