@@ -38,6 +38,10 @@ func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 // against the roots again.
 var sessionCaches sync.Map // trust key -> tls.ClientSessionCache
 
+// sessionsPerTrust bounds each cache: one session per node (transport_pool.go files them by
+// host:port), for a fleet of a few thousand nodes under one CA; a session is about a kilobyte.
+const sessionsPerTrust = 4096
+
 func sessionCache(pool *x509.CertPool, caPEM []byte, pins []string) tls.ClientSessionCache {
 	// The pool by identity: callers that keep their pool (spec.TLS.CertPool does) share
 	// sessions; two pools are never taken for one, whatever they hold.
@@ -45,7 +49,7 @@ func sessionCache(pool *x509.CertPool, caPEM []byte, pins []string) tls.ClientSe
 	fmt.Fprintf(h, "%p\x00%s\x00", pool, strings.Join(pins, ","))
 	h.Write(caPEM)
 	key := hex.EncodeToString(h.Sum(nil))
-	c, _ := sessionCaches.LoadOrStore(key, tls.NewLRUClientSessionCache(256))
+	c, _ := sessionCaches.LoadOrStore(key, tls.NewLRUClientSessionCache(sessionsPerTrust))
 	return c.(tls.ClientSessionCache)
 }
 

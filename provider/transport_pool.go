@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"crypto/tls"
 	"net"
 	"net/http"
@@ -34,9 +35,11 @@ func sharedTransport(tc *tls.Config, timeout time.Duration) *http.Transport {
 	if t, ok := transports.Load(key); ok {
 		return t.(*http.Transport)
 	}
+	dialer := &net.Dialer{Timeout: timeout}
 	tr := &http.Transport{
 		TLSClientConfig:       tc,
-		DialContext:           (&net.Dialer{Timeout: timeout}).DialContext,
+		DialContext:           dialer.DialContext,
+		DialTLSContext:        dialTLS(dialer, tc, timeout),
 		TLSHandshakeTimeout:   timeout,
 		ResponseHeaderTimeout: timeout,
 		// The protocol's headers are a few hundred bytes; Go's default allows 10 MB.
@@ -60,3 +63,50 @@ func CloseIdleConnections() {
 		return true
 	})
 }
+
+// dialTLS makes the transport's TLS connections itself, for one reason: crypto/tls files a
+// session under the server name, which net/http sets to the host without its port, so every
+// node reached at one address (the lab's 127.0.0.1:PORT, or nodes behind one name) shared one
+// session slot, each handshake overwrote the one before, and a fleet resumed almost nothing.
+// Here each host:port has its own slot in the trust configuration's cache; the rest is what
+// net/http does: the host as the name the certificate is checked against, ALPN h2 and
+// http/1.1, the handshake timeout.
+func dialTLS(d *net.Dialer, tc *tls.Config, timeout time.Duration) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		raw, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		cfg := tc.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = host
+		}
+		cfg.NextProtos = []string{"h2", "http/1.1"}
+		cfg.ClientSessionCache = perAddress{tc.ClientSessionCache, addr}
+		hctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		conn := tls.Client(raw, cfg)
+		if err := conn.HandshakeContext(hctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		return conn, nil
+	}
+}
+
+// perAddress files sessions of one trust configuration's cache under host:port as well as
+// the server name.
+type perAddress struct {
+	c    tls.ClientSessionCache
+	addr string
+}
+
+func (p perAddress) Get(key string) (*tls.ClientSessionState, bool) {
+	return p.c.Get(p.addr + "\x00" + key)
+}
+
+func (p perAddress) Put(key string, cs *tls.ClientSessionState) { p.c.Put(p.addr+"\x00"+key, cs) }
