@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/cucm/platform"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/spec"
 )
@@ -58,6 +59,20 @@ type Options struct {
 	PasswordEnv string
 	CAFile      string
 	Pins        []string
+	// ssh:// sources: a tokenless cluster read through its publisher's platform CLI
+	// (platform.go). HostKeys are SHA-256 fingerprints the admin confirmed, KnownHosts a
+	// known_hosts file; without either, import stops after showing the keys it saw
+	// (*HostKeyPending), having sent nothing. The platform password comes from PasswordFile,
+	// else the variable PasswordEnv, else AskPassword (a prompt; nil off a terminal).
+	HostKeys     []string
+	KnownHosts   string
+	PasswordFile string
+	AskPassword  func(prompt string) (string, error)
+	// NodeSSH and NodeTFTP are NAME=HOST:PORT: where a node is reached when not at the IP
+	// `show network cluster` lists (ports 22 and 69).
+	NodeSSH, NodeTFTP []string
+	// Platform sets the CLI sessions' timings (tests); nil: the defaults.
+	Platform *platform.Config
 	// Timeout bounds each request (provider.Options semantics).
 	Timeout time.Duration
 	// Now is the clock for expiry notes; time.Now when zero.
@@ -78,6 +93,22 @@ type Result struct {
 	Notes     []string
 	// SpecWarnings are what loading the written spec warned about (expired certificates).
 	SpecWarnings []string
+	// Tokenless clusters (ssh:// source): the release, the nodes declared and the host keys
+	// written as confirmed.
+	Signing  spec.Signing
+	Release  string
+	Nodes    []PlatformNode
+	HostKeys []string
+}
+
+// PlatformNode is one node of a tokenless cluster as the spec declares it.
+type PlatformNode struct {
+	Name      string
+	Publisher bool
+	SSH       string
+	TFTP      string // "" without the TFTP role
+	Roles     []string
+	HostKey   string
 }
 
 // Token is one SAST record declared as a token.
@@ -96,11 +127,15 @@ type source struct {
 	host string
 	port int
 	dir  string
+	ssh  bool   // ssh://: the publisher's platform CLI (platform.go)
+	user string // ssh:// only
 }
 
 func parseSource(s string) (source, error) {
 	src := source{raw: s}
 	switch {
+	case strings.HasPrefix(s, "ssh://"):
+		return parsePlatformSource(s)
 	case strings.HasPrefix(s, "tftp://"):
 		hp := strings.TrimSuffix(strings.TrimPrefix(s, "tftp://"), "/")
 		host, port, err := splitHostPort(hp, spec.DefaultTFTPPort)
@@ -116,7 +151,7 @@ func parseSource(s string) (source, error) {
 		}
 		src.kind, src.dir, src.open = spec.KindDir, d, s
 	case strings.Contains(s, "://") && !strings.HasPrefix(s, "https://"):
-		return src, fmt.Errorf("source %s: want tftp://host[:port], dir://PATH, https://host[:port] or host[:port]", s)
+		return src, fmt.Errorf("source %s: want tftp://host[:port], dir://PATH, https://host[:port], host[:port] or ssh://user@host[:port]", s)
 	default:
 		hp := strings.TrimSuffix(strings.TrimPrefix(s, "https://"), "/")
 		host, port, err := splitHostPort(hp, spec.DefaultProviderPort)
