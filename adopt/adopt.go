@@ -10,16 +10,15 @@
 // scalar nodes (yaml.go, never by string concatenation), and reach a terminal only through
 // internal/termsafe (the callers in cmd/ctlops print Result with it).
 //
-// Tokens of a tokenless CTL. A CUCM tokenless CTL (10.x: signed by the publisher's
-// CallManager certificate; 12.x+: by ITLRecovery) holds two SAST records that are not
-// eTokens. The spec's `signing: tokenless` kind is reached only through `platform:` (the
-// publisher's SSH endpoint, pinned host keys, the platform credentials), which no source
-// import reads gives: so import declares the file's SAST records as the cluster's tokens,
-// whatever they are. For a cluster read through read-only sources that is exactly what plan
-// and drift need (the SAST records must be declared tokens, R16, R19), and apply cannot write
-// to such a cluster anyway. Result.Tokenless says when the file looks tokenless, so that
-// writing the tokenless kind, once import can read the platform CLI, is one condition in
-// build(). Whether a file is tokenless is decided by cucm/tokenless.Recognize, not here.
+// Tokenless clusters. A CUCM tokenless CTL (10.x: signed by the publisher's CallManager
+// certificate; 12.x+: by ITLRecovery) holds two SAST records that are not eTokens. The spec's
+// `signing: tokenless` kind needs `platform:` (the publisher's SSH endpoint, pinned host keys,
+// the platform credentials), which only an ssh:// source gives: platform.go reads the cluster
+// through the platform CLI and platform_spec.go writes that kind. Read through the other,
+// read-only sources (tftp://, dir://), such a file's SAST records are declared as the
+// cluster's tokens, which is what plan and drift need to check it (R16, R19); Result.Tokenless
+// says the file looks tokenless and the output points at ssh://. Whether a file is tokenless
+// is decided by cucm/tokenless.Recognize, not here.
 package adopt
 
 import (
@@ -71,6 +70,9 @@ type Options struct {
 	// NodeSSH and NodeTFTP are NAME=HOST:PORT: where a node is reached when not at the IP
 	// `show network cluster` lists (ports 22 and 69).
 	NodeSSH, NodeTFTP []string
+	// LegacyAlgorithms offers the old SSH algorithms some older UCOS releases need, to this
+	// cluster only, and writes legacyAlgorithms: true into the spec.
+	LegacyAlgorithms bool
 	// Platform sets the CLI sessions' timings (tests); nil: the defaults.
 	Platform *platform.Config
 	// Timeout bounds each request (provider.Options semantics).

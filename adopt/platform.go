@@ -242,9 +242,14 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 	}
 
 	if r.trust.none() {
-		return nil, probeAll(ctx, cfg, pubAddr, nodeSSH)
+		return nil, probeAll(ctx, cfg, pubAddr, nodeSSH, o.LegacyAlgorithms)
 	}
-	pubKey, err := platform.CheckHostKey(ctx, pubAddr, r.trust.pins, r.trust.knownHosts, cfg.DialTimeout, false)
+	pubKey, err := platform.CheckHostKey(ctx, pubAddr, r.trust.pins, r.trust.knownHosts, cfg.DialTimeout, o.LegacyAlgorithms)
+	var hke *platform.HostKeyError
+	if errors.As(err, &hke) {
+		return nil, &HostKeyPending{Keys: []SeenKey{{Node: "publisher", Addr: pubAddr, Fingerprint: hke.Fingerprint}},
+			Why: "the publisher offers a host key that is not among the confirmed ones (--host-key, --known-hosts)"}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
@@ -254,7 +259,7 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 
 	// The publisher's own list of nodes.
 	pc := cfg
-	pc.Addr, pc.User, pc.Password, pc.HostKeys, pc.KnownHosts = pubAddr, user, r.password.read, r.trust.pins, r.trust.knownHosts
+	pc.Addr, pc.User, pc.Password, pc.HostKeys, pc.KnownHosts, pc.Legacy = pubAddr, user, r.password.read, r.trust.pins, r.trust.knownHosts, o.LegacyAlgorithms
 	s, err := platform.Dial(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
@@ -303,8 +308,7 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 			d.tftp = joinHostPort(h, spec.DefaultTFTPPort)
 		}
 		if !n.Publisher {
-			fp, err := platform.CheckHostKey(ctx, d.ssh, r.trust.pins, r.trust.knownHosts, cfg.DialTimeout, false)
-			var hke *platform.HostKeyError
+			fp, err := platform.CheckHostKey(ctx, d.ssh, r.trust.pins, r.trust.knownHosts, cfg.DialTimeout, o.LegacyAlgorithms)
 			switch {
 			case errors.As(err, &hke):
 				pending = append(pending, SeenKey{Node: n.Host, Addr: d.ssh, Fingerprint: hke.Fingerprint})
@@ -324,8 +328,8 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 
 	// The read plan will make. Roles are provisional here (every node TFTP, CAPF on the
 	// publisher): roles.go decides them from what was read.
-	t := &adapter.Cluster{Cluster: "import", Publisher: pub.Host, User: user, Password: r.password.read,
-		KnownHosts: r.trust.knownHosts, Parallelism: 4, SSH: cfg, TFTPTimeout: o.Timeout}
+	t := &adapter.Cluster{Cluster: pub.Host, Publisher: pub.Host, User: user, Password: r.password.read,
+		KnownHosts: r.trust.knownHosts, Legacy: o.LegacyAlgorithms, Parallelism: 4, SSH: cfg, TFTPTimeout: o.Timeout}
 	for _, d := range r.nodes {
 		t.Nodes = append(t.Nodes, adapter.Node{Name: d.node.Host, SSH: d.ssh, TFTP: d.tftp, HostKeys: r.trust.pins,
 			CallManager: d.node.Product == "callmanager", TFTPService: true, CAPF: d.node.Publisher})
@@ -340,10 +344,10 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 
 // probeAll runs the key exchange only with the publisher and every --node-ssh address and
 // returns what they offered as a *HostKeyPending.
-func probeAll(ctx context.Context, cfg platform.Config, pubAddr string, nodeSSH map[string]string) error {
+func probeAll(ctx context.Context, cfg platform.Config, pubAddr string, nodeSSH map[string]string, legacy bool) error {
 	e := &HostKeyPending{Why: "no host key is confirmed (give --host-key or --known-hosts): import does not trust a key on first use"}
 	add := func(name, addr string) error {
-		fp, typ, err := platform.ProbeHostKey(ctx, addr, cfg.DialTimeout, false)
+		fp, typ, err := platform.ProbeHostKey(ctx, addr, cfg.DialTimeout, legacy)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

@@ -22,6 +22,7 @@ type platformSpec struct {
 	port       int
 	hostKeys   []string
 	knownHosts string
+	legacy     bool
 	user       string
 	passEnv    string
 	passFile   string
@@ -135,7 +136,7 @@ func buildPlatform(o Options, r *platformRead) (*cluster, *Result, error) {
 	res.Notes = append(res.Notes, alreadyDrifted(st, inv, o.Now)...)
 
 	c := &cluster{name: name, mode: res.Mode}
-	ps := &platformSpec{host: r.src.host, port: r.src.port, knownHosts: r.trust.knownHosts, user: r.src.user, nodes: res.Nodes}
+	ps := &platformSpec{host: r.src.host, port: r.src.port, knownHosts: r.trust.knownHosts, legacy: o.LegacyAlgorithms, user: r.src.user, nodes: res.Nodes}
 	if len(r.trust.pins) > 0 {
 		// The keys the nodes offered, each one confirmed by --host-key: pins given for no node
 		// are left out, so the spec pins exactly this cluster.
@@ -292,6 +293,9 @@ func (c *cluster) platformMapping() *yaml.Node {
 	}
 	if p.knownHosts != "" {
 		pm.Content = append(pm.Content, key("knownHosts"), quoted(p.knownHosts))
+	}
+	if p.legacy {
+		pm.Content = append(pm.Content, key("legacyAlgorithms"), &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"})
 	}
 	pw := mapping(true, key("env"), plain(p.passEnv))
 	if p.passFile != "" {

@@ -167,12 +167,11 @@ func TestImportPlatformNeverTrustsOnFirstUse(t *testing.T) {
 		t.Fatalf("msub received %d passwords before its key was confirmed", seen)
 	}
 
-	// A wrong key for the publisher: refused before any password.
+	// A wrong key for the publisher: refused before any password, the key it offers shown.
 	before := sim.Node("mpub").PasswordsSeen()
 	o.HostKeys = []string{sim.Node("msub").HostKey()}
 	_, err = Import(context.Background(), o)
-	var hke *platform.HostKeyError
-	if !errors.As(err, &hke) || sim.Node("mpub").PasswordsSeen() != before {
+	if !errors.As(err, &pend) || len(pend.Keys) != 1 || pend.Keys[0].Fingerprint != sim.Node("mpub").HostKey() || sim.Node("mpub").PasswordsSeen() != before {
 		t.Fatalf("err = %v, passwords %d → %d", err, before, sim.Node("mpub").PasswordsSeen())
 	}
 
@@ -239,16 +238,18 @@ func TestImportPlatformPasswordSources(t *testing.T) {
 	}
 }
 
-// A release-10.5 cluster (CallManager signs; ITLRecovery is a second SAST) round-trips too.
+// A release-10.5 cluster (CallManager signs; ITLRecovery is a second SAST) round-trips too,
+// here with the legacy algorithms offered (and written into the spec).
 func TestImportPlatformRelease105(t *testing.T) {
 	sim := cucmsimtest.Start(t, "10.5.2.15900-8", true)
 	o := platformOptions(t, sim)
+	o.LegacyAlgorithms = true
 	res, err := Import(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(res.Release, "10.5") {
-		t.Fatalf("release %q", res.Release)
+	if !strings.HasPrefix(res.Release, "10.5") || !strings.Contains(readSpec(t, o.Out), "legacyAlgorithms: true") {
+		t.Fatalf("release %q, spec:\n%s", res.Release, readSpec(t, o.Out))
 	}
 	noChange(t, o.Out)
 }

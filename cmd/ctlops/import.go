@@ -96,6 +96,7 @@ credentials by reference. A node is reached at the IP the publisher lists (SSH 2
 	fl.StringVar(&o.PasswordFile, "password-file", "", "ssh://: file holding the platform password (the spec names it as {file: FILE})")
 	fl.StringArrayVar(&o.HostKeys, "host-key", nil, "ssh://: a node's confirmed SSH host key, SHA256:... (repeatable)")
 	fl.StringVar(&o.KnownHosts, "known-hosts", "", "ssh://: a known_hosts file holding the nodes' keys (the spec names it)")
+	fl.BoolVar(&o.LegacyAlgorithms, "legacy-algorithms", false, "ssh://: offer the old SSH algorithms some older UCOS releases need (written into the spec)")
 	fl.StringArrayVar(&o.NodeSSH, "node-ssh", nil, "ssh://: NAME=HOST:PORT where node NAME's platform CLI is reached (default: its IP, port 22)")
 	fl.StringArrayVar(&o.NodeTFTP, "node-tftp", nil, "ssh://: NAME=HOST:PORT where node NAME's TFTP is reached (default: its SSH host, port 69)")
 	fl.StringVar(&o.CAFile, "ca", "", "CA certificate of the CTL Providers (copied to DIR/ca.pem)")
@@ -129,7 +130,8 @@ func printImport(out, errw io.Writer, dir string, res *adopt.Result) {
 		fmt.Fprintf(out, "  expectServers: %s\n", termsafe.Line(joinComma(res.Servers)))
 	}
 	if res.Tokenless && res.Signing != spec.SigningTokenless {
-		fmt.Fprintln(out, "  This CTL looks tokenless (signed by CUCM's own certificate): its SAST records are declared as tokens for plan and drift.")
+		fmt.Fprintln(out, "  This CTL looks tokenless (signed by CUCM's own certificate): its SAST records are declared as tokens for plan and drift;")
+		fmt.Fprintln(out, "  import it through the publisher's platform CLI (ssh://USER@PUBLISHER) to adopt it as signing: tokenless.")
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintln(out, "  note:", termsafe.Line(n))
