@@ -22,7 +22,7 @@ var errProbed = errors.New("host key read; handshake ended by ctlops")
 // CUCM's lockout. `ctlops import` uses it to show an admin what to confirm instead of trusting
 // the key on first use.
 func ProbeHostKey(ctx context.Context, addr string, timeout time.Duration, legacy bool) (fingerprint, keyType string, err error) {
-	err = probe(ctx, addr, timeout, legacy, func(key ssh.PublicKey) error {
+	err = probe(ctx, addr, timeout, legacy, func(_ net.Addr, key ssh.PublicKey) error {
 		fingerprint, keyType = ssh.FingerprintSHA256(key), key.Type()
 		return nil
 	})
@@ -38,10 +38,9 @@ func CheckHostKey(ctx context.Context, addr string, fingerprints []string, known
 	}
 	var fp string
 	var refused error
-	err = probe(ctx, addr, timeout, legacy, func(key ssh.PublicKey) error {
+	err = probe(ctx, addr, timeout, legacy, func(remote net.Addr, key ssh.PublicKey) error {
 		fp = ssh.FingerprintSHA256(key)
-		tcp, _ := net.ResolveTCPAddr("tcp", addr)
-		refused = hk(addr, tcp, key)
+		refused = hk(addr, remote, key)
 		return nil
 	})
 	if err != nil {
@@ -52,14 +51,14 @@ func CheckHostKey(ctx context.Context, addr string, fingerprints []string, known
 
 // probe dials addr and calls got with the host key during the key exchange, then ends the
 // handshake.
-func probe(ctx context.Context, addr string, timeout time.Duration, legacy bool, got func(ssh.PublicKey) error) error {
+func probe(ctx context.Context, addr string, timeout time.Duration, legacy bool, got func(net.Addr, ssh.PublicKey) error) error {
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
 	seen := false
-	cc := &ssh.ClientConfig{Timeout: timeout, HostKeyCallback: func(_ string, _ net.Addr, key ssh.PublicKey) error {
+	cc := &ssh.ClientConfig{Timeout: timeout, HostKeyCallback: func(_ string, remote net.Addr, key ssh.PublicKey) error {
 		seen = true
-		if err := got(key); err != nil {
+		if err := got(remote, key); err != nil {
 			return err
 		}
 		return errProbed
