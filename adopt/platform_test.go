@@ -230,6 +230,18 @@ func TestImportPlatformPasswordSources(t *testing.T) {
 		t.Fatalf("spec:\n%s", y)
 	}
 
+	// A wrong password: one attempt on the publisher, none on the subscriber, a clear error.
+	o = platformOptions(t, sim)
+	t.Setenv(cucmsimtest.PasswordEnv, "wrong-"+cucmsimtest.Password)
+	pubBefore, subBefore := sim.Node("mpub").PasswordsSeen(), sim.Node("msub").PasswordsSeen()
+	var le *platform.LoginError
+	if _, err := Import(context.Background(), o); !errors.As(err, &le) || !strings.Contains(err.Error(), "not retried") {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if d := sim.Node("mpub").PasswordsSeen() - pubBefore; d != 1 || sim.Node("msub").PasswordsSeen() != subBefore {
+		t.Fatalf("a wrong password was sent %d times to the publisher, %d to the subscriber", d, sim.Node("msub").PasswordsSeen()-subBefore)
+	}
+
 	// Neither: an error that names the ways, before any connection.
 	o = platformOptions(t, sim)
 	t.Setenv(cucmsimtest.PasswordEnv, "")

@@ -90,7 +90,7 @@ credentials by reference. A node is reached at the IP the publisher lists (SSH 2
 	fl := cmd.Flags()
 	fl.StringVar(&o.Out, "out", "", "directory to write the spec and certificates into (required)")
 	fl.BoolVar(&o.Force, "force", false, "replace a spec and files already in --out")
-	fl.StringVar(&o.Name, "name", "", "the cluster's name in the spec (default: the inventory's, else the signer's host)")
+	fl.StringVar(&o.Name, "name", "", "the cluster's name in the spec (default: the inventory's, else the signer's host; for ssh:// the publisher's)")
 	fl.StringVar(&o.Username, "username", "", "CTL Provider admin user (R25); for ssh:// the platform user when the URL has none")
 	fl.StringVar(&o.PasswordEnv, "password-env", "", "environment variable holding the password; the spec names it (default "+adopt.DefaultPasswordEnv+", "+adopt.DefaultPlatformPasswordEnv+" for ssh://)")
 	fl.StringVar(&o.PasswordFile, "password-file", "", "ssh://: file holding the platform password (the spec names it as {file: FILE})")
