@@ -115,3 +115,26 @@ func TestImportPlatformKnownHosts(t *testing.T) {
 	}
 	noChange(t, o.Out)
 }
+
+// A subscriber that is down: import refuses (R26) naming it and writes nothing; the same
+// import succeeds once the node is back (the control).
+func TestImportPlatformNodeDown(t *testing.T) {
+	sim := cucmsimtest.Start(t, "12.5.1.11900-146", true)
+	if err := sim.SetDown("msub", true); err != nil {
+		t.Fatal(err)
+	}
+	o := platformOptions(t, sim)
+	_, err := Import(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "msub") || !strings.Contains(err.Error(), "R26") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(o.Out); err == nil {
+		t.Fatal("an import that failed wrote something")
+	}
+	if err := sim.SetDown("msub", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Import(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -82,5 +82,5 @@ func probe(ctx context.Context, addr string, timeout time.Duration, legacy bool,
 	if seen && errors.Is(err, errProbed) {
 		return nil
 	}
-	return fmt.Errorf("%s: ssh: %s", termsafe.Line(addr), termsafe.Error(err))
+	return fmt.Errorf("%s: %s", termsafe.Line(addr), termsafe.Error(err))
 }
