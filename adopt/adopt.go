@@ -10,16 +10,15 @@
 // scalar nodes (yaml.go, never by string concatenation), and reach a terminal only through
 // internal/termsafe (the callers in cmd/ctlops print Result with it).
 //
-// Tokens of a tokenless CTL. A CUCM tokenless CTL (10.x: signed by the publisher's
-// CallManager certificate; 12.x+: by ITLRecovery) holds two SAST records that are not
-// eTokens. The spec's `signing: tokenless` kind is reached only through `platform:` (the
-// publisher's SSH endpoint, pinned host keys, the platform credentials), which no source
-// import reads gives: so import declares the file's SAST records as the cluster's tokens,
-// whatever they are. For a cluster read through read-only sources that is exactly what plan
-// and drift need (the SAST records must be declared tokens, R16, R19), and apply cannot write
-// to such a cluster anyway. Result.Tokenless says when the file looks tokenless, so that
-// writing the tokenless kind, once import can read the platform CLI, is one condition in
-// build(). Whether a file is tokenless is decided by cucm/tokenless.Recognize, not here.
+// Tokenless clusters. A CUCM tokenless CTL (10.x: signed by the publisher's CallManager
+// certificate; 12.x+: by ITLRecovery) holds two SAST records that are not eTokens. The spec's
+// `signing: tokenless` kind needs `platform:` (the publisher's SSH endpoint, pinned host keys,
+// the platform credentials), which only an ssh:// source gives: platform.go reads the cluster
+// through the platform CLI and platform_spec.go writes that kind. Read through the other,
+// read-only sources (tftp://, dir://), such a file's SAST records are declared as the
+// cluster's tokens, which is what plan and drift need to check it (R16, R19); Result.Tokenless
+// says the file looks tokenless and the output points at ssh://. Whether a file is tokenless
+// is decided by cucm/tokenless.Recognize, not here.
 package adopt
 
 import (
@@ -30,6 +29,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/cucm/platform"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/spec"
 )
@@ -58,6 +58,23 @@ type Options struct {
 	PasswordEnv string
 	CAFile      string
 	Pins        []string
+	// ssh:// sources: a tokenless cluster read through its publisher's platform CLI
+	// (platform.go). HostKeys are SHA-256 fingerprints the admin confirmed, KnownHosts a
+	// known_hosts file; without either, import stops after showing the keys it saw
+	// (*HostKeyPending), having sent nothing. The platform password comes from PasswordFile,
+	// else the variable PasswordEnv, else AskPassword (a prompt; nil off a terminal).
+	HostKeys     []string
+	KnownHosts   string
+	PasswordFile string
+	AskPassword  func(prompt string) (string, error)
+	// NodeSSH and NodeTFTP are NAME=HOST:PORT: where a node is reached when not at the IP
+	// `show network cluster` lists (ports 22 and 69).
+	NodeSSH, NodeTFTP []string
+	// LegacyAlgorithms offers the old SSH algorithms some older UCOS releases need, to this
+	// cluster only, and writes legacyAlgorithms: true into the spec.
+	LegacyAlgorithms bool
+	// Platform sets the CLI sessions' timings (tests); nil: the defaults.
+	Platform *platform.Config
 	// Timeout bounds each request (provider.Options semantics).
 	Timeout time.Duration
 	// Now is the clock for expiry notes; time.Now when zero.
@@ -78,6 +95,22 @@ type Result struct {
 	Notes     []string
 	// SpecWarnings are what loading the written spec warned about (expired certificates).
 	SpecWarnings []string
+	// Tokenless clusters (ssh:// source): the release, the nodes declared and the host keys
+	// written as confirmed.
+	Signing  spec.Signing
+	Release  string
+	Nodes    []PlatformNode
+	HostKeys []string
+}
+
+// PlatformNode is one node of a tokenless cluster as the spec declares it.
+type PlatformNode struct {
+	Name      string
+	Publisher bool
+	SSH       string
+	TFTP      string // "" without the TFTP role
+	Roles     []string
+	HostKey   string
 }
 
 // Token is one SAST record declared as a token.
@@ -96,11 +129,15 @@ type source struct {
 	host string
 	port int
 	dir  string
+	ssh  bool   // ssh://: the publisher's platform CLI (platform.go)
+	user string // ssh:// only
 }
 
 func parseSource(s string) (source, error) {
 	src := source{raw: s}
 	switch {
+	case strings.HasPrefix(s, "ssh://"):
+		return parsePlatformSource(s)
 	case strings.HasPrefix(s, "tftp://"):
 		hp := strings.TrimSuffix(strings.TrimPrefix(s, "tftp://"), "/")
 		host, port, err := splitHostPort(hp, spec.DefaultTFTPPort)
@@ -116,7 +153,7 @@ func parseSource(s string) (source, error) {
 		}
 		src.kind, src.dir, src.open = spec.KindDir, d, s
 	case strings.Contains(s, "://") && !strings.HasPrefix(s, "https://"):
-		return src, fmt.Errorf("source %s: want tftp://host[:port], dir://PATH, https://host[:port] or host[:port]", s)
+		return src, fmt.Errorf("source %s: want tftp://host[:port], dir://PATH, https://host[:port], host[:port] or ssh://user@host[:port]", s)
 	default:
 		hp := strings.TrimSuffix(strings.TrimPrefix(s, "https://"), "/")
 		host, port, err := splitHostPort(hp, spec.DefaultProviderPort)

@@ -47,6 +47,7 @@ type cluster struct {
 	tokens    []Token
 	servers   []expected // nil: not asserted
 	comments  []string
+	platform  *platformSpec // a tokenless cluster (platform_spec.go); nil for the others
 }
 
 type expected struct {

@@ -25,10 +25,7 @@ func Import(ctx context.Context, o Options) (*Result, error) {
 		return nil, errors.New("--out DIR is required")
 	}
 	if len(o.Sources) == 0 {
-		return nil, errors.New("give at least one SOURCE (tftp://host:port, https://host:port, dir://PATH)")
-	}
-	if o.PasswordEnv == "" {
-		o.PasswordEnv = DefaultPasswordEnv
+		return nil, errors.New("give at least one SOURCE (tftp://host:port, https://host:port, dir://PATH, ssh://user@host:port)")
 	}
 	if o.Now.IsZero() {
 		o.Now = time.Now()
@@ -49,20 +46,48 @@ func Import(ctx context.Context, o Options) (*Result, error) {
 		seen[src.open] = true
 		srcs = append(srcs, src)
 	}
+	tokenless := false
+	for _, s := range srcs {
+		tokenless = tokenless || s.ssh
+	}
+	if tokenless && len(srcs) > 1 {
+		return nil, errors.New("an ssh:// source is the publisher of a tokenless cluster and comes alone: the nodes come from its `show network cluster` (--node-ssh and --node-tftp say where a node is reached)")
+	}
+	if o.PasswordEnv == "" {
+		o.PasswordEnv = DefaultPasswordEnv
+		if tokenless {
+			o.PasswordEnv = DefaultPlatformPasswordEnv
+		}
+	}
 	if err := checkOut(o.Out, nil, o.Force); err != nil {
 		return nil, err
 	}
-	po, err := providerOptions(o, srcs)
-	if err != nil {
-		return nil, err
-	}
-	r, err := readAll(ctx, srcs, po)
-	if err != nil {
-		return nil, err
-	}
-	c, files, res, err := build(o, srcs, r)
-	if err != nil {
-		return nil, err
+	var (
+		c     *cluster
+		files []outFile
+		res   *Result
+	)
+	if tokenless {
+		r, err := readPlatform(ctx, o, srcs[0])
+		if err != nil {
+			return nil, err
+		}
+		if c, res, err = buildPlatform(o, r); err != nil {
+			return nil, err
+		}
+	} else {
+		po, err := providerOptions(o, srcs)
+		if err != nil {
+			return nil, err
+		}
+		r, err := readAll(ctx, srcs, po)
+		if err != nil {
+			return nil, err
+		}
+		if c, files, res, err = build(o, srcs, r); err != nil {
+			return nil, err
+		}
+		res.Signing = spec.SigningTokens
 	}
 	header := []string{
 		"Written by `ctlops import` on " + o.Now.UTC().Format("2006-01-02") + " from " + strings.Join(res.Sources, ", ") + ".",

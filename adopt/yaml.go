@@ -42,6 +42,36 @@ func sequence(items ...*yaml.Node) *yaml.Node {
 
 // document renders the spec. header lines become the file's leading comment.
 func (c *cluster) document(header []string) ([]byte, error) {
+	var cl *yaml.Node
+	if c.platform != nil {
+		cl = c.platformMapping()
+	} else {
+		cl = c.tokensMapping()
+	}
+	root := mapping(false,
+		key("version"), integer(spec.Version),
+		key("clusters"), sequence(cl),
+	)
+	var lines []string
+	for _, h := range append(header, c.comments...) {
+		lines = append(lines, termsafe.Line(h))
+	}
+	root.HeadComment = strings.Join(lines, "\n")
+	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// tokensMapping is the cluster entry of a token-signed (or read-only) cluster.
+func (c *cluster) tokensMapping() *yaml.Node {
 	var providers []*yaml.Node
 	for _, s := range c.providers {
 		switch s.kind {
@@ -102,24 +132,5 @@ func (c *cluster) document(header []string) ([]byte, error) {
 		}
 		cl.Content = append(cl.Content, key("expectServers"), sequence(servers...))
 	}
-	root := mapping(false,
-		key("version"), integer(spec.Version),
-		key("clusters"), sequence(cl),
-	)
-	var lines []string
-	for _, h := range append(header, c.comments...) {
-		lines = append(lines, termsafe.Line(h))
-	}
-	root.HeadComment = strings.Join(lines, "\n")
-	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	if err := enc.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	return cl
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -133,5 +134,65 @@ func TestImportRealCUCMOverTftpdHpa(t *testing.T) {
 	r = s.run(-1, "drift", "-f", out)
 	if r.code == 0 {
 		t.Fatalf("drift of a tampered file exited 0:\n%s", r.stdout)
+	}
+}
+
+// TestImportMetroPlatformCLI adopts the lab's tokenless metro through its publisher's
+// platform CLI with the built binary: without confirmed host keys import prints the two keys
+// the lab's spec pins and writes nothing; with them the written spec validates, and plan and
+// drift report no change. After the lab's apply makes metro mixed, that spec drifts (the
+// control) and a second import, whose roles come from the CTL, round-trips again.
+func TestImportMetroPlatformCLI(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories
+	s := startLab(t)
+	nodes := s.metroNodes()
+	labSpec, err := os.ReadFile(s.spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`hostKeys: \[(SHA256:\S+), (SHA256:\S+)\]`).FindStringSubmatch(string(labSpec))
+	if m == nil || len(nodes) != 2 {
+		t.Fatalf("metro in the lab: nodes %+v, spec:\n%s", nodes, labSpec)
+	}
+	imp := func(want int, out string, extra ...string) result {
+		args := []string{"import", "ssh://platformadmin@" + nodes[0].SSH, "--out", out, "--name", "metro",
+			"--password-env", "LAB_PLATFORM_PASSWORD", "--node-ssh", "msub=" + nodes[1].SSH,
+			"--node-tftp", "mpub=" + nodes[0].TFTP, "--node-tftp", "msub=" + nodes[1].TFTP}
+		return s.run(want, append(args, extra...)...)
+	}
+	out := filepath.Join(t.TempDir(), "metro")
+	r := imp(1, out)
+	if !strings.Contains(r.stderr, "--host-key "+m[1]+" --host-key "+m[2]) || !strings.Contains(r.stderr, "Nothing was sent") {
+		t.Fatalf("import without host keys:\n%s", r.stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("import without host keys wrote something")
+	}
+	keys := []string{"--host-key", m[1], "--host-key", m[2]}
+	r = imp(0, out, keys...)
+	if !strings.Contains(r.stdout, "Imported cluster metro (non-secure mode)") || !strings.Contains(r.stdout, "guessed") {
+		t.Errorf("import:\n%s", r.stdout)
+	}
+	s.run(0, "validate", "-f", out)
+	s.run(0, "plan", "-f", out, "--detailed-exitcode")
+	s.run(0, "drift", "-f", out)
+
+	s.run(0, "apply", "-f", s.spec(), "--cluster", "metro", "--auto-approve")
+	s.run(2, "drift", "-f", out) // the control: the adopted spec says non-secure
+
+	out2 := filepath.Join(t.TempDir(), "metro")
+	r = imp(0, out2, keys...)
+	if !strings.Contains(r.stdout, "Imported cluster metro (mixed mode)") || !strings.Contains(r.stdout, "roles [CCM, TFTP, CAPF] (publisher)") {
+		t.Errorf("import of mixed metro:\n%s", r.stdout)
+	}
+	s.run(0, "plan", "-f", out2, "--detailed-exitcode")
+	s.run(0, "drift", "-f", out2)
+	for _, d := range []string{out, out2} {
+		b, _ := os.ReadFile(filepath.Join(d, "ctlops.yaml"))
+		for _, sec := range s.secrets {
+			if strings.Contains(string(b), sec) {
+				t.Errorf("a secret appears in %s/ctlops.yaml", d)
+			}
+		}
 	}
 }

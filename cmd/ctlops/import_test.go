@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ctlops/ctlops/internal/labtest"
+	"github.com/ctlops/ctlops/lab/cucmsim/cucmsimtest"
 	"github.com/ctlops/ctlops/provider/providertest"
 )
 
@@ -49,5 +50,58 @@ func TestImportCLI(t *testing.T) {
 	code, _, stderr = runCmd(t, append([]string{"import", "--out", filepath.Join(t.TempDir(), "x"), "--username", "admin", "--ca", pc.CAFile, "--password-env", labtest.PasswordEnv}, "https://"+pc.Addrs()[0])...)
 	if code != 1 || !strings.Contains(stderr, "set "+labtest.PasswordEnv) {
 		t.Fatalf("import without the password: exit %d %s", code, stderr)
+	}
+}
+
+// TestImportPlatformCLI adopts a tokenless cluster through its publisher's platform CLI from
+// the command line: first without a confirmed host key (the keys are printed, nothing is sent
+// or written), then with them; validate, plan and drift of the written directory then report
+// no change, and the password is in no output and no file.
+func TestImportPlatformCLI(t *testing.T) {
+	sim := cucmsimtest.Start(t, "12.5.1.11900-146", true)
+	t.Setenv(cucmsimtest.PasswordEnv, cucmsimtest.Password)
+	pub, sub := sim.Node("mpub"), sim.Node("msub")
+	out := filepath.Join(t.TempDir(), "metro")
+	args := []string{"import", "ssh://" + cucmsimtest.User + "@" + pub.SSHAddr(), "--out", out, "--name", "metro",
+		"--password-env", cucmsimtest.PasswordEnv, "--timeout", "10s",
+		"--node-ssh", "msub=" + sub.SSHAddr(), "--node-tftp", "mpub=" + pub.TFTPAddr(), "--node-tftp", "msub=" + sub.TFTPAddr()}
+	code, stdout, stderr := runCmd(t, args...)
+	if code != 1 || !strings.Contains(stderr, "--host-key "+pub.HostKey()+" --host-key "+sub.HostKey()) || !strings.Contains(stderr, "Nothing was sent") {
+		t.Fatalf("import without host keys: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if pub.PasswordsSeen()+sub.PasswordsSeen() != 0 {
+		t.Fatal("a password was sent before the host keys were confirmed")
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("import without host keys wrote something")
+	}
+	all := stdout + stderr
+	code, stdout, stderr = runCmd(t, append(args, "--host-key", pub.HostKey(), "--host-key", sub.HostKey())...)
+	if code != 0 || !strings.Contains(stdout, "Imported cluster metro (mixed mode)") || !strings.Contains(stdout, "signing: tokenless") ||
+		!strings.Contains(stdout, "roles [CCM, TFTP, CAPF] (publisher)") {
+		t.Fatalf("import: exit %d\n%s%s", code, stdout, stderr)
+	}
+	all += stdout + stderr
+	for _, a := range [][]string{{"validate", "-f", out}, {"plan", "-f", out, "--detailed-exitcode"}, {"drift", "-f", out}} {
+		code, o, e := runCmd(t, a...)
+		all += o + e
+		if code != 0 {
+			t.Fatalf("%v after import: exit %d\n%s%s", a, code, o, e)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out, "ctlops.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all += string(b)
+	if strings.Contains(all, cucmsimtest.Password) {
+		t.Fatal("the platform password appears in an output or the spec")
+	}
+	// Control: after a certificate regeneration the same spec drifts (exit 2).
+	if err := sim.RegenCert("msub", "CallManager"); err != nil {
+		t.Fatal(err)
+	}
+	if code, o, e := runCmd(t, "drift", "-f", out); code != 2 {
+		t.Fatalf("drift after regen-cert: exit %d\n%s%s", code, o, e)
 	}
 }

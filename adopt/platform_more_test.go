@@ -1,0 +1,140 @@
+package adopt
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/ctlops/ctlops/lab/cucmsim"
+	"github.com/ctlops/ctlops/lab/cucmsim/cucmsimtest"
+	"github.com/ctlops/ctlops/plan"
+)
+
+// A subscriber that runs CallManager but not TFTP: its role comes from the CTL (a CCM
+// record), the spec gives it no tftp address, and plan reports no change.
+func TestImportPlatformRolesFromCTL(t *testing.T) {
+	sim, err := cucmsim.Start(cucmsim.Config{Release: "12.5.1.11900-146", Mixed: true, User: cucmsimtest.User, Password: cucmsimtest.Password,
+		KeyBits: 1024, NewKey: cucmsimtest.PooledKey, Noise: true,
+		Nodes: []cucmsim.NodeSpec{
+			{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
+			{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Close)
+	o := platformOptions(t, sim)
+	res, err := Import(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, n := range res.Nodes {
+		got[n.Name] = strings.Join(n.Roles, " ") + "|" + n.TFTP
+	}
+	if got["mpub"] != "CCM TFTP CAPF|"+sim.Node("mpub").TFTPAddr() || got["msub"] != "CCM|" {
+		t.Fatalf("roles %v", got)
+	}
+	noChange(t, o.Out)
+}
+
+// A cluster that drifted before the import (a certificate regenerated, no update CTLFile
+// since) is not made to look current: import says so, and plan proposes the update.
+func TestImportPlatformAlreadyDrifted(t *testing.T) {
+	sim := cucmsimtest.Start(t, "12.5.1.11900-146", true)
+	if err := sim.RegenCert("msub", "CallManager"); err != nil {
+		t.Fatal(err)
+	}
+	o := platformOptions(t, sim)
+	res, err := Import(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "already differs") {
+		t.Fatalf("notes %q", res.Notes)
+	}
+	if c := tokenlessPlan(t, o.Out).Clusters[0]; c.Platform == nil || c.Platform.Command != plan.CommandUpdateCTL {
+		t.Fatalf("plan: %s", c.SummaryLine())
+	}
+}
+
+// hostKeyOf is the public key a node offers, read for the test's known_hosts file.
+func hostKeyOf(t *testing.T, addr string) ssh.PublicKey {
+	t.Helper()
+	var got ssh.PublicKey
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, _, _, _ = ssh.NewClientConn(conn, addr, &ssh.ClientConfig{HostKeyCallback: func(_ string, _ net.Addr, k ssh.PublicKey) error {
+		got = k
+		return os.ErrClosed
+	}})
+	if got == nil {
+		t.Fatal("no host key")
+	}
+	return got
+}
+
+// Host keys confirmed by a known_hosts file: the spec names the file and pins no key; a file
+// without msub's key stops the import before msub gets the password.
+func TestImportPlatformKnownHosts(t *testing.T) {
+	sim := cucmsimtest.Start(t, "12.5.1.11900-146", true)
+	o := platformOptions(t, sim)
+	o.HostKeys = nil
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	pub, sub := sim.Node("mpub").SSHAddr(), sim.Node("msub").SSHAddr()
+	line := func(addr string) string {
+		return knownhosts.Line([]string{knownhosts.Normalize(addr)}, hostKeyOf(t, addr)) + "\n"
+	}
+	if err := os.WriteFile(kh, []byte(line(pub)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o.KnownHosts = kh
+	_, err := Import(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), sim.Node("msub").HostKey()) || sim.Node("msub").PasswordsSeen() != 0 {
+		t.Fatalf("known_hosts without msub: %v (msub saw %d passwords)", err, sim.Node("msub").PasswordsSeen())
+	}
+	if err := os.WriteFile(kh, []byte(line(pub)+line(sub)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Import(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	y := readSpec(t, o.Out)
+	if !strings.Contains(y, `knownHosts: "`+kh+`"`) || strings.Contains(y, "hostKeys") {
+		t.Fatalf("spec:\n%s", y)
+	}
+	noChange(t, o.Out)
+}
+
+// A subscriber that is down: import refuses (R26) naming it and writes nothing; the same
+// import succeeds once the node is back (the control).
+func TestImportPlatformNodeDown(t *testing.T) {
+	sim := cucmsimtest.Start(t, "12.5.1.11900-146", true)
+	if err := sim.SetDown("msub", true); err != nil {
+		t.Fatal(err)
+	}
+	o := platformOptions(t, sim)
+	_, err := Import(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "msub") || !strings.Contains(err.Error(), "R26") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(o.Out); err == nil {
+		t.Fatal("an import that failed wrote something")
+	}
+	if err := sim.SetDown("msub", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Import(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+}
