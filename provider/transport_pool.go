@@ -110,3 +110,11 @@ func (p perAddress) Get(key string) (*tls.ClientSessionState, bool) {
 }
 
 func (p perAddress) Put(key string, cs *tls.ClientSessionState) { p.c.Put(p.addr+"\x00"+key, cs) }
+
+// ForgetSessions drops every kept connection and TLS session, as if the process had just
+// started: what a benchmark measuring a one-shot `ctlops drift` calls between checks.
+func ForgetSessions() {
+	CloseIdleConnections()
+	transports.Clear()
+	sessionCaches.Clear()
+}

@@ -56,8 +56,8 @@ func TestFleetChecksClean(t *testing.T) {
 // cluster has 3 nodes, so 600 is one per node) and the peak heap in use while checking
 // (peak-heap-MB; goal <= 150), and the CPU time the checker and the servers used per check
 // (checker-cpu-s/check, servers-cpu-s/check): both share this machine's two cores, which a
-// real fleet's servers do not. Each is measured cold (no connection kept from before, as a
-// one-shot `ctlops drift`) and warm (connections kept from the check before, as `--every`). CTLOPS_BENCH_FLEET sets the number of clusters; setting up
+// real fleet's servers do not. Each is measured cold (nothing kept from before, as a one-shot
+// `ctlops drift`), resumed (TLS sessions kept, no connections) and warm (connections kept). CTLOPS_BENCH_FLEET sets the number of clusters; setting up
 // generates 5 RSA keys per cluster (about a minute for 200 on 2 cores).
 //
 //	go test ./internal/fleetbench -run '^$' -bench DriftFleet -benchtime 3x
@@ -92,22 +92,31 @@ func BenchmarkDriftFleet(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	// cold: every check (the single cluster's too) starts without a connection, as a one-shot
-	// `ctlops drift` process does; warm: connections and TLS sessions kept from the check
-	// before, as in a drift loop.
-	for _, cold := range []bool{true, false} {
-		name := fmt.Sprintf("clusters=%d/warm", n)
-		if cold {
-			name = fmt.Sprintf("clusters=%d/cold", n)
-		}
-		b.Run(name, func(b *testing.B) { measure(b, f, run, cold, delay) })
+	// cold: every check (the single cluster's too) starts without a connection or a TLS
+	// session, as a one-shot `ctlops drift` process does; resumed: no connection, but the TLS
+	// sessions of the check before, as `drift --every` after its idle connections timed out
+	// (90 s); warm: connections kept from the check before, as a drift loop checking often.
+	for _, mode := range []startState{cold, resumed, warm} {
+		b.Run(fmt.Sprintf("clusters=%d/%s", n, mode), func(b *testing.B) { measure(b, f, run, mode, delay) })
 	}
 }
 
-func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duration, cold bool, delay time.Duration) {
+// startState is what a check starts with.
+type startState string
+
+const (
+	cold    startState = "cold"    // nothing: a new process
+	resumed startState = "resumed" // TLS sessions, no connections
+	warm    startState = "warm"    // open connections
+)
+
+func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duration, mode startState, delay time.Duration) {
 	first := f.Manifest.Clusters[0].Name
 	prepare := func() {
-		if cold {
+		switch mode {
+		case cold:
+			provider.ForgetSessions()
+		case resumed:
 			provider.CloseIdleConnections()
 		}
 	}
@@ -122,8 +131,9 @@ func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duratio
 	single /= 3
 	singleConns := float64(f.Accepted()-a0) / 3
 
-	if !cold {
-		run(b, nil) // the connections of every cluster
+	if mode != cold {
+		prepare()
+		run(b, nil) // the sessions and connections of every cluster
 	}
 	runtime.GC()
 	var peakHeap, peakSys atomic.Uint64
