@@ -150,12 +150,14 @@ func findServer(inv *cucm.Inventory, host string) *cucm.Server {
 	return nil
 }
 
+// expiry warns about a certificate that has expired or expires within the cluster's window
+// (the spec's expiryWarning, or --expiry-window: spec.Cluster.ExpiryWarning).
 func (b *builder) expiry(c *x509.Certificate, of *CertOf) {
 	date := c.NotAfter.UTC().Format("2006-01-02")
 	switch left := c.NotAfter.Sub(b.now); {
 	case left <= 0:
 		b.warn(Problem{Kind: CertificateExpired, Of: of, Date: date})
-	case left < ExpiryWarning:
+	case left < b.spec.ExpiryWarning:
 		b.warn(Problem{Kind: CertificateExpiring, Of: of, Date: date, N: int(left.Hours() / 24)})
 	}
 }
