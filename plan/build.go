@@ -233,11 +233,14 @@ func (b *builder) finish() {
 			}
 		}
 	}
-	if len(ccm) > 0 {
-		b.p.AfterApply = append(b.p.AfterApply, Step{Kind: StepRestart, Service: cucm.ServiceCallManager, Servers: ccm, Rule: "R23"})
-	}
+	// Cisco TFTP first, as the rollout (apply --restart-services) and the tokenless plan do:
+	// phones fetch the new CTL from TFTP, so it must serve it before CallManager restarts and
+	// phones re-register (docs/rollout.md; issue 16).
 	if len(tftp) > 0 {
 		b.p.AfterApply = append(b.p.AfterApply, Step{Kind: StepRestart, Service: cucm.ServiceTFTP, Servers: tftp, Rule: "R23"})
+	}
+	if len(ccm) > 0 {
+		b.p.AfterApply = append(b.p.AfterApply, Step{Kind: StepRestart, Service: cucm.ServiceCallManager, Servers: ccm, Rule: "R23"})
 	}
 	b.p.AfterApply = append(b.p.AfterApply, Step{Kind: StepResetDevices, Cluster: b.spec.Name, Rule: "R23"})
 }
