@@ -38,6 +38,7 @@ func BuildWith(c *spec.Cluster, l *Live, now time.Time, in Inputs) *Cluster {
 		return p
 	}
 	b := &builder{spec: c, live: l, now: now, p: p}
+	b.registration() // plan/registration.go
 	if c.Signing == spec.SigningTokenless && l.Platform == nil {
 		p.Error = "tokenless cluster: nothing was read through its platform CLI"
 		return p

@@ -65,6 +65,9 @@ type Cluster struct {
 	Inventory  *InventoryState `json:"inventory,omitempty"`
 	// Platform is set for a tokenless cluster: signer, the publisher command, every node.
 	Platform *PlatformPlan `json:"platform,omitempty"`
+	// Registration are the phones' registration counts from RisPort70 when the plan was made,
+	// where the cluster declares serviceability endpoints (plan/registration.go).
+	Registration *Registration `json:"registration,omitempty"`
 }
 
 // ModeChange is the cluster security mode before and after (R9, R10).
