@@ -12,48 +12,67 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/cucm/serviceability"
+	"github.com/ctlops/ctlops/lab/cucmsim/cucmsimtest"
 	"github.com/ctlops/ctlops/lab/servicesim"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
 )
 
-// servicesimSpec starts a two-node serviceability simulator with four phones (two SIP on
-// cm2, one SCCP on cm1, one unregistered from cm1) and loads a spec declaring it for cluster
-// hq, whose CTL Provider is never contacted here.
-func servicesimSpec(t *testing.T) *spec.Cluster {
+// startServicesim starts a serviceability simulator of the named nodes (the first is the
+// publisher, which runs AXL and RisPort70) with four phones (two SIP on the second node, one
+// SCCP on the first, one unregistered from the first), writes its CA into dir and returns
+// the spec's serviceability block for it, indented for a cluster of a spec's list.
+func startServicesim(t *testing.T, dir string, nodes ...string) string {
 	t.Helper()
 	cert, _, err := servicesim.NewCert("hq", "127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
+	a, b := nodes[0], nodes[1]
 	dev := servicesim.NewMemDevices([]servicesim.MemPhone{
-		{Phone: servicesim.Phone{Name: "SEP000000000001", Model: 36213, Protocol: "SIP"}, Group: []string{"cm2", "cm1"}, TFTP: "cm1"},
-		{Phone: servicesim.Phone{Name: "SEP000000000002", Model: 36213, Protocol: "SIP"}, Group: []string{"cm2", "cm1"}, TFTP: "cm1"},
-		{Phone: servicesim.Phone{Name: "SEP000000000003", Model: 7, Protocol: "SCCP"}, Group: []string{"cm1"}, TFTP: "cm1"},
-		{Phone: servicesim.Phone{Name: "SEP000000000004", Model: 36213, Protocol: "SIP", Node: "cm1"}}, // last seen on cm1, unregistered
+		{Phone: servicesim.Phone{Name: "SEP000000000001", Model: 36213, Protocol: "SIP"}, Group: []string{b, a}, TFTP: a},
+		{Phone: servicesim.Phone{Name: "SEP000000000002", Model: 36213, Protocol: "SIP"}, Group: []string{b, a}, TFTP: a},
+		{Phone: servicesim.Phone{Name: "SEP000000000003", Model: 7, Protocol: "SCCP"}, Group: []string{a}, TFTP: a},
+		{Phone: servicesim.Phone{Name: "SEP000000000004", Model: 36213, Protocol: "SIP", Node: a}}, // last seen on a, unregistered
 	})
-	sim, err := servicesim.Start(servicesim.Config{Cluster: "hq", Username: "axladmin", Password: "pw-for-tests", Cert: cert, Devices: dev,
-		Nodes: []servicesim.NodeConfig{{Name: "cm1", Publisher: true}, {Name: "cm2", Services: []string{serviceability.ServiceCallManager}}}})
+	var nc []servicesim.NodeConfig
+	for i, n := range nodes {
+		nc = append(nc, servicesim.NodeConfig{Name: n, Publisher: i == 0, Services: []string{serviceability.ServiceCallManager}})
+	}
+	sim, err := servicesim.Start(servicesim.Config{Cluster: "hq", Username: "axladmin", Password: "pw-for-tests", Cert: cert, Devices: dev, Nodes: nc})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sim.Close(); dev.Close() })
-	dir := t.TempDir()
-	write := func(name string, b []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[1]})
+	if err := os.WriteFile(filepath.Join(dir, "tomcat-ca.pem"), ca, 0o644); err != nil {
+		t.Fatal(err)
 	}
-	write("tomcat-ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[1]}))
+	var y strings.Builder
+	y.WriteString("    serviceability:\n      credentials: {username: axladmin, password: {env: LIVE_TEST_AXL_PASSWORD}}\n      tls: {ca: tomcat-ca.pem}\n      nodes:\n")
+	for i, n := range nodes {
+		_, port, _ := net.SplitHostPort(sim.Addr(n))
+		fmt.Fprintf(&y, "        - {name: %s, host: 127.0.0.1, port: %s, publisher: %v}\n", n, port, i == 0)
+	}
+	return y.String()
+}
+
+// servicesimSpec loads a spec declaring cluster hq, whose CTL Provider is never contacted
+// here, with the serviceability endpoints of a simulator of cm1 and cm2.
+func servicesimSpec(t *testing.T) *spec.Cluster {
+	t.Helper()
+	dir := t.TempDir()
+	block := startServicesim(t, dir, "cm1", "cm2")
 	for _, f := range []string{"token1.pem", "token4.der"} {
 		b, err := os.ReadFile(filepath.Join("..", "spec", "testdata", "certs", f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		write(f, b)
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	port := func(n string) string { _, p, _ := net.SplitHostPort(sim.Addr(n)); return p }
-	write("ctlops.yaml", []byte(fmt.Sprintf(`version: 1
+	y := `version: 1
 clusters:
   - name: hq
     mode: non-secure
@@ -61,13 +80,10 @@ clusters:
     tokens:
       - {name: t1, certificate: token1.pem}
       - {name: t4, certificate: token4.der}
-    serviceability:
-      credentials: {username: axladmin, password: {env: LIVE_TEST_AXL_PASSWORD}}
-      tls: {ca: tomcat-ca.pem}
-      nodes:
-        - {name: cm1, host: 127.0.0.1, port: %s, publisher: true}
-        - {name: cm2, host: 127.0.0.1, port: %s}
-`, port("cm1"), port("cm2"))))
+` + block
+	if err := os.WriteFile(filepath.Join(dir, "ctlops.yaml"), []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg, _, err := spec.Load(filepath.Join(dir, "ctlops.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -145,5 +161,47 @@ func TestCountRegistrationsBounded(t *testing.T) {
 		if strings.ContainsRune(k, '\x1b') || len([]rune(k)) > maxCountKey+1 {
 			t.Errorf("protocol key %q not sanitised and clipped", k)
 		}
+	}
+}
+
+// A tokenless cluster with serviceability endpoints is read through them too (issue 16): the
+// plan carries RisPort70's counts and cross-checks AXL's nodes with `show network cluster`.
+// AXL listing mpub and msub agrees (no warning); listing mpub and mold is two warnings (the
+// control: the cross-check runs and can fail).
+func TestTokenlessServiceability(t *testing.T) {
+	t.Setenv("LIVE_TEST_AXL_PASSWORD", "pw-for-tests")
+	for _, tc := range []struct {
+		nodes []string
+		axl   int // AXL warnings
+	}{{[]string{"mpub", "msub"}, 0}, {[]string{"mpub", "mold"}, 2}} {
+		t.Run(strings.Join(tc.nodes, "+"), func(t *testing.T) {
+			sim := cucmsimtest.Start(t, "12.5.1.11900-146", true)
+			dir := t.TempDir()
+			y := cucmsimtest.YAML(sim, "mixed") + startServicesim(t, dir, tc.nodes...)
+			if err := os.WriteFile(filepath.Join(dir, "ctlops.yaml"), []byte(y), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Setenv(cucmsimtest.PasswordEnv, cucmsimtest.Password)
+			cfg, _, err := spec.Load(filepath.Join(dir, "ctlops.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := planMetro(t, cfg)
+			if c.Error != "" || len(c.Refusals) > 0 || c.Platform == nil {
+				t.Fatalf("error %q refusals %+v", c.Error, c.Refusals)
+			}
+			if r := c.Registration; r == nil || r.From != "mpub" || r.Total != 4 || r.Registered != 3 {
+				t.Errorf("registration %+v", c.Registration)
+			}
+			n := 0
+			for _, w := range c.Warnings {
+				if w.Kind == plan.InventoryAXLDiffers || w.Kind == plan.InventoryAXLUnread {
+					n++
+				}
+			}
+			if n != tc.axl {
+				t.Errorf("%d AXL warnings, want %d: %+v", n, tc.axl, c.Warnings)
+			}
+		})
 	}
 }

@@ -44,6 +44,7 @@ func BuildWith(c *spec.Cluster, l *Live, now time.Time, in Inputs) *Cluster {
 		return p
 	}
 	if isTokenless(c, l) {
+		b.crossCheckAXL()  // plan/crosscheck.go: AXL against `show network cluster`
 		b.buildTokenless() // plan/tokenless.go
 		return p
 	}
