@@ -577,7 +577,7 @@ func TestRestartServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(text, "Next:\n    1. Restart Cisco CallManager on") {
+	if !strings.Contains(text, "Next:\n    1. Restart Cisco TFTP on") || !strings.Contains(text, "\n    2. Restart Cisco CallManager on") {
 		t.Errorf("without --restart-services the restarts are not printed as next steps:\n%s", text)
 	}
 }

@@ -144,7 +144,7 @@ func (f *fetcher) cluster(ctx context.Context, c *spec.Cluster) *plan.Live {
 	if !ok {
 		return l
 	}
-	f.axlNodes(ctx, c, l) // live/serviceability.go
+	f.serviceability(ctx, c, l) // live/serviceability.go: AXL's nodes and RisPort70's counts
 	jobs := f.serverJobs(c, readers, po, l)
 	jobs = append(jobs, f.alternateJobs(c, l)...)
 	f.read(ctx, c, jobs, l, pre)

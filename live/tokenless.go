@@ -23,7 +23,13 @@ func (f *fetcher) tokenless(ctx context.Context, c *spec.Cluster) *plan.Live {
 	t.Sem = f.sem
 	p := adapter.NewPool(t)
 	defer p.Close()
+	// AXL's nodes (to cross-check `show network cluster`) and RisPort70's counts, where the
+	// spec declares the serviceability endpoints, while the CLI is read: they touch only the
+	// Live fields of their own (live/serviceability.go).
+	asked := make(chan struct{})
+	go func() { defer close(asked); f.serviceability(ctx, c, l) }()
 	st, err := adapter.Read(ctx, p)
+	<-asked
 	if err != nil {
 		l.Errors = append(l.Errors, err.Error())
 		return l

@@ -38,11 +38,13 @@ func BuildWith(c *spec.Cluster, l *Live, now time.Time, in Inputs) *Cluster {
 		return p
 	}
 	b := &builder{spec: c, live: l, now: now, p: p}
+	b.registration() // plan/registration.go
 	if c.Signing == spec.SigningTokenless && l.Platform == nil {
 		p.Error = "tokenless cluster: nothing was read through its platform CLI"
 		return p
 	}
 	if isTokenless(c, l) {
+		b.crossCheckAXL()  // plan/crosscheck.go: AXL against `show network cluster`
 		b.buildTokenless() // plan/tokenless.go
 		return p
 	}
@@ -150,12 +152,14 @@ func findServer(inv *cucm.Inventory, host string) *cucm.Server {
 	return nil
 }
 
+// expiry warns about a certificate that has expired or expires within the cluster's window
+// (the spec's expiryWarning, or --expiry-window: spec.Cluster.ExpiryWarning).
 func (b *builder) expiry(c *x509.Certificate, of *CertOf) {
 	date := c.NotAfter.UTC().Format("2006-01-02")
 	switch left := c.NotAfter.Sub(b.now); {
 	case left <= 0:
 		b.warn(Problem{Kind: CertificateExpired, Of: of, Date: date})
-	case left < ExpiryWarning:
+	case left < b.spec.ExpiryWarning:
 		b.warn(Problem{Kind: CertificateExpiring, Of: of, Date: date, N: int(left.Hours() / 24)})
 	}
 }
@@ -231,11 +235,14 @@ func (b *builder) finish() {
 			}
 		}
 	}
-	if len(ccm) > 0 {
-		b.p.AfterApply = append(b.p.AfterApply, Step{Kind: StepRestart, Service: cucm.ServiceCallManager, Servers: ccm, Rule: "R23"})
-	}
+	// Cisco TFTP first, as the rollout (apply --restart-services) and the tokenless plan do:
+	// phones fetch the new CTL from TFTP, so it must serve it before CallManager restarts and
+	// phones re-register (docs/rollout.md; issue 16).
 	if len(tftp) > 0 {
 		b.p.AfterApply = append(b.p.AfterApply, Step{Kind: StepRestart, Service: cucm.ServiceTFTP, Servers: tftp, Rule: "R23"})
+	}
+	if len(ccm) > 0 {
+		b.p.AfterApply = append(b.p.AfterApply, Step{Kind: StepRestart, Service: cucm.ServiceCallManager, Servers: ccm, Rule: "R23"})
 	}
 	b.p.AfterApply = append(b.p.AfterApply, Step{Kind: StepResetDevices, Cluster: b.spec.Name, Rule: "R23"})
 }

@@ -274,6 +274,7 @@ func canonicalTree(p *Plan) any {
 		tree["clusters"] = byName
 	}
 	dropLocks(tree)
+	dropRegistration(tree) // plan/registration.go
 	return tree
 }
 

@@ -138,6 +138,7 @@ const (
 	InventoryForeignTarget ProblemKind = "inventory-foreign-target" // Server, Have: the address (R14)
 	InventoryAXLDiffers    ProblemKind = "inventory-axl-differs"    // Server, Have: the side that lists it, Want: the other (R14)
 	InventoryAXLUnread     ProblemKind = "inventory-axl-unread"     // Server: the publisher, Detail (R14)
+	RegistrationUnread     ProblemKind = "registration-unread"      // Server: the publisher, Detail (issue 16)
 	PlatformNodeUndeclared ProblemKind = "platform-node-undeclared" // tokenless: Server, Have: its IP (R14)
 	PlatformNodeMissing    ProblemKind = "platform-node-missing"    // tokenless: Server (R14)
 	TokenlessOneSAST       ProblemKind = "tokenless-one-sast"       // tokenless: Have: the release (R16)

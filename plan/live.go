@@ -37,6 +37,13 @@ type Live struct {
 	AXLNodes []string
 	AXLFrom  string
 	AXLError string
+	// Registration are the phones' registration counts RisPort70 selectCmDevice reported on
+	// RegistrationFrom, the publisher, when the cluster declares serviceability endpoints (nil
+	// when not asked or unread); RegistrationError is why they could not be read. The plan
+	// carries them and warns on the error (plan/registration.go).
+	Registration      *Registration
+	RegistrationFrom  string
+	RegistrationError string
 }
 
 // ForeignTarget is an inventory entry that names a place ctlops will not go (R14): it is

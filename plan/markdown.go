@@ -97,6 +97,9 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 			}
 		}
 		mdPlatform(&b, c) // plan/tokenless_render.go
+		if r := c.Registration; r != nil {
+			fmt.Fprintf(&b, "\nPhones before apply (RisPort70 on `%s`): %s.\n", mdEscape(termsafe.Line(r.From)), mdEscape(r.String()))
+		}
 		mdProblems(&b, ":no_entry: **Refused**", c.Refusals)
 		mdProblems(&b, ":warning: **Warnings**", c.Warnings)
 		for _, n := range c.Notes {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/ctlops/ctlops/ctl"
 	"github.com/ctlops/ctlops/cucm"
+	"github.com/ctlops/ctlops/spec"
 )
 
 // FormatVersion is the version of the JSON view and of saved plan files. Its major number
@@ -17,8 +18,10 @@ const FormatVersion = 2
 // plan refuses it.
 const MaxCTLSize = ctl.MaxFileSize
 
-// ExpiryWarning is how close to its end a certificate must be for the plan to warn.
-const ExpiryWarning = 30 * 24 * time.Hour
+// ExpiryWarning is the default of how close to its end a certificate must be for the plan to
+// warn. The plan warns with each cluster's own window, spec.Cluster.ExpiryWarning (the spec's
+// expiryWarning, or the commands' --expiry-window), which is this when the spec sets none.
+const ExpiryWarning = spec.DefaultExpiryWarning
 
 // Plan is the result for every cluster planned in one run. It is built once and rendered as
 // text, markdown or JSON, and saved as a plan file for apply.
@@ -62,6 +65,9 @@ type Cluster struct {
 	Inventory  *InventoryState `json:"inventory,omitempty"`
 	// Platform is set for a tokenless cluster: signer, the publisher command, every node.
 	Platform *PlatformPlan `json:"platform,omitempty"`
+	// Registration are the phones' registration counts from RisPort70 when the plan was made,
+	// where the cluster declares serviceability endpoints (plan/registration.go).
+	Registration *Registration `json:"registration,omitempty"`
 }
 
 // ModeChange is the cluster security mode before and after (R9, R10).

@@ -124,6 +124,9 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 		}
 		writeTargets(&b, c, cl, o.Verbose)
 		writePlatform(&b, c, cl) // plan/tokenless_render.go
+		if r := cl.Registration; r != nil {
+			fmt.Fprintf(&b, "\n  Phones before apply (RisPort70 on %s): %s\n", termsafe.Line(r.From), r)
+		}
 		writeProblems(&b, c.remove+"Refused"+c.reset, cl.Refusals)
 		writeProblems(&b, c.warn+"Warnings"+c.reset, cl.Warnings)
 		if len(cl.Notes) > 0 {

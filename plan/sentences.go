@@ -147,6 +147,8 @@ func (p Problem) Message() string {
 		return fmt.Sprintf("server %s is listed by %s but not by %s: check the cluster's nodes before trusting the inventory", s, p.Have, p.Want)
 	case InventoryAXLUnread:
 		return fmt.Sprintf("AXL listProcessNode on %s could not cross-check the inventory: %s", s, q(p.Detail))
+	case RegistrationUnread:
+		return fmt.Sprintf("RisPort70 selectCmDevice on %s could not count the phones' registrations: %s", s, q(p.Detail))
 	case InventoryForeignTarget:
 		return fmt.Sprintf("server %s: the inventory names %s as its CTL Provider, which the spec's trust configuration does not cover: ignored, never contacted", s, q(p.Have))
 	}

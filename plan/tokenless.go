@@ -55,7 +55,7 @@ func (b *builder) buildTokenless() {
 	}
 	want := inv
 	want.Mixed = b.spec.Mode == cucm.ModeMixed
-	pred, err := tokenless.Predict(want, b.now)
+	pred, err := tokenless.PredictWithin(want, b.now, b.spec.ExpiryWarning)
 	if err != nil {
 		b.p.Error = err.Error()
 		return

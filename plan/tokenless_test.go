@@ -114,3 +114,46 @@ func TestTokenlessBuild(t *testing.T) {
 		})
 	}
 }
+
+// A tokenless cluster's inventory, `show network cluster`, is cross-checked with AXL
+// listProcessNode as a token cluster's is (issue 16): agreeing by name or IP gives no
+// warning (the control), a node only one side lists is a warning naming it, and an unread
+// AXL is one warning; none refuses the plan.
+func TestTokenlessCrossCheckAXL(t *testing.T) {
+	c := &spec.Cluster{Name: "metro", Signing: spec.SigningTokenless, Mode: spec.ModeMixed}
+	for _, tc := range []struct {
+		name  string
+		nodes []string
+		err   string
+		want  []string
+	}{
+		{"agree", []string{"MPUB", "10.30.0.2"}, "", nil},
+		{"one each", []string{"mpub", "mold"}, "", []string{
+			"server msub is listed by `show network cluster` but not by AXL listProcessNode on mpub",
+			"server mold is listed by AXL listProcessNode on mpub but not by `show network cluster`"}},
+		{"unread", nil, "mpub: HTTP 401", []string{"AXL listProcessNode on mpub could not cross-check the inventory"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := tokenlessLive(t)
+			l.AXLFrom, l.AXLNodes, l.AXLError = "mpub", tc.nodes, tc.err
+			p := plan.Build(c, l, time.Now())
+			if p.Error != "" || len(p.Refusals) > 0 || p.Platform == nil || p.Platform.Command != plan.CommandSetMixed {
+				t.Fatalf("error %q refusals %+v platform %+v", p.Error, p.Refusals, p.Platform)
+			}
+			var got []string
+			for _, w := range p.Warnings {
+				if w.Kind == plan.InventoryAXLDiffers || w.Kind == plan.InventoryAXLUnread {
+					got = append(got, w.Message())
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("AXL warnings %q, want %q", got, tc.want)
+			}
+			for i := range got {
+				if !strings.Contains(got[i], tc.want[i]) {
+					t.Errorf("warning %d: %q, want %q", i, got[i], tc.want[i])
+				}
+			}
+		})
+	}
+}

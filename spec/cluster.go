@@ -108,6 +108,9 @@ func (l *loader) cluster(d *decoder, n *yaml.Node, path string) (*Cluster, clust
 			c.ExpiryWarning = w
 		}
 	}
+	if l.window != nil {
+		c.ExpiryWarning = *l.window // --expiry-window (LoadOptions)
+	}
 	outer := d.window
 	d.window = c.ExpiryWarning
 	defer func() { d.window = outer }()

@@ -32,6 +32,20 @@ func Load(path string) (*Config, []Warning, error) {
 	return load(path, time.Now())
 }
 
+// LoadOptions change what Load reads; the zero value is Load's.
+type LoadOptions struct {
+	// ExpiryWarning, when set, overrides every expiryWarning of the spec, the file's and each
+	// cluster's (the --expiry-window flag of validate, plan and drift): the warnings of
+	// validate, and Cluster.ExpiryWarning, which plan and drift warn with, use it. It is not
+	// part of the model, so it leaves the spec's digest as it is.
+	ExpiryWarning *time.Duration
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, o LoadOptions) (*Config, []Warning, error) {
+	return (&loader{now: time.Now(), files: map[string][]byte{}, window: o.ExpiryWarning}).load(path)
+}
+
 var errNoDefault = fmt.Errorf("no %s here; give the spec with -f FILE or -f DIR", DefaultFile)
 
 // loader holds what is shared across the files of one Load.
@@ -46,6 +60,7 @@ type loader struct {
 	warns     []Warning
 	total     int                   // bytes of YAML read so far (MaxSpecTotal)
 	certs     map[string]certResult // certificate files read, by path and cap
+	window    *time.Duration        // LoadOptions.ExpiryWarning: overrides the spec's
 }
 
 func load(path string, now time.Time) (*Config, []Warning, error) {
@@ -203,6 +218,9 @@ func (l *loader) file(name string) ([]*Cluster, []clusterRefs) {
 		if w, ok := d.days(v.val, "expiryWarning"); ok {
 			d.window = w
 		}
+	}
+	if l.window != nil {
+		d.window = *l.window
 	}
 	var clusters []*Cluster
 	var refs []clusterRefs

@@ -104,6 +104,8 @@ func TestRolloutAfterIPChange(t *testing.T) {
 
 	r := s.run(0, append([]string{"apply", "-f", s.spec(), "--auto-approve", "--restart-services", "--reset-devices"}, fast...)...)
 	inOrder(t, r.stdout,
+		// The plan apply shows carries the counts RisPort70 gave as it was made (issue 16).
+		"Phones before apply (RisPort70 on cm1): 4/4 registered",
 		"Rollout on hq (R23):",
 		"Registration before: 4/4 registered",
 		"cm1: restarting Cisco Tftp", "cm1 Cisco Tftp: Started",
@@ -120,6 +122,9 @@ func TestRolloutAfterIPChange(t *testing.T) {
 		"Apply complete.")
 	if strings.Contains(r.stdout, "STOPPED") {
 		t.Fatalf("a step stopped:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "AXL listProcessNode") {
+		t.Errorf("AXL and the inventory disagree on the lab's nodes:\n%s", r.stdout)
 	}
 	second := s.hqRegisteredWithCTL(first)
 

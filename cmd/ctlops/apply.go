@@ -72,7 +72,7 @@ clusters applied, others skipped; 130/143 stopped by a signal.`,
 			if len(args) == 1 && f.file == "" {
 				f.file = recordedSpec(args[0], stderr)
 			}
-			cfg, err := loadTrusted(f.file, f.trusted, stderr)
+			cfg, err := f.load(stderr)
 			if err != nil {
 				return err
 			}
@@ -116,6 +116,7 @@ clusters applied, others skipped; 130/143 stopped by a signal.`,
 	}
 	f.add(cmd)
 	addReplaceFlag(cmd, &f)
+	addExpiryFlag(cmd, &f.expiryWindow)
 	fl := cmd.Flags()
 	fl.BoolVar(&autoApprove, "auto-approve", false, "apply without asking (CI)")
 	fl.BoolVar(&input, "input", true, "ask questions on the terminal; --input=false makes every question an error naming the flag that answers it")

@@ -51,7 +51,7 @@ FNV-1a hash of the name mod n is i (0-based), for one scheduled job per shard.`,
 					return err
 				}
 			}
-			cfg, err := loadTrusted(f.file, f.trusted, cmd.ErrOrStderr())
+			cfg, err := f.load(cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -93,6 +93,7 @@ FNV-1a hash of the name mod n is i (0-based), for one scheduled job per shard.`,
 		},
 	}
 	f.add(cmd)
+	addExpiryFlag(cmd, &f.expiryWindow)
 	cmd.Flags().Lookup("parallelism").Usage = "clusters checked at once (each reads its servers concurrently)"
 	cmd.Flags().DurationVar(&every, "every", 0, "keep running, one check per interval (e.g. 15m)")
 	cmd.Flags().StringVar(&report, "report", "", "write the latest full result as JSON to FILE (atomically)")

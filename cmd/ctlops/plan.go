@@ -29,6 +29,8 @@ type planFlags struct {
 	verbose     bool
 	trusted     string   // --trusted-spec (trust.go)
 	replace     []string // --replace of plan and apply (addReplaceFlag, apply.go)
+	// expiryWindow is --expiry-window of plan, apply and drift (addExpiryFlag, expiryflag.go).
+	expiryWindow string
 }
 
 func (f *planFlags) add(cmd *cobra.Command) {
@@ -43,7 +45,12 @@ func (f *planFlags) add(cmd *cobra.Command) {
 
 // loadSpec loads the spec and prints its warnings; errors carry file:line:col.
 func loadSpec(path string, stderr io.Writer) (*spec.Config, error) {
-	cfg, warnings, err := spec.Load(path)
+	return loadSpecWith(path, spec.LoadOptions{}, stderr)
+}
+
+// loadSpecWith is loadSpec with load options (--expiry-window).
+func loadSpecWith(path string, o spec.LoadOptions, stderr io.Writer) (*spec.Config, error) {
+	cfg, warnings, err := spec.LoadWith(path, o)
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, w)
 	}
@@ -55,7 +62,7 @@ func loadSpec(path string, stderr io.Writer) (*spec.Config, error) {
 
 // makePlan loads, fetches and plans; shared by plan and apply.
 func (f *planFlags) makePlan(ctx context.Context, stderr io.Writer) (*spec.Config, *plan.Plan, error) {
-	cfg, err := loadTrusted(f.file, f.trusted, stderr)
+	cfg, err := f.load(stderr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -142,6 +149,7 @@ refused plan.`,
 	}
 	f.add(cmd)
 	addReplaceFlag(cmd, &f)
+	addExpiryFlag(cmd, &f.expiryWindow)
 	cmd.Flags().StringVar(&out, "out", "", "save the plan to FILE for 'ctlops apply FILE'")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, markdown or json")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when there are changes, 0 when none")

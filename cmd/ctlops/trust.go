@@ -21,7 +21,12 @@ func addTrustFlag(cmd *cobra.Command, path *string) {
 // differ from them (spec.Config.Pin). A pull request's spec is reviewed after CI runs plan on
 // it, so what decides where a password goes cannot come from that spec alone.
 func loadTrusted(path, trusted string, stderr io.Writer) (*spec.Config, error) {
-	cfg, err := loadSpec(path, stderr)
+	return loadTrustedWith(path, trusted, spec.LoadOptions{}, stderr)
+}
+
+// loadTrustedWith is loadTrusted with load options (--expiry-window).
+func loadTrustedWith(path, trusted string, o spec.LoadOptions, stderr io.Writer) (*spec.Config, error) {
+	cfg, err := loadSpecWith(path, o, stderr)
 	if err != nil {
 		return nil, err
 	}

@@ -10,13 +10,15 @@ import (
 func init() { register(newValidateCmd) }
 
 func newValidateCmd() *cobra.Command {
-	var file, format string
+	var file, format, window string
 	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the desired-state YAML and report every problem with its line",
 		Long: `validate loads the desired state (a file, or a directory of *.yaml files) and reports
 every problem at once as file:line:column: path: message. It reads the certificate files
-the spec names, but no secret: a secret that is not available here is a warning.
+the spec names, but no secret: a secret that is not available here is a warning. A token
+certificate that expires within the spec's expiryWarning (30 days when it sets none), or
+within --expiry-window when given, is a warning.
 
 Exit status: 0 valid (warnings may be printed), 1 invalid.`,
 		Args: cobra.NoArgs,
@@ -24,8 +26,11 @@ Exit status: 0 valid (warnings may be printed), 1 invalid.`,
 			if format != "text" && format != "json" {
 				return fmt.Errorf("--format %q: want text or json", format)
 			}
-			rep := spec.NewReport(spec.Load(file))
-			var err error
+			o, err := loadOptions(window)
+			if err != nil {
+				return err
+			}
+			rep := spec.NewReport(spec.LoadWith(file, o))
 			if format == "json" {
 				err = rep.WriteJSON(cmd.OutOrStdout())
 			} else {
@@ -42,5 +47,6 @@ Exit status: 0 valid (warnings may be printed), 1 invalid.`,
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "spec file, or directory of *.yaml/*.yml files (default ./"+spec.DefaultFile+")")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	addExpiryFlag(cmd, &window)
 	return cmd
 }

@@ -24,3 +24,25 @@ func (r *AXLReader) ListProcessNode(ctx context.Context) ([]ProcessNode, error) 
 
 // Close drops idle connections.
 func (r *AXLReader) Close() { r.c.CloseIdleConnections() }
+
+// RisReader is RisPort70's selectCmDevice alone, for plan's registration counts: it reads
+// registration state and has no way to restart a service or reset a phone.
+type RisReader struct{ c *Client }
+
+// NewRisReader is New restricted to RisPort70's selectCmDevice.
+func NewRisReader(base string, opt Options) (*RisReader, error) {
+	c, err := New(base, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &RisReader{c: c}, nil
+}
+
+// SelectCmDevice is Client.SelectCmDevice: bounded by MaxReturnedDevices per page, a page
+// limit and Options.MaxResponse per answer.
+func (r *RisReader) SelectCmDevice(ctx context.Context, cr Criteria) (*SelectResult, error) {
+	return r.c.SelectCmDevice(ctx, cr)
+}
+
+// Close drops idle connections.
+func (r *RisReader) Close() { r.c.CloseIdleConnections() }

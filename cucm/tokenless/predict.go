@@ -74,8 +74,18 @@ type Prediction struct {
 // SAST, CCM+TFTP and CAPF), so Compare matches records by role and name. Alternate TFTP
 // servers and ASA firewalls (§2.15) cannot be predicted from the CLI and are not modelled.
 // Expired certificates are warnings, never errors: CUCM signs with them, and a monitor must
-// still run and say so.
+// still run and say so. Certificates that expire within DefaultExpiryWarning are warnings
+// too; PredictWithin takes the window (the spec's expiryWarning).
 func Predict(inv Inventory, now time.Time) (*Prediction, error) {
+	return PredictWithin(inv, now, DefaultExpiryWarning)
+}
+
+// DefaultExpiryWarning is how close to its end a certificate must be for Predict and
+// Recognize to warn: spec.DefaultExpiryWarning, the window when the spec sets none.
+const DefaultExpiryWarning = 30 * 24 * time.Hour
+
+// PredictWithin is Predict warning about certificates that expire within window.
+func PredictWithin(inv Inventory, now time.Time, window time.Duration) (*Prediction, error) {
 	pub := inv.Publisher()
 	if pub == nil {
 		return nil, errors.New("inventory has no publisher")
@@ -98,7 +108,7 @@ func Predict(inv Inventory, now time.Time) (*Prediction, error) {
 			return fmt.Errorf("node %s %s certificate: %w", n.Name, what, err)
 		}
 		recs = append(recs, r)
-		p.warnExpiry(c, n.Name+" "+what, now)
+		p.warnExpiry(c, n.Name+" "+what, now, window)
 		return nil
 	}
 	if err := add(pub.CallManagerCert, ctl.RoleSAST, pub, "CallManager"); err != nil {
@@ -160,18 +170,25 @@ func serverRole(n *Node) (ctl.Role, bool) {
 	return 0, false
 }
 
-func (p *Prediction) warnExpiry(c *x509.Certificate, what string, now time.Time) {
-	if w := ExpiryWarning(c, what, now); w != "" {
+func (p *Prediction) warnExpiry(c *x509.Certificate, what string, now time.Time, window time.Duration) {
+	if w := ExpiryWarningWithin(c, what, now, window); w != "" {
 		p.Warnings = append(p.Warnings, w)
 	}
 }
 
-// ExpiryWarning says when a certificate is expired or expires within 30 days; "" otherwise.
+// ExpiryWarning says when a certificate is expired or expires within DefaultExpiryWarning;
+// "" otherwise.
 func ExpiryWarning(c *x509.Certificate, what string, now time.Time) string {
+	return ExpiryWarningWithin(c, what, now, DefaultExpiryWarning)
+}
+
+// ExpiryWarningWithin says when a certificate is expired or expires within window; ""
+// otherwise.
+func ExpiryWarningWithin(c *x509.Certificate, what string, now time.Time, window time.Duration) string {
 	switch {
 	case now.After(c.NotAfter):
 		return fmt.Sprintf("%s certificate expired on %s (a warning: CUCM keeps using it until it is regenerated)", what, c.NotAfter.UTC().Format("2006-01-02"))
-	case now.Add(30 * 24 * time.Hour).After(c.NotAfter):
+	case now.Add(window).After(c.NotAfter):
 		return fmt.Sprintf("%s certificate expires on %s", what, c.NotAfter.UTC().Format("2006-01-02"))
 	case now.Before(c.NotBefore):
 		return fmt.Sprintf("%s certificate is not valid before %s", what, c.NotBefore.UTC().Format("2006-01-02"))

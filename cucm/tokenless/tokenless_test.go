@@ -175,6 +175,45 @@ func TestPredictExpiredIsWarning(t *testing.T) {
 	}
 }
 
+// The expiry window is the caller's (the spec's expiryWarning): a certificate 45 days from its
+// end is a warning within 60 days, and not within the default 30 (the control).
+func TestPredictExpiryWindow(t *testing.T) {
+	f := readSample(t)
+	inv := sampleInventory(t, f, "10.5.2.1-1")
+	var first time.Time
+	for _, n := range inv.Nodes {
+		for _, c := range []*x509.Certificate{n.CallManagerCert, n.CAPFCert, n.ITLRecoveryCert} {
+			if c != nil && (first.IsZero() || c.NotAfter.Before(first)) {
+				first = c.NotAfter
+			}
+		}
+	}
+	now := first.Add(-45 * 24 * time.Hour)
+	expiring := func(p *Prediction) int {
+		n := 0
+		for _, w := range p.Warnings {
+			if strings.Contains(w, "expires on") {
+				n++
+			}
+		}
+		return n
+	}
+	p, err := Predict(inv, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := expiring(p); n != 0 {
+		t.Fatalf("default window: %d expiring warnings, want 0 (%q)", n, p.Warnings)
+	}
+	p, err = PredictWithin(inv, now, 60*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := expiring(p); n == 0 {
+		t.Fatalf("60-day window: no expiring warning (%q)", p.Warnings)
+	}
+}
+
 func TestRelease(t *testing.T) {
 	cases := []struct {
 		in             string
