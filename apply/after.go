@@ -46,7 +46,7 @@ func (o *Options) finish(ctx context.Context, works []*work) {
 	}
 }
 
-// restart restarts CallManager and TFTP on every server of the cluster that runs them (R23).
+// restart restarts TFTP, then CallManager, on every server of the cluster that runs them (R23).
 func (o *Options) restart(ctx context.Context, w *work) {
 	var first *target
 	for _, t := range w.targets {
@@ -67,31 +67,48 @@ func (o *Options) restart(ctx context.Context, w *work) {
 	for _, t := range w.targets {
 		nodes[t.ts.Address] = t.node
 	}
-	for _, s := range inv.Servers {
-		var svc []provider.Service
-		if s.HasRole(provider.RoleCCM) {
-			svc = append(svc, provider.ServiceCallManager)
+	// Cisco TFTP on every server first, then Cisco CallManager (R23, docs/rollout.md): phones
+	// that re-register after a CallManager restart fetch the CTL from a TFTP service that
+	// already serves the new file. The verified rollout (rollout.go) waits for each step; this
+	// fallback, for servers without serviceability endpoints, only keeps the order.
+	var servers []provider.Server
+	restarted := map[string][]string{}
+	for _, pass := range []struct {
+		role provider.Role
+		svc  provider.Service
+	}{{provider.RoleTFTP, provider.ServiceTFTP}, {provider.RoleCCM, provider.ServiceCallManager}} {
+		for _, s := range inv.Servers {
+			if !s.HasRole(pass.role) {
+				continue
+			}
+			n := nodes[s.Provider]
+			if n == nil {
+				if pass.role == provider.RoleTFTP || !s.HasRole(provider.RoleTFTP) {
+					w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s (%s) is not locked by this apply: restart its services by hand", s.Name, s.Provider))
+				}
+				continue
+			}
+			if restarted[s.Name] == nil {
+				servers = append(servers, s)
+			}
+			o.event(Progress{Kind: "restart", Cluster: w.c.Name, Server: s.Name, Address: s.Provider})
+			if err := n.w.Restart(ctx, n.lock.ID, []provider.Service{pass.svc}); err != nil {
+				w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: restarting %v: %s", termsafe.Line(s.Name), pass.svc, n.scrub(err)))
+				restarted[s.Name] = append(restarted[s.Name], "")
+				continue
+			}
+			restarted[s.Name] = append(restarted[s.Name], string(pass.svc))
 		}
-		if s.HasRole(provider.RoleTFTP) {
-			svc = append(svc, provider.ServiceTFTP)
-		}
-		if len(svc) == 0 {
-			continue
-		}
-		n := nodes[s.Provider]
-		if n == nil {
-			w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s (%s) is not locked by this apply: restart its services by hand", s.Name, s.Provider))
-			continue
-		}
-		o.event(Progress{Kind: "restart", Cluster: w.c.Name, Server: s.Name, Address: s.Provider})
-		if err := n.w.Restart(ctx, n.lock.ID, svc); err != nil {
-			w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: restarting %v: %s", termsafe.Line(s.Name), svc, n.scrub(err)))
-			continue
-		}
+	}
+	for _, s := range servers {
 		var names []string
-		for _, x := range svc {
-			names = append(names, string(x))
+		for _, x := range restarted[s.Name] {
+			if x != "" {
+				names = append(names, x)
+			}
 		}
-		w.res.Restarted = append(w.res.Restarted, fmt.Sprintf("%s (%s)", s.Name, strings.Join(names, ", ")))
+		if len(names) > 0 {
+			w.res.Restarted = append(w.res.Restarted, fmt.Sprintf("%s (%s)", s.Name, strings.Join(names, ", ")))
+		}
 	}
 }

@@ -553,6 +553,34 @@ func TestRestartServices(t *testing.T) {
 	if r := res.Clusters[0].Restarted; len(r) != 2 {
 		t.Errorf("restarted %v, want both nodes", r)
 	}
+	// Every TFTP restart comes before the first CallManager restart, across the nodes (R23).
+	var order []string
+	var lastTFTP, firstCCM time.Time
+	for _, n := range l.clusters["hq"].Nodes() {
+		entries, err := n.Server.Audit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			if e.Op != "restart" || e.Result != "ok" {
+				continue
+			}
+			order = append(order, n.Name+" "+e.Details["services"])
+			switch e.Details["services"] {
+			case "tftp":
+				if e.Time.After(lastTFTP) {
+					lastTFTP = e.Time
+				}
+			case "callmanager":
+				if firstCCM.IsZero() || e.Time.Before(firstCCM) {
+					firstCCM = e.Time
+				}
+			}
+		}
+	}
+	if lastTFTP.IsZero() || firstCCM.IsZero() || lastTFTP.After(firstCCM) {
+		t.Errorf("restarts %v: want TFTP on every node before CallManager on any", order)
+	}
 	for _, n := range l.clusters["hq"].Nodes() {
 		entries, err := n.Server.Audit()
 		if err != nil {
