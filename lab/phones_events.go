@@ -37,7 +37,7 @@ var PhoneEvents = []EventKind{
 func (l *Lab) resetPhones(ctx context.Context, args []string) (string, error) {
 	cluster := ""
 	if len(args) == 1 {
-		if _, err := l.ClusterDir(args[0]); err != nil {
+		if _, err := l.ClusterDir(args[0]); err != nil && !l.isMetroCluster(args[0]) {
 			return "", err
 		}
 		cluster = args[0]

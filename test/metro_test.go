@@ -2,6 +2,8 @@ package test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -70,6 +72,38 @@ func (s *session) metroCTLs(nodes []platformNode) *ctl.File {
 	return f
 }
 
+// clusterPhones is the phones of one cluster; there must be n.
+func (s *session) clusterPhones(cluster string, n int) []labPhone {
+	s.t.Helper()
+	var out []labPhone
+	for _, p := range s.phones() {
+		if p.Cluster == cluster {
+			out = append(out, p)
+		}
+	}
+	if len(out) != n {
+		s.t.Fatalf("%d phones on %s, want %d", len(out), cluster, n)
+	}
+	return out
+}
+
+// checkMetroPhones: every metro phone registered over TLS with the CTL its TFTP server serves
+// (checkPhones), which is the file metro's own TFTP service (the simulator's, fetched with
+// tftp-hpa) serves. It returns how many phones each node has.
+func (s *session) checkMetroPhones(when string, nodes []platformNode) map[string]int {
+	s.t.Helper()
+	s.checkPhones("metro", when)
+	sum := sha256.Sum256(s.fetchTFTP(nodes[0].TFTP))
+	onNode := map[string]int{}
+	for _, p := range s.clusterPhones("metro", 2) {
+		if deref(p.CTLSHA256) != hex.EncodeToString(sum[:]) {
+			s.t.Errorf("%s, %s holds CTL %s, metro's TFTP serves %x", when, p.Name, deref(p.CTLSHA256), sum)
+		}
+		onNode[deref(p.Node)]++
+	}
+	return onNode
+}
+
 func recordCert(f *ctl.File, role ctl.Role, name string) []byte {
 	for _, r := range f.Records {
 		if r.Role == role && r.DNSName == name {
@@ -103,6 +137,14 @@ func TestMetroDoneWhen(t *testing.T) {
 		t.Fatalf("metro nodes %+v", nodes)
 	}
 
+	// Issue 15 on metro: its phones boot from its TFTP service with no CTL there (P4) and
+	// register, not over TLS.
+	for _, p := range s.clusterPhones("metro", 2) {
+		if !p.Registered || p.Secure || p.CTLSHA256 != nil {
+			t.Errorf("before apply, %s: registered=%v secure=%v ctl=%s status=%q", p.Name, p.Registered, p.Secure, deref(p.CTLSHA256), p.Status)
+		}
+	}
+
 	r := s.run(2, "plan", "-f", s.spec(), "--cluster", "metro", "--detailed-exitcode")
 	if !strings.Contains(r.stdout, "non-secure → mixed") || !strings.Contains(r.stdout, "utils ctl set-cluster mixed-mode on mpub") {
 		t.Fatalf("first plan does not propose mixed mode through the CLI:\n%s", r.stdout)
@@ -112,12 +154,22 @@ func TestMetroDoneWhen(t *testing.T) {
 		t.Errorf("apply did not say it ran the CLI command:\n%s", r.stdout)
 	}
 	before := s.metroCTLs(nodes)
+	s.run(0, "lab", "event", "--dir", s.lab, "reset-phones", "metro")
+	s.checkMetroPhones("after apply and reset", nodes)
 	s.run(0, "drift", "-f", s.spec(), "--cluster", "metro")
 	s.run(0, "plan", "-f", s.spec(), "--cluster", "metro", "--detailed-exitcode")
 
 	r = s.run(0, "lab", "event", "--dir", s.lab, "regen-cert", "metro/msub")
 	if !strings.Contains(r.stdout, "metro/msub has a new CallManager certificate") {
 		t.Errorf("event said: %s", r.stdout)
+	}
+	// Until the CTL holds msub's new certificate, no phone trusts msub over TLS (P42): they
+	// register with mpub.
+	s.run(0, "lab", "event", "--dir", s.lab, "reset-phones", "metro")
+	for _, p := range s.clusterPhones("metro", 2) {
+		if deref(p.Node) == "msub" || !p.Registered || !p.Secure {
+			t.Errorf("after regen-cert msub and before apply, %s: registered=%v secure=%v node=%s: msub's new certificate is in no installed CTL (P42)", p.Name, p.Registered, p.Secure, deref(p.Node))
+		}
 	}
 	r = s.run(2, "drift", "-f", s.spec())
 	if out := r.stdout + r.stderr; !strings.Contains(out, "metro: DRIFT") || !strings.Contains(out, "CCM+TFTP msub") {
@@ -133,6 +185,10 @@ func TestMetroDoneWhen(t *testing.T) {
 	}
 	s.run(0, "drift", "-f", s.spec(), "--cluster", "metro")
 	after := s.metroCTLs(nodes)
+	s.run(0, "lab", "event", "--dir", s.lab, "reset-phones", "metro")
+	if got := s.checkMetroPhones("after regen-cert, apply and reset", nodes); got["msub"] == 0 {
+		t.Errorf("no metro phone registered with msub after the apply: %v", got)
+	}
 	if bytes.Equal(recordCert(before, ctl.RoleCCMTFTP, "msub"), recordCert(after, ctl.RoleCCMTFTP, "msub")) {
 		t.Error("the CTL still lists msub's old certificate")
 	}
