@@ -2,9 +2,9 @@ package callmanager
 
 import (
 	"bytes"
-	"errors"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -51,7 +51,9 @@ func TestSourceNode(t *testing.T) {
 		CallManager: func() (*tls.Certificate, error) { return &cmTLS, nil },
 		TVS:         func() (*tls.Certificate, error) { return &tvTLS, nil },
 		File:        Upstream(up),
-		Trust:       func() ([]*x509.Certificate, []*x509.Certificate) { return []*x509.Certificate{sast.Cert}, []*x509.Certificate{cm.Cert} },
+		Trust: func() ([]*x509.Certificate, []*x509.Certificate) {
+			return []*x509.Certificate{sast.Cert}, []*x509.Certificate{cm.Cert}
+		},
 	}})
 	if err != nil {
 		t.Fatal(err)
