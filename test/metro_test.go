@@ -25,6 +25,8 @@ type platformNode struct {
 	SSH     string   `json:"ssh"`
 	TFTP    string   `json:"tftp"`
 	PID     int      `json:"pid"`
+	// Serviceability is host:port of its Control Center, RisPort70 and AXL (issue 16).
+	Serviceability string `json:"serviceability"`
 }
 
 func (s *session) metroNodes() []platformNode {
@@ -278,5 +280,54 @@ func TestMetroEvents(t *testing.T) {
 	fix("rename")
 	if f := s.metroCTLs(s.metroNodes()); recordCert(f, ctl.RoleCCMTFTP, "msub7") == nil || recordCert(f, ctl.RoleCCMTFTP, "msub") != nil {
 		t.Error("the CTL does not list msub under its new name")
+	}
+}
+
+// TestMetroRollout is issue 16 on the tokenless cluster: metro declares its serviceability
+// endpoints, so apply --restart-services --reset-devices restarts Cisco Tftp everywhere, then
+// Cisco CallManager node by node (msub before the publisher), waiting each time for the lab
+// phones that were registered there to register again, and resets them through AXL in
+// batches, all through the lab's Control Center, RisPort70 and AXL simulators and not the
+// platform CLI; it exits 0 and every metro phone is back over TLS with the new CTL.
+func TestMetroRollout(t *testing.T) {
+	t.Parallel() // its own lab and temporary directories; most of its time is spent waiting on the lab's scaled-down timings
+	s := startLab(t)
+	nodes := s.metroNodes()
+	for _, n := range nodes {
+		if n.Serviceability == "" {
+			t.Errorf("lab status gives metro/%s no serviceability address", n.Name)
+		}
+	}
+	s.run(0, "apply", "-f", s.spec(), "--cluster", "metro", "--auto-approve")
+	s.run(0, "lab", "event", "--dir", s.lab, "reset-phones", "metro")
+	s.checkMetroPhones("after the first apply", nodes)
+	first := deref(s.clusterPhones("metro", 2)[0].CTLSHA256)
+
+	s.run(0, "lab", "event", "--dir", s.lab, "regen-cert", "metro/msub")
+	r := s.run(0, "apply", "-f", s.spec(), "--cluster", "metro", "--auto-approve", "--restart-services", "--reset-devices",
+		"--rollout-poll", "300ms", "--restart-timeout", "60s")
+	inOrder(t, r.stdout,
+		"utils ctl update CTLFile on mpub",
+		"Rollout on metro (R23):",
+		"Registration before: 2/2 registered",
+		"mpub: restarting Cisco Tftp", "mpub Cisco Tftp: Started",
+		"msub: restarting Cisco Tftp", "msub Cisco Tftp: Started",
+		"msub: restarting Cisco CallManager", "msub Cisco CallManager: Started", "msub: Cisco CallManager Started; 1 phone(s) registered again",
+		"mpub: restarting Cisco CallManager", "mpub Cisco CallManager: Started", "mpub: Cisco CallManager Started;",
+		"Reset batch 1/", "registered again",
+		"Registration after: 2/2 registered",
+		"Rollout: applied",
+		"Apply complete.")
+	for _, no := range []string{"STOPPED", "utils service restart", "phones not reset"} {
+		if strings.Contains(r.stdout+r.stderr, no) {
+			t.Errorf("the apply says %q:\n%s%s", no, r.stdout, r.stderr)
+		}
+	}
+	got := s.checkMetroPhones("after the rollout", nodes)
+	if got["msub"] == 0 {
+		t.Errorf("no metro phone registered with msub after the rollout: %v", got)
+	}
+	if ps := s.clusterPhones("metro", 2); deref(ps[0].CTLSHA256) == first {
+		t.Errorf("%s still holds the first CTL: the resets did not bring the new one", ps[0].Name)
 	}
 }
