@@ -260,7 +260,12 @@ func TestMetroEvents(t *testing.T) {
 		t.Fatalf("lab status does not list msub2: %+v", s.metroNodes())
 	}
 	withNode := strings.Replace(string(declared), "]\n      credentials:", ", "+m[1]+"]\n      credentials:", 1)
-	withNode += fmt.Sprintf("        - {name: msub2, ssh: %q, tftp: %q, roles: [CCM, TFTP]}\n", added.SSH, added.TFTP)
+	// The node goes at the end of platform.nodes, which metro's serviceability block follows.
+	at := strings.LastIndex(withNode, "    serviceability:")
+	if at < 0 {
+		t.Fatalf("the lab's spec declares no serviceability for metro:\n%s", withNode)
+	}
+	withNode = withNode[:at] + fmt.Sprintf("        - {name: msub2, ssh: %q, tftp: %q, roles: [CCM, TFTP]}\n", added.SSH, added.TFTP) + withNode[at:]
 	writeSpec([]byte(withNode))
 	fix("add-node")
 	if f := s.metroCTLs(s.metroNodes()); recordCert(f, ctl.RoleCCMTFTP, "msub2") == nil {
