@@ -218,17 +218,23 @@ func (o *Options) rolloutOrRestart(ctx context.Context, w *work) {
 		}
 		return
 	}
-	fmt.Fprintf(o.Out, "\nRollout on %s (R23):\n", w.c.Name)
+	o.verifiedRollout(ctx, w.spec, w.res)
+}
+
+// verifiedRollout runs the steps the flags ask for through the cluster's serviceability APIs
+// and records it in its result: the one rollout of token-based and tokenless clusters alike.
+func (o *Options) verifiedRollout(ctx context.Context, sc *spec.Cluster, res *ClusterResult) {
+	fmt.Fprintf(o.Out, "\nRollout on %s (R23):\n", sc.Name)
 	rec := &rolloutRecord{Restart: o.RestartServices, Reset: o.Rollout.ResetDevices, Batch: o.Rollout.Batch, PublisherFirst: o.Rollout.PublisherFirst}
-	rep, err := o.runRollout(ctx, w.spec, rec)
+	rep, err := o.runRollout(ctx, sc, rec)
 	if err != nil {
-		w.res.Problems = append(w.res.Problems, rollout.Incomplete+": "+termsafe.Line(err.Error()))
+		res.Problems = append(res.Problems, rollout.Incomplete+": "+termsafe.Line(err.Error()))
 		return
 	}
-	w.res.Rollout = rep
-	w.res.Restarted = restartedNodes(rep.State)
+	res.Rollout = rep
+	res.Restarted = append(res.Restarted, restartedNodes(rep.State)...)
 	if p := rolloutProblem(rep); p != "" {
-		w.res.Problems = append(w.res.Problems, p)
+		res.Problems = append(res.Problems, p)
 	}
 }
 

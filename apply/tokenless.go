@@ -106,11 +106,15 @@ func (o *Options) tokenlessCluster(ctx context.Context, c *plan.Cluster) (*Clust
 	}
 	pool := adapter.NewPool(t)
 	defer pool.Close()
+	// Where the cluster declares its serviceability endpoints, restarts and resets go through
+	// the verified rollout (Control Center, RisPort70, AXL), as for a token-based cluster;
+	// the platform CLI's restarts are the fallback without them (issue 16).
+	viaAPI := sc.Serviceability != nil && (o.RestartServices || o.Rollout.ResetDevices)
 	fmt.Fprintf(o.Out, "\nCluster %s (tokenless): pre-flight, then %s on %s...\n", c.Name, c.Platform.Command, termsafe.Line(c.Platform.Publisher))
 	o.event(Progress{Kind: "command", Cluster: c.Name, Server: c.Platform.Publisher, Detail: c.Platform.Command})
 	ar, err := adapter.Apply(ctx, pool, adapter.ApplyOptions{
 		WantMixed:       sc.Mode == cucm.ModeMixed,
-		RestartServices: o.RestartServices,
+		RestartServices: o.RestartServices && !viaAPI,
 		Now:             o.Now,
 		Expect:          platform.CTLCommand(c.Platform.Command),
 		Progress:        func(s string) { fmt.Fprintf(o.Out, "  %s\n", termsafe.Line(s)) },
@@ -132,10 +136,15 @@ func (o *Options) tokenlessCluster(ctx context.Context, c *plan.Cluster) (*Clust
 		}
 		return cr, fmt.Errorf("cluster %s: %s", c.Name, msg)
 	}
-	if ar.Action != "" {
-		cr.Problems = append(cr.Problems, o.tokenlessRolloutGaps(sc)...)
-	}
 	o.tokenlessReport(c, ar, cr)
+	if ar.Action != "" {
+		if viaAPI {
+			o.verifiedRollout(ctx, sc, cr)
+		} else {
+			cr.Problems = append(cr.Problems, o.tokenlessRolloutGaps(sc)...)
+		}
+	}
+	o.tokenlessNext(c, ar, cr, viaAPI && o.RestartServices)
 	if len(cr.Problems) > 0 {
 		var problems []string
 		for _, pr := range cr.Problems {
@@ -146,19 +155,15 @@ func (o *Options) tokenlessCluster(ctx context.Context, c *plan.Cluster) (*Clust
 	return cr, nil
 }
 
-// tokenlessRolloutGaps says what the flags asked of the rollout that a tokenless cluster
-// does not do yet, rather than ignore it: the verified rollout through the serviceability
-// APIs runs for token-based clusters only (restarts here go through the platform CLI), so
-// --reset-devices leaves the phones to the admin, as on a cluster without serviceability.
+// tokenlessRolloutGaps says what the flags asked that a tokenless cluster without
+// serviceability endpoints cannot do, rather than ignore it: the platform CLI restarts
+// services but resets no phone, so --reset-devices leaves them to the admin, as on a token
+// cluster without serviceability.
 func (o *Options) tokenlessRolloutGaps(sc *spec.Cluster) []string {
-	if !o.Rollout.ResetDevices {
+	if !o.Rollout.ResetDevices || sc.Serviceability != nil {
 		return nil
 	}
-	why := "the cluster declares no serviceability endpoints (AXL)"
-	if sc.Serviceability != nil {
-		why = "the serviceability rollout does not run for tokenless clusters yet"
-	}
-	return []string{"phones not reset: " + why + "; reset them by hand"}
+	return []string{"phones not reset: the cluster declares no serviceability endpoints (AXL); reset them by hand"}
 }
 
 // tokenlessResult fills the cluster's result from the adapter's reads: each TFTP node with
@@ -207,8 +212,7 @@ func tokenlessResult(c *plan.Cluster, ar *adapter.ApplyResult, cr *ClusterResult
 	cr.Restarted = append(cr.Restarted, ar.Restarts...)
 }
 
-// tokenlessReport prints what happened and the next steps: the restarts not run (no
-// --restart-services) as the exact CLI commands, then the phone resets (R23).
+// tokenlessReport prints what the command did to every node and the mode.
 func (o *Options) tokenlessReport(c *plan.Cluster, ar *adapter.ApplyResult, cr *ClusterResult) {
 	if ar.Action == "" {
 		fmt.Fprintf(o.Out, "  Nothing to do: every node already holds the predicted CTL.\n")
@@ -220,6 +224,15 @@ func (o *Options) tokenlessReport(c *plan.Cluster, ar *adapter.ApplyResult, cr *
 	if len(cr.ModeSetOn) > 0 {
 		fmt.Fprintf(o.Out, "  Security mode is now %s (R10, R11).\n", cr.Mode)
 	}
+}
+
+// tokenlessNext prints the restarts done, the problems and the next steps: the restarts the
+// CLI did not run, unless the rollout was asked to (an incomplete one is resumed), as the
+// exact CLI commands, then the phone resets unless the rollout did them (R23).
+func (o *Options) tokenlessNext(c *plan.Cluster, ar *adapter.ApplyResult, cr *ClusterResult, restartsViaAPI bool) {
+	if ar.Action == "" {
+		return
+	}
 	for _, r := range cr.Restarted {
 		fmt.Fprintf(o.Out, "  Restarted %s (R23).\n", termsafe.Line(r))
 	}
@@ -227,12 +240,14 @@ func (o *Options) tokenlessReport(c *plan.Cluster, ar *adapter.ApplyResult, cr *
 		fmt.Fprintf(o.Out, "  Problem: %s\n", pr)
 	}
 	var next []string
-	for _, p := range ar.Pending {
-		node, svc, _ := strings.Cut(p, " ")
-		next = append(next, fmt.Sprintf("on %s: utils service restart %s (wait for [STARTED]; one node at a time, R23)", termsafe.Line(node), svc))
+	if !restartsViaAPI { // an incomplete rollout's restarts are resumed, not done by hand
+		for _, p := range ar.Pending {
+			node, svc, _ := strings.Cut(p, " ")
+			next = append(next, fmt.Sprintf("on %s: utils service restart %s (wait for [STARTED]; one node at a time, R23)", termsafe.Line(node), svc))
+		}
 	}
 	for _, s := range c.AfterApply {
-		if s.Kind != plan.StepRestart {
+		if s.Kind != plan.StepRestart && !rolledOut(cr, s.Kind) {
 			next = append(next, s.String())
 		}
 	}

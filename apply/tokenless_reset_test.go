@@ -1,15 +1,23 @@
 package apply_test
 
 import (
+	"encoding/pem"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ctlops/ctlops/apply"
+	"github.com/ctlops/ctlops/cucm/serviceability"
+	"github.com/ctlops/ctlops/lab/servicesim"
 )
 
-// TestTokenlessResetDevicesNotIgnored: --reset-devices on a tokenless cluster, which the
-// serviceability rollout does not drive yet, is not silently dropped: the CTL command still
+// TestTokenlessResetDevicesNotIgnored: --reset-devices on a tokenless cluster that declares no
+// serviceability endpoints is not silently dropped: the CTL command still
 // runs, and the apply names the phones it did not reset, says why and exits with a problem,
 // as it does for a token-based cluster without serviceability endpoints. The control: the
 // same apply without --reset-devices completes.
@@ -36,5 +44,98 @@ func TestTokenlessResetDevicesNotIgnored(t *testing.T) {
 	cfg2 := l.mixedSpec([]string{tokenlessYAML("metro", "mixed", sim2, nil)})
 	if _, text, err := l.run(l.tlOpts(cfg2, false)); err != nil || !strings.Contains(text, "Apply complete.") {
 		t.Fatalf("control: %v\n%s", err, text)
+	}
+}
+
+// serviceabilityYAML starts Control Center, RisPort70 and AXL for mpub (publisher) and msub,
+// with two phones homed on msub, and returns the cluster's serviceability block.
+func serviceabilityYAML(t *testing.T, dir string) (*servicesim.Cluster, *servicesim.MemDevices, string) {
+	t.Helper()
+	cert, _, err := servicesim.NewCert("metro", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := servicesim.NewMemDevices([]servicesim.MemPhone{
+		{Phone: servicesim.Phone{Name: "SEP0000000000A1", Model: 685, Protocol: "SIP"}, Group: []string{"msub", "mpub"}, TFTP: "msub"},
+		{Phone: servicesim.Phone{Name: "SEP0000000000A2", Model: 436, Protocol: "SIP"}, Group: []string{"msub", "mpub"}, TFTP: "msub"},
+	})
+	dev.Delay = 20 * time.Millisecond
+	sim, err := servicesim.Start(servicesim.Config{Cluster: "metro", Username: "axladmin", Password: "pw-for-tests", Cert: cert, Devices: dev,
+		StopTime: 20 * time.Millisecond, StartTime: 20 * time.Millisecond,
+		Nodes: []servicesim.NodeConfig{{Name: "mpub", Publisher: true}, {Name: "msub"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close(); dev.Close() })
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[len(cert.Certificate)-1]})
+	if err := os.WriteFile(filepath.Join(dir, "metro-tomcat-ca.pem"), ca, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CTLOPS_TEST_AXL_PW", "pw-for-tests")
+	port := func(n string) string { _, p, _ := net.SplitHostPort(sim.Addr(n)); return p }
+	return sim, dev, fmt.Sprintf(`    serviceability:
+      credentials: {username: axladmin, password: {env: CTLOPS_TEST_AXL_PW}}
+      tls: {ca: metro-tomcat-ca.pem}
+      nodes:
+        - {name: mpub, host: 127.0.0.1, port: %s, publisher: true}
+        - {name: msub, host: 127.0.0.1, port: %s}
+`, port("mpub"), port("msub"))
+}
+
+// TestTokenlessRolloutThroughAPIs (issue 16): a tokenless cluster that declares serviceability
+// endpoints gets the verified rollout, as a token-based one does: TFTP restarted on every
+// node, then CallManager node by node, then the phones reset through AXL, all through the
+// APIs, and the platform CLI restarts nothing. The control: without the block, the same
+// apply restarts through the CLI and the APIs see nothing.
+func TestTokenlessRolloutThroughAPIs(t *testing.T) {
+	l := newTokenlessLab(t)
+	cucm := startCUCM(t, "12.5.1.11900-146", false)
+	svc, dev, block := serviceabilityYAML(t, l.dir)
+	cfg := l.mixedSpec([]string{tokenlessYAML("metro", "mixed", cucm, nil) + block})
+	o := l.tlOpts(cfg, true)
+	o.Rollout = apply.RolloutOptions{ResetDevices: true, Timeout: 10 * time.Second, Poll: 10 * time.Millisecond}
+	res, text, err := l.run(o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	for _, w := range []string{"utils ctl set-cluster mixed-mode", "Rollout on metro (R23)", "mpub: restarting Cisco Tftp", "msub: restarting Cisco Tftp",
+		"msub: Cisco CallManager Started; 2 phone(s) registered again", "Reset batch 1/2", "Reset batch 2/2", "Registration after: 2/2 registered", "Apply complete."} {
+		if !strings.Contains(text, w) {
+			t.Errorf("output lacks %q:\n%s", w, text)
+		}
+	}
+	if strings.Contains(text, "utils service restart") || strings.Contains(text, "phones not reset") {
+		t.Errorf("the report still sends the admin to the CLI or says phones were not reset:\n%s", text)
+	}
+	if r := cucm.Restarts(); len(r) != 0 {
+		t.Errorf("the platform CLI restarted %v although the APIs are declared", r)
+	}
+	restarts := map[string]int{}
+	for _, tr := range svc.History() {
+		if tr.Status == serviceability.Stopping {
+			restarts[tr.Node+" "+tr.Service]++
+		}
+	}
+	for _, k := range []string{"mpub Cisco Tftp", "msub Cisco Tftp", "mpub Cisco CallManager", "msub Cisco CallManager"} {
+		if restarts[k] != 1 {
+			t.Errorf("%s restarted %d times through Control Center, want 1 (%v)", k, restarts[k], restarts)
+		}
+	}
+	if len(dev.Changes()) == 0 {
+		t.Error("no phone dropped and came back")
+	}
+	if cr := res.Clusters[0]; cr.Rollout == nil || cr.Rollout.State.ResetDone != 2 {
+		t.Errorf("result %+v", cr)
+	}
+
+	// Control: without the block, the CLI restarts and Control Center sees nothing.
+	cucm2 := startCUCM(t, "12.5.1.11900-146", false)
+	svc2, _, _ := serviceabilityYAML(t, l.dir)
+	cfg2 := l.mixedSpec([]string{tokenlessYAML("metro", "mixed", cucm2, nil)})
+	if _, text, err := l.run(l.tlOpts(cfg2, true)); err != nil || strings.Contains(text, "Rollout on metro") {
+		t.Fatalf("control: %v\n%s", err, text)
+	}
+	if len(cucm2.Restarts()) == 0 || len(svc2.History()) != 0 {
+		t.Errorf("control: CLI restarts %v, Control Center %v", cucm2.Restarts(), svc2.History())
 	}
 }

@@ -145,9 +145,10 @@ func (l *Lab) PlatformNodes() ([]NodeStatus, error) {
 		}
 	}
 	var out []NodeStatus
+	svc := l.serviceabilityAddrs(Metro)
 	for _, n := range snap.Nodes {
 		s := n.Spec
-		st := NodeStatus{Cluster: Metro, Name: s.Name, Roles: []string{}, SSH: s.SSHAddr, PID: pid}
+		st := NodeStatus{Cluster: Metro, Name: s.Name, Roles: []string{}, SSH: s.SSHAddr, PID: pid, Serviceability: svc[s.Name]}
 		if s.CallManager {
 			st.Roles = append(st.Roles, "CCM")
 		}
@@ -206,6 +207,9 @@ func (l *Lab) metroSpec() (string, error) {
 		}
 		fmt.Fprintf(&b, "        - {name: %s, ssh: \"%s\", tftp: \"%s\", roles: [%s]}\n", s.Name, s.SSHAddr, s.TFTPAddr, strings.Join(roles, ", "))
 	}
+	// Its Control Center, RisPort70 and AXL: apply's verified rollout restarts and resets
+	// through them (issue 16); the platform CLI's restarts are the fallback without them.
+	b.WriteString(l.serviceabilitySpec(ClusterState{Name: Metro, Dir: Metro}))
 	return b.String(), nil
 }
 

@@ -123,7 +123,7 @@ func TestMetro(t *testing.T) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		if !slices.Equal(keys, []string{"cluster", "name", "pid", "roles", "ssh", "tftp"}) {
+		if !slices.Equal(keys, []string{"cluster", "name", "pid", "roles", "serviceability", "ssh", "tftp"}) {
 			t.Errorf("metro status JSON keys %v", keys)
 		}
 	}

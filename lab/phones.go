@@ -37,12 +37,16 @@ type PhoneLab struct {
 type PhoneNode struct {
 	Cluster string `json:"cluster"`
 	Node    string `json:"node"`   // the node's directory name in its cluster
-	Config  string `json:"config"` // its node.yaml
-	TFTP    string `json:"tftp"`   // UDP host:port
-	SCCP    string `json:"sccp"`   // TCP host:port; TLS on the port + 443 (P40)
-	SIP     string `json:"sip"`
-	SIPTLS  string `json:"sipTLS"`
-	TVS     string `json:"tvs"`
+	Config  string `json:"config"` // its node.yaml ("" on metro)
+	// Upstream is, on metro, the TFTP address of the node's simulated TFTP service
+	// (lab/cucmsim), which the phone side relays and by which it finds the node in metro's
+	// state: it stays when the node is renamed or changes address.
+	Upstream string `json:"upstream,omitempty"`
+	TFTP     string `json:"tftp"` // UDP host:port
+	SCCP     string `json:"sccp"` // TCP host:port; TLS on the port + 443 (P40)
+	SIP      string `json:"sip"`
+	SIPTLS   string `json:"sipTLS"`
+	TVS      string `json:"tvs"`
 }
 
 // PhoneSpec is one phone of the lab.
@@ -170,27 +174,7 @@ func (l *Lab) createPhones(perCluster int) (*PhoneLab, error) {
 		if len(group) > 1 {
 			group = append(group[1:], group[0])
 		}
-		for i := 0; i < phoneCount(cs.Name, perCluster); i++ {
-			// hq starts the cycle at the 79xx without SBD, the other clusters at the 88xx,
-			// so that a two-phone cluster still mixes an SBD SIP phone and an SCCP one.
-			off := 0
-			if cs.Name != HQ {
-				off = 2
-			}
-			m := phoneModels[(i+off)%len(phoneModels)]
-			mac++
-			g := append([]string(nil), group...)
-			if i%2 == 1 && len(g) > 1 {
-				g[0], g[1] = g[1], g[0]
-			}
-			prof, _ := phonerules.Lookup(m.model)
-			pl.Phones = append(pl.Phones, PhoneSpec{
-				Name:  fmt.Sprintf("%s-%s-%d", cs.Name, m.model, i+1),
-				MAC:   fmt.Sprintf("00C0FFEE%04X", mac),
-				Model: prof.Model, Protocol: m.proto, Cluster: cs.Name,
-				SecurityMode: phonerules.ModeEncrypted, Group: g, TFTP: tftp,
-			})
-		}
+		addPhones(pl, cs.Name, group, tftp, perCluster, &mac)
 		// Phone-SAST-trust: the declared tokens, so that TVS vouches for the first CTL an SBD
 		// phone that already holds an ITL receives (N1.5, P30).
 		var trust []byte
@@ -205,7 +189,37 @@ func (l *Lab) createPhones(perCluster int) (*PhoneLab, error) {
 			return nil, err
 		}
 	}
+	if err := l.createMetroPhones(pl, perCluster, &mac); err != nil {
+		return nil, err
+	}
 	return pl, nil
+}
+
+// addPhones lays out a cluster's phones: CallManager group and option 150 as given (each
+// second phone with the group's first two nodes swapped), models cycling through
+// phoneModels.
+func addPhones(pl *PhoneLab, cluster string, group, tftp []string, perCluster int, mac *int) {
+	for i := 0; i < phoneCount(cluster, perCluster); i++ {
+		// hq starts the cycle at the 79xx without SBD, the other clusters at the 88xx,
+		// so that a two-phone cluster still mixes an SBD SIP phone and an SCCP one.
+		off := 0
+		if cluster != HQ {
+			off = 2
+		}
+		m := phoneModels[(i+off)%len(phoneModels)]
+		*mac++
+		g := append([]string(nil), group...)
+		if i%2 == 1 && len(g) > 1 {
+			g[0], g[1] = g[1], g[0]
+		}
+		prof, _ := phonerules.Lookup(m.model)
+		pl.Phones = append(pl.Phones, PhoneSpec{
+			Name:  fmt.Sprintf("%s-%s-%d", cluster, m.model, i+1),
+			MAC:   fmt.Sprintf("00C0FFEE%04X", *mac),
+			Model: prof.Model, Protocol: m.proto, Cluster: cluster,
+			SecurityMode: phonerules.ModeEncrypted, Group: g, TFTP: tftp,
+		})
+	}
 }
 
 // allocatePorts picks free loopback ports for a node's phone side, SCCP's TLS port being the

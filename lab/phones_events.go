@@ -37,7 +37,7 @@ var PhoneEvents = []EventKind{
 func (l *Lab) resetPhones(ctx context.Context, args []string) (string, error) {
 	cluster := ""
 	if len(args) == 1 {
-		if _, err := l.ClusterDir(args[0]); err != nil {
+		if _, err := l.ClusterDir(args[0]); err != nil && !l.isMetroCluster(args[0]) {
 			return "", err
 		}
 		cluster = args[0]
@@ -205,6 +205,9 @@ func WritePhonesText(w io.Writer, st []phone.State) error {
 // rogueUpdate writes to the node's FileLocation a CTL with the node's records but a SAST no
 // installed CTL holds, signed by it: valid in form and signature, trusted by nobody.
 func (l *Lab) rogueUpdate(ref string) (string, error) {
+	if _, ok := l.metroNode(ref); ok {
+		return "", fmt.Errorf("%w: rogue-update writes into a token cluster node's files; %s keeps its CTL inside its simulator (use tamper to corrupt what its TFTP serves)", ErrUsage, Metro)
+	}
 	n, err := l.findNode(ref)
 	if err != nil {
 		return "", err

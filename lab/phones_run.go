@@ -98,11 +98,11 @@ func (l *Lab) optionTFTP(cluster, name string) ([]phone.TFTPServer, error) {
 		if pn == nil {
 			return nil, fmt.Errorf("phone %s: no node %s/%s", name, cluster, node)
 		}
-		c, err := refserver.LoadConfig(pn.Config)
+		host, ip, _, err := l.nodeIdentity(pn)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, phone.TFTPServer{Host: c.Name, IP: c.IPv4, Addr: pn.TFTP})
+		out = append(out, phone.TFTPServer{Host: host, IP: ip, Addr: pn.TFTP})
 	}
 	return out, nil
 }
@@ -126,43 +126,14 @@ func RunCallManager(ctx context.Context, cfgPath string, out io.Writer) error {
 	if pn == nil {
 		return fmt.Errorf("%s: no node %s/%s in %s", cfgPath, pc.Cluster, pc.Node, PhonesFile)
 	}
-	c, err := refserver.LoadConfig(pn.Config)
+	var o callmanager.Options
+	if pn.Upstream != "" {
+		o, err = l.metroCallManager(pn, out) // phones_metro.go
+	} else {
+		o, err = l.tokenCallManager(pc.Cluster, pn, out)
+	}
 	if err != nil {
 		return err
-	}
-	clusterDir, err := l.ClusterDir(pc.Cluster)
-	if err != nil {
-		return err
-	}
-	nodes, err := refserver.Nodes(clusterDir)
-	if err != nil {
-		return err
-	}
-	nodeDir := filepath.Dir(pn.Config)
-	if err := callmanager.EnsureTVSCert(filepath.Join(nodeDir, "tvs.pem"), filepath.Join(nodeDir, "tvs.key"), c.Name); err != nil {
-		return err
-	}
-	o := callmanager.Options{
-		Name: c.Name, Certificate: c.Abs(c.Certificate), Key: c.Abs(c.Key),
-		TVSCertificate: filepath.Join(nodeDir, "tvs.pem"), TVSKey: filepath.Join(nodeDir, "tvs.key"),
-		FileLocation:   c.Abs(c.FileLocation),
-		PhoneSASTTrust: []string{filepath.Join(clusterDir, "phone-sast-trust.pem")},
-		Log:            log.New(out, "", log.LstdFlags),
-	}
-	if c.CAPF && c.CAPFCertificate != "" {
-		o.CAPFCertificate = c.Abs(c.CAPFCertificate)
-	}
-	for _, n := range nodes {
-		o.ClusterTVS = append(o.ClusterTVS, filepath.Join(filepath.Dir(n.Path()), "tvs.pem"))
-		o.ClusterCallManagers = append(o.ClusterCallManagers, n.Abs(n.Certificate))
-	}
-	o.Self = func() (string, netip.Addr) {
-		cur, err := refserver.LoadConfig(pn.Config)
-		if err != nil {
-			cur = c
-		}
-		ip, _ := netip.ParseAddr(cur.IPv4)
-		return cur.Name, ip
 	}
 	o.Config = func(mac string) ([]byte, error) { return l.deviceConfig(pc.Cluster, mac) }
 	o.RequireTLS = func(device string) bool {
@@ -216,8 +187,51 @@ func RunCallManager(ctx context.Context, cfgPath string, out io.Writer) error {
 		<-ctx.Done()
 		n.Close()
 	}()
-	fmt.Fprintf(out, "%s %s/%s: TFTP %s, SCCP %s (TLS +443), SIP %s, SIP TLS %s, TVS %s\n", callmanager.ReadyLine, pc.Cluster, c.Name, pn.TFTP, pn.SCCP, pn.SIP, pn.SIPTLS, pn.TVS)
+	fmt.Fprintf(out, "%s %s/%s: TFTP %s, SCCP %s (TLS +443), SIP %s, SIP TLS %s, TVS %s\n", callmanager.ReadyLine, pc.Cluster, o.Name, pn.TFTP, pn.SCCP, pn.SIP, pn.SIPTLS, pn.TVS)
 	return n.Serve(lis)
+}
+
+// tokenCallManager is the options of a token cluster's node's phone side: its files.
+func (l *Lab) tokenCallManager(cluster string, pn *PhoneNode, out io.Writer) (callmanager.Options, error) {
+	c, err := refserver.LoadConfig(pn.Config)
+	if err != nil {
+		return callmanager.Options{}, err
+	}
+	clusterDir, err := l.ClusterDir(cluster)
+	if err != nil {
+		return callmanager.Options{}, err
+	}
+	nodes, err := refserver.Nodes(clusterDir)
+	if err != nil {
+		return callmanager.Options{}, err
+	}
+	nodeDir := filepath.Dir(pn.Config)
+	if err := callmanager.EnsureTVSCert(filepath.Join(nodeDir, "tvs.pem"), filepath.Join(nodeDir, "tvs.key"), c.Name); err != nil {
+		return callmanager.Options{}, err
+	}
+	o := callmanager.Options{
+		Name: c.Name, Certificate: c.Abs(c.Certificate), Key: c.Abs(c.Key),
+		TVSCertificate: filepath.Join(nodeDir, "tvs.pem"), TVSKey: filepath.Join(nodeDir, "tvs.key"),
+		FileLocation:   c.Abs(c.FileLocation),
+		PhoneSASTTrust: []string{filepath.Join(clusterDir, "phone-sast-trust.pem")},
+		Log:            log.New(out, "", log.LstdFlags),
+	}
+	if c.CAPF && c.CAPFCertificate != "" {
+		o.CAPFCertificate = c.Abs(c.CAPFCertificate)
+	}
+	for _, n := range nodes {
+		o.ClusterTVS = append(o.ClusterTVS, filepath.Join(filepath.Dir(n.Path()), "tvs.pem"))
+		o.ClusterCallManagers = append(o.ClusterCallManagers, n.Abs(n.Certificate))
+	}
+	o.Self = func() (string, netip.Addr) {
+		cur, err := refserver.LoadConfig(pn.Config)
+		if err != nil {
+			cur = c
+		}
+		ip, _ := netip.ParseAddr(cur.IPv4)
+		return cur.Name, ip
+	}
+	return o, nil
 }
 
 // deviceConfig is a phone's SEP<MAC>.cnf.xml as the cluster serves it now: its security
@@ -243,18 +257,18 @@ func (l *Lab) deviceConfig(cluster, mac string) ([]byte, error) {
 		if pn == nil {
 			continue
 		}
-		c, err := refserver.LoadConfig(pn.Config)
+		name, _, mode, err := l.nodeIdentity(pn)
 		if err != nil {
 			continue
 		}
-		if i == 0 && clusterMode(c) == provider.ModeMixed {
+		if i == 0 && mode == provider.ModeMixed {
 			d.SecurityMode = spec.SecurityMode
 		}
 		host, sccp, _ := net.SplitHostPort(pn.SCCP)
 		_, sip, _ := net.SplitHostPort(pn.SIP)
 		_, sipTLS, _ := net.SplitHostPort(pn.SIPTLS)
 		th, tp, _ := net.SplitHostPort(pn.TVS)
-		d.CallManagers = append(d.CallManagers, cnf.CallManager{Priority: i, Name: c.Name, Address: host,
+		d.CallManagers = append(d.CallManagers, cnf.CallManager{Priority: i, Name: name, Address: host,
 			EthernetPhonePort: atoi(sccp), SIPPort: atoi(sip), SecuredSIPPort: atoi(sipTLS)})
 		d.TVS = append(d.TVS, cnf.TVS{Priority: i, Address: th, Port: atoi(tp)})
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/ctlops/ctlops/cucm/serviceability"
@@ -42,8 +43,8 @@ func (l *Lab) initServiceability() error {
 		return err
 	}
 	pw := hex.EncodeToString(pwb)
-	for _, cs := range l.State.Clusters {
-		nodes, err := refserver.Nodes(l.path(cs.Dir))
+	for _, cs := range l.serviceabilityClusters() {
+		nodes, err := l.serviceabilityNodes(cs)
 		if err != nil {
 			return err
 		}
@@ -86,27 +87,70 @@ func (l *Lab) initServiceability() error {
 			StopMillis: 500, StartMillis: 5000, PhoneMillis: 200}
 		var ccm []string
 		for i, n := range nodes {
-			nc := servicesim.NodeConfig{Name: n.Name, Publisher: i == 0, Listen: loopback(tcp[i]), Services: []string{"Cisco Tomcat", "Cisco RIS Data Collector"}}
-			for _, r := range n.Roles {
-				switch r {
-				case "CCM":
-					nc.Services = append(nc.Services, serviceability.ServiceCallManager, "Cisco CTIManager")
-					ccm = append(ccm, n.Name)
-				case "TFTP":
-					nc.Services = append(nc.Services, serviceability.ServiceTFTP)
-				}
+			nc := servicesim.NodeConfig{Name: n.name, Publisher: i == 0, Listen: loopback(tcp[i]), Services: []string{"Cisco Tomcat", "Cisco RIS Data Collector"}}
+			if n.ccm {
+				nc.Services = append(nc.Services, serviceability.ServiceCallManager, "Cisco CTIManager")
+				ccm = append(ccm, n.name)
+			}
+			if n.tftp {
+				nc.Services = append(nc.Services, serviceability.ServiceTFTP)
 			}
 			if i == 0 {
 				nc.Services = append(nc.Services, "Cisco AXL Web Service")
 			}
 			sc.Nodes = append(sc.Nodes, nc)
 		}
-		sc.Phones = labPhones(cs.Name, ccm, nodes[0].Name)
+		sc.Phones = labPhones(cs.Name, ccm, nodes[0].name)
 		if err := sc.Save(l.serviceabilityConfig(cs.Dir)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// serviceabilityClusters are the clusters with a serviceability simulator: every token
+// cluster, and metro (in its own directory) when the lab has it.
+func (l *Lab) serviceabilityClusters() []ClusterState {
+	out := append([]ClusterState(nil), l.State.Clusters...)
+	if l.hasMetro() {
+		out = append(out, ClusterState{Name: Metro, Dir: Metro})
+	}
+	return out
+}
+
+// svcNode is a node as its serviceability simulator is configured: the publisher first.
+type svcNode struct {
+	name      string
+	ccm, tftp bool
+}
+
+// serviceabilityNodes lists a cluster's nodes, the publisher first: a token cluster's from its
+// node directories (the first is its publisher), metro's from the simulator's state.
+func (l *Lab) serviceabilityNodes(cs ClusterState) ([]svcNode, error) {
+	var out []svcNode
+	if cs.Name == Metro {
+		snap, err := l.metroState()
+		if err != nil || snap == nil {
+			return nil, err
+		}
+		for _, n := range snap.Nodes {
+			sn := svcNode{name: n.Spec.Name, ccm: n.Spec.CallManager, tftp: n.Spec.TFTP}
+			if n.Spec.Publisher {
+				out = append([]svcNode{sn}, out...)
+			} else {
+				out = append(out, sn)
+			}
+		}
+		return out, nil
+	}
+	nodes, err := refserver.Nodes(l.path(cs.Dir))
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		out = append(out, svcNode{name: n.Name, ccm: slices.Contains(n.Roles, "CCM"), tftp: slices.Contains(n.Roles, "TFTP")})
+	}
+	return out, nil
 }
 
 // labPhones are two phones per CallManager node, each failing over to the next node.
@@ -141,7 +185,7 @@ func labPhones(cluster string, ccm []string, tftp string) []servicesim.MemPhone 
 // in-process, and starts no phones either).
 func (l *Lab) startServiceability() error {
 	bin := FindCtlops(l.State.Provider)
-	for _, cs := range l.State.Clusters {
+	for _, cs := range l.serviceabilityClusters() {
 		cfg := l.serviceabilityConfig(cs.Dir)
 		if _, err := os.Stat(cfg); err != nil {
 			continue // a lab made before issue 16
@@ -255,7 +299,7 @@ func (l *Lab) serviceabilitySpec(cs ClusterState) string {
 
 // axlPassword is the lab application user's password ("" for a lab made before issue 16).
 func (l *Lab) axlPassword() string {
-	for _, cs := range l.State.Clusters {
+	for _, cs := range l.serviceabilityClusters() {
 		if b, err := os.ReadFile(l.path(cs.Dir, serviceabilityDir, "password")); err == nil {
 			return strings.TrimSpace(string(b))
 		}

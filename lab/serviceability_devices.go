@@ -74,13 +74,15 @@ type labDevices struct {
 // by position: both lists come from refserver.Nodes when the lab was made) and marks every
 // service running, as the simulator starts with them Started.
 func newLabDevices(l *Lab, cluster string, sc *servicesim.ServeConfig, logf func(string, ...any)) (*labDevices, error) {
-	dir, err := l.ClusterDir(cluster)
-	if err != nil {
-		return nil, err
-	}
-	nodes, err := refserver.Nodes(dir)
-	if err != nil {
-		return nil, err
+	var nodes []*refserver.Config
+	if cluster != Metro {
+		dir, err := l.ClusterDir(cluster)
+		if err != nil {
+			return nil, err
+		}
+		if nodes, err = refserver.Nodes(dir); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(l.path("phones", "nodes"), 0o755); err != nil {
 		return nil, err
@@ -88,6 +90,11 @@ func newLabDevices(l *Lab, cluster string, sc *servicesim.ServeConfig, logf func
 	d := &labDevices{l: l, cluster: cluster, dirs: map[string]string{}, last: map[string]string{}, reset: map[string]pendingReset{}, state: map[string]callmanager.ServiceState{}, logf: logf}
 	for i, sn := range sc.Nodes {
 		nd := ""
+		if cluster == Metro {
+			// metro's phone sides are named by the node names the simulator's config was made
+			// with (createMetroPhones), which renames do not change on either side.
+			nd = sn.Name
+		}
 		for _, n := range nodes {
 			if n.Name == sn.Name {
 				nd = filepath.Base(filepath.Dir(n.Path()))
@@ -121,13 +128,13 @@ func (d *labDevices) Phones() []servicesim.Phone {
 		if pn.Cluster != d.cluster {
 			continue
 		}
-		c, err := refserver.LoadConfig(pn.Config)
+		name, _, _, err := d.l.nodeIdentity(&pn)
 		if err != nil {
 			continue
 		}
 		for sim, nd := range d.dirs {
 			if nd == pn.Node {
-				simByName[c.Name] = sim
+				simByName[name] = sim
 			}
 		}
 	}
@@ -222,6 +229,22 @@ func (d *labDevices) Reset(name string) error {
 // ProcessNodes implements servicesim.NodeLister: the cluster's nodes as they are named now,
 // the publisher (the first node) first, so that AXL listProcessNode follows the lab's events.
 func (d *labDevices) ProcessNodes() []string {
+	if d.cluster == Metro {
+		snap, err := d.l.metroState()
+		if err != nil || snap == nil {
+			d.logf("listProcessNode: %v", err)
+			return nil
+		}
+		var out []string
+		for _, n := range snap.Nodes {
+			if n.Spec.Publisher {
+				out = append([]string{n.Spec.Name}, out...)
+			} else {
+				out = append(out, n.Spec.Name)
+			}
+		}
+		return out
+	}
 	dir, err := d.l.ClusterDir(d.cluster)
 	if err != nil {
 		return nil
@@ -251,7 +274,7 @@ func RunServiceability(ctx context.Context, cfgPath string, out io.Writer) error
 		return err
 	}
 	csDir := ""
-	for _, cs := range l.State.Clusters {
+	for _, cs := range l.serviceabilityClusters() {
 		if cs.Name == pc.Cluster {
 			csDir = cs.Dir
 		}

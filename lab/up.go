@@ -145,10 +145,10 @@ func (l *Lab) create(ctx context.Context, o UpOptions) error {
 	}); err != nil {
 		return err
 	}
-	if err := l.initServiceability(); err != nil {
+	if err := l.initMetro(); err != nil { // metro: a tokenless CUCM (metro.go)
 		return err
 	}
-	if err := l.initMetro(); err != nil { // metro: a tokenless CUCM (metro.go)
+	if err := l.initServiceability(); err != nil { // after metro, which has one too
 		return err
 	}
 	if err := l.makeTokens(ctx, o.SoftwareKeys, o.Out); err != nil {

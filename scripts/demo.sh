@@ -6,7 +6,7 @@
 # tokens stand in for USB eTokens. The story: plan the first CTL, apply it (signed on a token),
 # check for drift, change a node's IP address as a real cluster would, find that drift, plan
 # and apply the fix, check again, reset the lab's phones and see them registered over TLS with the
-# new CTL, and stop everything.
+# new CTL, and stop everything. It ends with every phone, metro's included, on the newest CTL.
 #
 # A third cluster, metro, is the other kind: a tokenless CUCM 12.5 (lab/cucmsim) reached only
 # through its platform CLI over SSH and TFTP. CUCM signs its CTL itself (ITLRecovery); ctlops
@@ -108,6 +108,20 @@ expect 2 "$CTLOPS" drift -f "$SPEC" --cluster metro
 say "Apply the fix on metro" "ctlops runs 'utils ctl update CTLFile' on the publisher and checks every node's copy."
 run "$CTLOPS" apply -f "$SPEC" --cluster metro --auto-approve
 expect 0 "$CTLOPS" drift -f "$SPEC"
+
+say "Every phone on the new CTL" \
+  "Every device is reset again (R23). metro's phones fetch the CTL CUCM rebuilt from its TFTP service" \
+  "and register over TLS with msub's new CallManager certificate, which only that CTL holds (P42)."
+run "$CTLOPS" lab event --dir "$LAB" reset-phones >/dev/null
+run "$CTLOPS" lab phones --dir "$LAB"
+if "$CTLOPS" lab phones --dir "$LAB" --format json | grep -q '"secure": false'; then
+  echo "demo: a phone is not registered over TLS after the apply" >&2; exit 1
+fi
+tftp -m binary "${msub_tftp%:*}" "${msub_tftp#*:}" -c get CTLFile.tlv "$tmp/metro-new.tlv"
+metro_ctl=$(sha256sum "$tmp/metro-new.tlv" | cut -d' ' -f1)
+if [ "$("$CTLOPS" lab phones --dir "$LAB" --format json | grep -c "\"ctlSHA256\": \"$metro_ctl\"")" != 2 ]; then
+  echo "demo: metro's two phones do not hold the CTL metro's TFTP serves now" >&2; exit 1
+fi
 
 say "Stop the lab" "Every node process is stopped and the demo's lab directory deleted: nothing is left running."
 run "$CTLOPS" lab down --dir "$LAB" --purge

@@ -86,8 +86,8 @@ func TestPhonesAfterApply(t *testing.T) {
 			t.Errorf("before apply, %s: registered=%v secure=%v ctl=%s", p.Name, p.Registered, p.Secure, deref(p.CTLSHA256))
 		}
 	}
-	if count["hq"] != 4 || count["branch"] != 2 || len(models) < 3 {
-		t.Fatalf("want 4 phones of mixed models on hq and 2 on branch: %v %v", count, models)
+	if count["hq"] != 4 || count["branch"] != 2 || count["metro"] != 2 || len(models) < 3 {
+		t.Fatalf("want 4 phones of mixed models on hq, 2 on branch and 2 on metro: %v %v", count, models)
 	}
 
 	s.run(0, "apply", "-f", s.spec(), "--auto-approve", "--input=false")

@@ -20,7 +20,7 @@ func newLabCmd() *cobra.Command {
 Providers (hq: a publisher with CallManager, TFTP and CAPF, a subscriber, a TFTP-only node;
 branch: one node serving as hq's alternate TFTP), one tokenless cluster, metro (a simulated
 CUCM 12.5: mpub and msub, reached through the platform CLI over SSH and TFTP), the
-serviceability simulators, simulated phones on hq and branch, real TLS and TFTP, SoftHSM2
+serviceability simulators, simulated phones on every cluster, real TLS and TFTP, SoftHSM2
 tokens, and a ready DIR/ctlops.yaml and DIR/lab.env. After ` + "`. DIR/lab.env`" + `, plan, apply
 and drift run against it without a question but the confirmation.`,
 	}
@@ -150,8 +150,9 @@ func newLabEventCmd(dir *string) *cobra.Command {
 		Long: `event changes the running lab the way a cluster changes (R22), so that plan and drift have
 something to find. NODE is a node name (hq's are cm1, cm2, cm3; branch's br1; metro's mpub,
 msub), or CLUSTER/NODE (hq/cm2, metro/msub); CLUSTER is hq, branch or metro. On metro,
-manual-update and enable-capf do not apply (it speaks no CTL Provider protocol; its publisher
-runs CAPF already), nor do the phone events: metro has no phones. Events:
+manual-update, enable-capf and rogue-update do not apply (it speaks no CTL Provider protocol
+and keeps its CTL inside its simulator; its publisher runs CAPF already); reset-phones metro
+and erase-ctl on its phones do. Events:
 
 ` + lab.EventUsage() + `
 Exit status: 0 done, 1 error, 4 no event, an unknown event or wrong arguments.`,

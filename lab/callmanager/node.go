@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -62,6 +63,25 @@ type Options struct {
 	// node (see Services, issue 16).
 	TFTPStopped func() bool
 	Log         *log.Logger
+
+	// A node whose keys and files another program keeps (the lab's tokenless metro, whose
+	// simulator holds them: see Source) sets these instead of the paths above.
+	Source *Source
+}
+
+// Source is where a node's phone side takes what it serves when it does not hold it itself:
+// a tokenless CUCM's TFTP service builds CTLFile.tlv and ITLFile.tlv, and its certificate
+// store holds the CallManager and TVS keys. Every function is called at each use, so that a
+// change (utils ctl, set cert regen) shows without a restart.
+type Source struct {
+	// CallManager and TVS are the node's certificates and keys (TVS is read once, at New).
+	CallManager, TVS func() (*tls.Certificate, error)
+	// File returns CTLFile.tlv or ITLFile.tlv as the node's TFTP service serves it now; an
+	// error is "File not found" (P4).
+	File func(name string) ([]byte, error)
+	// Trust is TVS's certificate store (P30): certificates it vouches for as SAST, and as
+	// CCM+TFTP.
+	Trust func() (sast, ccmTFTP []*x509.Certificate)
 }
 
 // Listeners are the sockets a node serves phones on.
@@ -75,8 +95,8 @@ type Listeners struct {
 // Node runs a node's phone-facing services.
 type Node struct {
 	o    Options
-	cm   certFiles
-	tvsc certFiles
+	cm   func() (*tls.Certificate, error)
+	tvsc func() (*tls.Certificate, error)
 	reg  *Registrar
 	tvs  *tvs.Server
 	tftp *tftp.Server
@@ -88,17 +108,26 @@ type Node struct {
 
 // New prepares a node; Serve starts it.
 func New(o Options) (*Node, error) {
-	n := &Node{o: o, cm: certFiles{certPath: o.Certificate, keyPath: o.Key}, tvsc: certFiles{certPath: o.TVSCertificate, keyPath: o.TVSKey}}
-	if _, err := n.cm.get(); err != nil {
+	n := &Node{o: o}
+	files := &Files{Dir: o.FileLocation, ConfigDir: o.ConfigDir, Config: o.Config, ITL: n.ITL}
+	if src := o.Source; src != nil {
+		n.cm, n.tvsc = src.CallManager, src.TVS
+		files.Dir, files.ITL = "", func() ([]byte, error) { return src.File(ITLFileName) }
+		files.CTL = func() ([]byte, error) { return src.File(CTLFileName) }
+	} else {
+		cm := &certFiles{certPath: o.Certificate, keyPath: o.Key}
+		tv := &certFiles{certPath: o.TVSCertificate, keyPath: o.TVSKey}
+		n.cm, n.tvsc = cm.get, tv.get
+	}
+	if _, err := n.cm(); err != nil {
 		return nil, fmt.Errorf("CallManager certificate: %w", err)
 	}
-	tc, err := n.tvsc.get()
+	tc, err := n.tvsc()
 	if err != nil {
 		return nil, fmt.Errorf("TVS certificate: %w", err)
 	}
-	n.reg = &Registrar{Node: o.Name, Cert: n.cm.get, RequireTLS: o.RequireTLS, Log: n.logf}
+	n.reg = &Registrar{Node: o.Name, Cert: n.cm, RequireTLS: o.RequireTLS, Log: n.logf}
 	n.tvs = &tvs.Server{Cert: *tc, Lookup: n.lookup, Log: n.logf}
-	files := &Files{Dir: o.FileLocation, ConfigDir: o.ConfigDir, Config: o.Config, ITL: n.ITL}
 	n.tftp = tftp.NewServer(func(name string, rf io.ReaderFrom) error {
 		if o.TFTPStopped != nil && o.TFTPStopped() {
 			n.logf("TFTP %s: refused, Cisco Tftp is stopped", name)
@@ -130,7 +159,10 @@ func (n *Node) Registrar() *Registrar { return n.reg }
 
 // ITL builds the ITL this node serves from the current certificate files.
 func (n *Node) ITL() ([]byte, error) {
-	cm, err := n.cm.get()
+	if n.o.Source != nil {
+		return n.o.Source.File(ITLFileName)
+	}
+	cm, err := n.cm()
 	if err != nil {
 		return nil, err
 	}
@@ -156,26 +188,37 @@ func (n *Node) ITL() ([]byte, error) {
 // lookup is TVS's trust (P30): Phone-SAST-trust as SAST, the cluster's CallManager
 // certificates as CCM+TFTP. A file that cannot be read counts as not trusting.
 func (n *Node) lookup(der []byte) ([]ctl.Role, bool) {
+	sast, ccm := n.trustStore()
 	var roles []ctl.Role
-	if certs, err := readCerts(n.o.PhoneSASTTrust); err == nil {
-		for _, c := range certs {
+	for _, set := range []struct {
+		certs []*x509.Certificate
+		role  ctl.Role
+	}{{sast, ctl.RoleSAST}, {ccm, ctl.RoleCCMTFTP}} {
+		for _, c := range set.certs {
 			if bytes.Equal(c.Raw, der) {
-				roles = append(roles, ctl.RoleSAST)
+				roles = append(roles, set.role)
 				break
 			}
 		}
 	}
+	return roles, len(roles) > 0
+}
+
+// trustStore is TVS's certificates: the Source's, else Phone-SAST-trust and the cluster's
+// CallManager certificates from their files (one that cannot be read is left out).
+func (n *Node) trustStore() (sast, ccm []*x509.Certificate) {
+	if n.o.Source != nil && n.o.Source.Trust != nil {
+		return n.o.Source.Trust()
+	}
+	if certs, err := readCerts(n.o.PhoneSASTTrust); err == nil {
+		sast = certs
+	}
 	for _, p := range n.o.ClusterCallManagers {
-		certs, err := readCerts([]string{p})
-		if err != nil {
-			continue
-		}
-		if bytes.Equal(certs[0].Raw, der) {
-			roles = append(roles, ctl.RoleCCMTFTP)
-			break
+		if certs, err := readCerts([]string{p}); err == nil {
+			ccm = append(ccm, certs[0])
 		}
 	}
-	return roles, len(roles) > 0
+	return sast, ccm
 }
 
 // Serve serves every listener given (nil ones are skipped) until Close or the first failure.

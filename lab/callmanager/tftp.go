@@ -40,6 +40,9 @@ type Files struct {
 	ConfigDir string
 	// ITL returns the node's ITL; nil serves Dir/ITLFile.tlv, if any.
 	ITL func() ([]byte, error)
+	// CTL, when set, returns the CTLFile.tlv to serve (under its own and the per-MAC names)
+	// instead of Dir's; an error is "File not found".
+	CTL func() ([]byte, error)
 	// Config, when set, returns a device's configuration by MAC (upper-case hex) instead of
 	// ConfigDir; an error is "File not found".
 	Config func(mac string) ([]byte, error)
@@ -51,7 +54,14 @@ type Files struct {
 func (f *Files) Read(filename string, rf io.ReaderFrom) error {
 	name := strings.TrimPrefix(filename, "/")
 	switch {
-	case perMACCTL.MatchString(name):
+	case perMACCTL.MatchString(name) || (f.CTL != nil && name == CTLFileName):
+		if f.CTL != nil {
+			b, err := f.CTL()
+			if err != nil {
+				return errNotFound
+			}
+			return serveBytes(b, rf)
+		}
 		return serveFile(filepath.Join(f.Dir, CTLFileName), rf)
 	case perMACITL.MatchString(name) || name == ITLFileName:
 		if f.ITL == nil {
@@ -82,7 +92,7 @@ func (f *Files) Read(filename string, rf io.ReaderFrom) error {
 	if f.Next != nil {
 		return f.Next(filename, rf)
 	}
-	if name == "" || strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
+	if f.Dir == "" || name == "" || strings.ContainsAny(name, "/\\") || strings.HasPrefix(name, ".") {
 		return errNotFound
 	}
 	return serveFile(filepath.Join(f.Dir, name), rf)
