@@ -219,8 +219,7 @@ func TestImportPlatformPasswordSources(t *testing.T) {
 		}
 		return cucmsimtest.Password, nil
 	}
-	res, err = Import(context.Background(), o)
-	if err != nil {
+	if _, err := Import(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
 	if asked != 1 {
