@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -225,43 +224,21 @@ func addPhones(pl *PhoneLab, cluster string, group, tftp []string, perCluster in
 // allocatePorts picks free loopback ports for a node's phone side, SCCP's TLS port being the
 // plain one + 443 (P40).
 func allocatePorts(pn *PhoneNode) error {
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	tcp := func() (string, error) {
-		p, err := freePort("tcp", &closers)
-		return loopback(p), err
-	}
-	udp, err := freePort("udp", &closers)
+	udp, err := freePort("udp")
 	if err != nil {
 		return err
 	}
-	pn.TFTP, pn.SCCP = loopback(udp), ""
-	for i := 0; i < 200 && pn.SCCP == ""; i++ {
-		p, err := freePort("tcp", &closers)
-		if err != nil {
-			return err
-		}
-		if p+443 > 65535 || !claimPort("tcp", p+443) {
-			continue
-		}
-		b, err := net.Listen("tcp", loopback(p+443))
-		if err != nil {
-			continue
-		}
-		closers = append(closers, b)
-		pn.SCCP = loopback(p)
+	sccp, err := freePortPair(443)
+	if err != nil {
+		return err
 	}
-	if pn.SCCP == "" {
-		return errors.New("no free port pair p, p+443 on 127.0.0.1 for SCCP")
-	}
+	pn.TFTP, pn.SCCP = loopback(udp), loopback(sccp)
 	for _, dst := range []*string{&pn.SIP, &pn.SIPTLS, &pn.TVS} {
-		if *dst, err = tcp(); err != nil {
+		p, err := freePort("tcp")
+		if err != nil {
 			return err
 		}
+		*dst = loopback(p)
 	}
 	return nil
 }

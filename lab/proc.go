@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 )
@@ -40,76 +38,6 @@ func FindProvider(given string) (string, error) {
 	}
 	return "", errors.New("the reference CTL Provider `ctl-provider` was found neither next to ctlops nor on PATH: " +
 		"build both with `make build` (they land in bin/), or `go build -o bin/ ./cmd/...`")
-}
-
-// freePorts returns n distinct free TCP ports and n distinct free UDP ports on 127.0.0.1. They
-// are free when asked; a node that finds its port taken at start fails with a clear error.
-func freePorts(n int) (tcp, udp []int, err error) {
-	var closers []io.Closer
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	for i := 0; i < n; i++ {
-		p, err := freePort("tcp", &closers)
-		if err != nil {
-			return nil, nil, fmt.Errorf("finding a free TCP port: %w", err)
-		}
-		tcp = append(tcp, p)
-		if p, err = freePort("udp", &closers); err != nil {
-			return nil, nil, fmt.Errorf("finding a free UDP port: %w", err)
-		}
-		udp = append(udp, p)
-	}
-	return tcp, udp, nil
-}
-
-// handedOut holds the ports this process has handed out: they are closed until their server
-// binds them, so the kernel may offer them again meanwhile; a lab that gave one port to a node
-// and to a phone side would fail at start.
-var handedOut = struct {
-	sync.Mutex
-	m map[string]bool
-}{m: map[string]bool{}}
-
-// claimPort records port as handed out; false if it already was.
-func claimPort(network string, port int) bool {
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	k := network + "/" + strconv.Itoa(port)
-	if handedOut.m[k] {
-		return false
-	}
-	handedOut.m[k] = true
-	return true
-}
-
-// freePort binds a loopback port of network ("tcp" or "udp") that this process never handed
-// out, keeping it open in closers until the caller is done choosing.
-func freePort(network string, closers *[]io.Closer) (int, error) {
-	for i := 0; i < 100; i++ {
-		var c io.Closer
-		var port int
-		if network == "udp" {
-			pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-			if err != nil {
-				return 0, err
-			}
-			c, port = pc, pc.LocalAddr().(*net.UDPAddr).Port
-		} else {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return 0, err
-			}
-			c, port = ln, ln.Addr().(*net.TCPAddr).Port
-		}
-		*closers = append(*closers, c)
-		if claimPort(network, port) {
-			return port, nil
-		}
-	}
-	return 0, fmt.Errorf("no %s port on 127.0.0.1 that was not handed out already", network)
 }
 
 func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
