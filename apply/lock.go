@@ -166,11 +166,16 @@ func (n *node) scrub(err error) string {
 }
 
 // renew keeps every lock alive while the apply works; losing one cancels the work, and lost
-// says which.
+// says which. A lock is lost when its server answers the renewal with a refusal. A server that
+// does not answer at all (it died, the network dropped) is left out of the renewals instead:
+// its push fails, or has already been made, and is reported as such; cancelling the pushes to
+// the servers that do answer would only leave more of the cluster behind. Its lock lapses at
+// the lease, after which the server refuses a write under it.
 func (o *Options) renew(ctx context.Context, cancel context.CancelFunc, nodes []*node) (lost func() error) {
 	var mu sync.Mutex
 	var lostErr error
 	done := make(chan struct{})
+	gone := map[*node]bool{}
 	go func() {
 		defer close(done)
 		t := time.NewTicker(o.Lease / 3)
@@ -182,7 +187,16 @@ func (o *Options) renew(ctx context.Context, cancel context.CancelFunc, nodes []
 			case <-t.C:
 			}
 			for _, n := range nodes {
-				if _, err := n.w.RenewLock(ctx, n.lock.ID, o.Lease); err != nil && ctx.Err() == nil {
+				if gone[n] {
+					continue
+				}
+				_, err := n.w.RenewLock(ctx, n.lock.ID, o.Lease)
+				var pe *provider.Error
+				if err != nil && ctx.Err() == nil && errors.As(err, &pe) && pe.Status == 0 {
+					gone[n] = true // no answer: see above
+					continue
+				}
+				if err != nil && ctx.Err() == nil {
 					mu.Lock()
 					msg := n.scrub(err)
 					lostErr = fmt.Errorf("server %s: the update lock was lost while applying (%s); servers may hold different files: run `ctlops plan`", n.addr, msg)
