@@ -70,8 +70,8 @@ func (p *prefetch) inventoryContext(ctx context.Context) (c context.Context, don
 	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { release() }}), release
 }
 
-// take returns the prefetched read of r (its file and its lock), waiting for it, and ok false when r was not
-// prefetched (then the caller reads it itself). Each read is handed out once.
+// take returns the prefetched read of r (its file and its lock), waiting for it, and ok false
+// when r was not prefetched (then the caller reads it itself). Each read is handed out once.
 func (p *prefetch) take(ctx context.Context, r provider.Reader) (data []byte, lock *plan.HeldLock, err error, ok bool) {
 	if p == nil {
 		return nil, nil, nil, false
