@@ -3,7 +3,8 @@
 #
 # Two simulated token-based CUCM clusters (hq: publisher, subscriber, TFTP-only node; branch: one
 # node that is also hq's alternate TFTP server) and a tokenless one (metro) run on loopback with
-# real TLS and TFTP, and SoftHSM2 tokens stand in for USB eTokens. The story: plan the first CTL, apply it (signed on a token),
+# real TLS and TFTP, and SoftHSM2 tokens stand in for USB eTokens. The story: plan the first
+# CTL, apply it (signed on a token),
 # check for drift, change a node's IP address as a real cluster would, find that drift, plan
 # and apply the fix, check again, reset the lab's phones and see them registered over TLS with the
 # new CTL, and stop everything. It ends with every phone, metro's included, on the newest CTL.
