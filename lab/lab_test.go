@@ -18,6 +18,7 @@ import (
 
 	"github.com/ctlops/ctlops/ctl"
 	"github.com/ctlops/ctlops/provider"
+	"github.com/ctlops/ctlops/provider/refserver"
 	"github.com/ctlops/ctlops/spec"
 )
 
@@ -29,6 +30,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv("CTLOPS_TEST_CLAIM") != "" {
 		os.Exit(m.Run()) // TestPortClaimHelper's process: it needs no ctl-provider
 	}
+	// In-process labs take their nodes' keys from a pool (their processes make their own).
+	refserver.SetKeySource(refserver.KeyPool(64))
 	os.Exit(func() int {
 		dir, err := os.MkdirTemp("", "lab-test-bin-")
 		if err != nil {

@@ -52,9 +52,14 @@ func Start(t testing.TB, n int) *Cluster {
 	return StartNamed(t, "lab", n)
 }
 
+// keyPool makes the test binary's server keys once (refserver.KeyPool): 64 in a row are
+// distinct, more than any test's clusters use together.
+var keyPool sync.Once
+
 // StartNamed runs an n-node cluster with the given cluster name.
 func StartNamed(t testing.TB, name string, n int) *Cluster {
 	t.Helper()
+	keyPool.Do(func() { refserver.SetKeySource(refserver.KeyPool(64)) })
 	dir := t.TempDir()
 	var lns []net.Listener
 	var pcs []net.PacketConn
