@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ctlops/ctlops/drift"
+	"github.com/ctlops/ctlops/internal/fleetbench"
 	"github.com/ctlops/ctlops/internal/labtest"
 )
 
@@ -80,30 +78,7 @@ func measureFleet(b *testing.B, run func(testing.TB, []string) time.Duration, fi
 	}
 	single /= 3
 
-	var peakHeap, peakSys atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		tk := time.NewTicker(20 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peakHeap.Load() {
-				peakHeap.Store(ms.HeapInuse)
-			}
-			if ms.Sys > peakSys.Load() {
-				peakSys.Store(ms.Sys)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-			}
-		}
-	}()
+	stopSampling := fleetbench.SampleMemory(20 * time.Millisecond)
 	b.ReportAllocs()
 	b.ResetTimer()
 	var total time.Duration
@@ -111,14 +86,13 @@ func measureFleet(b *testing.B, run func(testing.TB, []string) time.Duration, fi
 		total += run(b, nil)
 	}
 	b.StopTimer()
-	close(stop)
-	wg.Wait()
+	peakHeap, peakSys := stopSampling()
 	fleet := total / time.Duration(b.N)
 	b.ReportMetric(fleet.Seconds(), "sec/check")
 	b.ReportMetric(single.Seconds(), "sec/single")
 	b.ReportMetric(fleet.Seconds()/single.Seconds(), "x-single")
 	b.ReportMetric(fleet.Seconds()/delay.Seconds(), "RTTs")
 	b.ReportMetric(float64(n)/fleet.Seconds(), "clusters/s")
-	b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
-	b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MB")
+	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(peakSys)/(1<<20), "peak-sys-MB")
 }

@@ -6,8 +6,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -136,30 +134,7 @@ func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duratio
 		run(b, nil) // the sessions and connections of every cluster
 	}
 	runtime.GC()
-	var peakHeap, peakSys atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var ms runtime.MemStats
-		tk := time.NewTicker(10 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peakHeap.Load() {
-				peakHeap.Store(ms.HeapInuse)
-			}
-			if ms.Sys > peakSys.Load() {
-				peakSys.Store(ms.Sys)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-			}
-		}
-	}()
+	stopSampling := SampleMemory(10 * time.Millisecond)
 	var conns int64
 	var cpu, srvCPU time.Duration
 	b.ReportAllocs()
@@ -179,8 +154,7 @@ func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duratio
 		b.StartTimer()
 	}
 	b.StopTimer()
-	close(stop)
-	wg.Wait()
+	peakHeap, peakSys := stopSampling()
 	fleet := total / time.Duration(b.N)
 	b.ReportMetric(fleet.Seconds(), "sec/check")
 	b.ReportMetric(single.Seconds(), "sec/single")
@@ -191,6 +165,6 @@ func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duratio
 	b.ReportMetric(cpu.Seconds()/float64(b.N), "checker-cpu-s/check")
 	b.ReportMetric(srvCPU.Seconds()/float64(b.N), "servers-cpu-s/check")
 	b.ReportMetric(singleConns, "conns/single")
-	b.ReportMetric(float64(peakHeap.Load())/(1<<20), "peak-heap-MB")
-	b.ReportMetric(float64(peakSys.Load())/(1<<20), "peak-sys-MB")
+	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
+	b.ReportMetric(float64(peakSys)/(1<<20), "peak-sys-MB")
 }
