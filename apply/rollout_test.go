@@ -5,10 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/ctlops/ctlops/cucm/serviceability"
 	"github.com/ctlops/ctlops/lab/servicesim"
+	"github.com/ctlops/ctlops/lab/servicesim/servicesimtest"
 	"github.com/ctlops/ctlops/rollout"
 	"github.com/ctlops/ctlops/spec"
 )
@@ -24,32 +22,19 @@ import (
 // rolloutLab is a simulated three-node cluster and a spec declaring its serviceability.
 func rolloutLab(t *testing.T) (*servicesim.Cluster, *servicesim.MemDevices, *spec.Config, string) {
 	t.Helper()
-	cert, _, err := servicesim.NewCert("hq", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev := servicesim.NewMemDevices([]servicesim.MemPhone{
-		{Phone: servicesim.Phone{Name: "SEP000000000001", Model: 36213, Protocol: "SIP"}, Group: []string{"cm2", "cm1"}, TFTP: "cm1"},
-		{Phone: servicesim.Phone{Name: "SEP000000000002", Model: 36213, Protocol: "SIP"}, Group: []string{"cm2", "cm1"}, TFTP: "cm1"},
-	})
-	dev.Delay = 20 * time.Millisecond
-	sim, err := servicesim.Start(servicesim.Config{Cluster: "hq", Username: "axladmin", Password: "pw-for-tests", Cert: cert, Devices: dev,
-		StopTime: 20 * time.Millisecond, StartTime: 20 * time.Millisecond,
-		Nodes: []servicesim.NodeConfig{{Name: "cm1", Publisher: true}, {Name: "cm2", Services: []string{serviceability.ServiceCallManager}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close(); dev.Close() })
 	dir := t.TempDir()
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[1]})
-	must(t, os.WriteFile(filepath.Join(dir, "tomcat-ca.pem"), ca, 0o644))
+	sim, dev, block := servicesimtest.Start(t, servicesimtest.Options{Cluster: "hq", Dir: dir, PasswordEnv: "SOAP_TEST_AXL_PASSWORD", Fast: true,
+		Nodes: []servicesim.NodeConfig{{Name: "cm1", Publisher: true}, {Name: "cm2", Services: []string{serviceability.ServiceCallManager}}},
+		Phones: []servicesim.MemPhone{
+			{Phone: servicesim.Phone{Name: "SEP000000000001", Model: 36213, Protocol: "SIP"}, Group: []string{"cm2", "cm1"}, TFTP: "cm1"},
+			{Phone: servicesim.Phone{Name: "SEP000000000002", Model: 36213, Protocol: "SIP"}, Group: []string{"cm2", "cm1"}, TFTP: "cm1"},
+		}})
 	for _, f := range []string{"token1.pem", "token4.der"} {
 		b, err := os.ReadFile(filepath.Join("..", "spec", "testdata", "certs", f))
 		must(t, err)
 		must(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
 	}
-	port := func(n string) string { _, p, _ := net.SplitHostPort(sim.Addr(n)); return p }
-	y := fmt.Sprintf(`version: 1
+	y := `version: 1
 clusters:
   - name: hq
     mode: non-secure
@@ -57,16 +42,10 @@ clusters:
     tokens:
       - {name: t1, certificate: token1.pem}
       - {name: t4, certificate: token4.der}
-    serviceability:
-      credentials: {username: axladmin, password: {env: SOAP_TEST_AXL_PASSWORD}}
-      tls: {ca: tomcat-ca.pem}
-      nodes:
-        - {name: cm1, host: 127.0.0.1, port: %s, publisher: true}
-        - {name: cm2, host: 127.0.0.1, port: %s}
-`, port("cm1"), port("cm2"))
+` + block
 	path := filepath.Join(dir, "ctlops.yaml")
 	must(t, os.WriteFile(path, []byte(y), 0o644))
-	t.Setenv("SOAP_TEST_AXL_PASSWORD", "pw-for-tests")
+	t.Setenv("SOAP_TEST_AXL_PASSWORD", servicesimtest.Password)
 	cfg, _, err := spec.Load(path)
 	must(t, err)
 	return sim, dev, cfg, filepath.Join(dir, ".ctlops", "audit.jsonl")

@@ -1,12 +1,7 @@
 package apply_test
 
 import (
-	"encoding/pem"
 	"errors"
-	"fmt"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +9,7 @@ import (
 	"github.com/ctlops/ctlops/apply"
 	"github.com/ctlops/ctlops/cucm/serviceability"
 	"github.com/ctlops/ctlops/lab/servicesim"
+	"github.com/ctlops/ctlops/lab/servicesim/servicesimtest"
 )
 
 // TestTokenlessResetDevicesNotIgnored: --reset-devices on a tokenless cluster that declares no
@@ -51,35 +47,13 @@ func TestTokenlessResetDevicesNotIgnored(t *testing.T) {
 // with two phones homed on msub, and returns the cluster's serviceability block.
 func serviceabilityYAML(t *testing.T, dir string) (*servicesim.Cluster, *servicesim.MemDevices, string) {
 	t.Helper()
-	cert, _, err := servicesim.NewCert("metro", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev := servicesim.NewMemDevices([]servicesim.MemPhone{
-		{Phone: servicesim.Phone{Name: "SEP0000000000A1", Model: 685, Protocol: "SIP"}, Group: []string{"msub", "mpub"}, TFTP: "msub"},
-		{Phone: servicesim.Phone{Name: "SEP0000000000A2", Model: 436, Protocol: "SIP"}, Group: []string{"msub", "mpub"}, TFTP: "msub"},
-	})
-	dev.Delay = 20 * time.Millisecond
-	sim, err := servicesim.Start(servicesim.Config{Cluster: "metro", Username: "axladmin", Password: "pw-for-tests", Cert: cert, Devices: dev,
-		StopTime: 20 * time.Millisecond, StartTime: 20 * time.Millisecond,
-		Nodes: []servicesim.NodeConfig{{Name: "mpub", Publisher: true}, {Name: "msub"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close(); dev.Close() })
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[len(cert.Certificate)-1]})
-	if err := os.WriteFile(filepath.Join(dir, "metro-tomcat-ca.pem"), ca, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("CTLOPS_TEST_AXL_PW", "pw-for-tests")
-	port := func(n string) string { _, p, _ := net.SplitHostPort(sim.Addr(n)); return p }
-	return sim, dev, fmt.Sprintf(`    serviceability:
-      credentials: {username: axladmin, password: {env: CTLOPS_TEST_AXL_PW}}
-      tls: {ca: metro-tomcat-ca.pem}
-      nodes:
-        - {name: mpub, host: 127.0.0.1, port: %s, publisher: true}
-        - {name: msub, host: 127.0.0.1, port: %s}
-`, port("mpub"), port("msub"))
+	t.Setenv("CTLOPS_TEST_AXL_PW", servicesimtest.Password)
+	return servicesimtest.Start(t, servicesimtest.Options{Cluster: "metro", Dir: dir, CAFile: "metro-tomcat-ca.pem", PasswordEnv: "CTLOPS_TEST_AXL_PW", Fast: true,
+		Nodes: []servicesim.NodeConfig{{Name: "mpub", Publisher: true}, {Name: "msub"}},
+		Phones: []servicesim.MemPhone{
+			{Phone: servicesim.Phone{Name: "SEP0000000000A1", Model: 685, Protocol: "SIP"}, Group: []string{"msub", "mpub"}, TFTP: "msub"},
+			{Phone: servicesim.Phone{Name: "SEP0000000000A2", Model: 436, Protocol: "SIP"}, Group: []string{"msub", "mpub"}, TFTP: "msub"},
+		}})
 }
 
 // TestTokenlessRolloutThroughAPIs (issue 16): a tokenless cluster that declares serviceability

@@ -2,9 +2,7 @@ package live
 
 import (
 	"context"
-	"encoding/pem"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"github.com/ctlops/ctlops/cucm/serviceability"
 	"github.com/ctlops/ctlops/lab/cucmsim/cucmsimtest"
 	"github.com/ctlops/ctlops/lab/servicesim"
+	"github.com/ctlops/ctlops/lab/servicesim/servicesimtest"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
 )
@@ -24,37 +23,19 @@ import (
 // the spec's serviceability block for it, indented for a cluster of a spec's list.
 func startServicesim(t *testing.T, dir string, nodes ...string) string {
 	t.Helper()
-	cert, _, err := servicesim.NewCert("hq", "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
 	a, b := nodes[0], nodes[1]
-	dev := servicesim.NewMemDevices([]servicesim.MemPhone{
-		{Phone: servicesim.Phone{Name: "SEP000000000001", Model: 36213, Protocol: "SIP"}, Group: []string{b, a}, TFTP: a},
-		{Phone: servicesim.Phone{Name: "SEP000000000002", Model: 36213, Protocol: "SIP"}, Group: []string{b, a}, TFTP: a},
-		{Phone: servicesim.Phone{Name: "SEP000000000003", Model: 7, Protocol: "SCCP"}, Group: []string{a}, TFTP: a},
-		{Phone: servicesim.Phone{Name: "SEP000000000004", Model: 36213, Protocol: "SIP", Node: a}}, // last seen on a, unregistered
-	})
 	var nc []servicesim.NodeConfig
 	for i, n := range nodes {
 		nc = append(nc, servicesim.NodeConfig{Name: n, Publisher: i == 0, Services: []string{serviceability.ServiceCallManager}})
 	}
-	sim, err := servicesim.Start(servicesim.Config{Cluster: "hq", Username: "axladmin", Password: "pw-for-tests", Cert: cert, Devices: dev, Nodes: nc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close(); dev.Close() })
-	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[1]})
-	if err := os.WriteFile(filepath.Join(dir, "tomcat-ca.pem"), ca, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var y strings.Builder
-	y.WriteString("    serviceability:\n      credentials: {username: axladmin, password: {env: LIVE_TEST_AXL_PASSWORD}}\n      tls: {ca: tomcat-ca.pem}\n      nodes:\n")
-	for i, n := range nodes {
-		_, port, _ := net.SplitHostPort(sim.Addr(n))
-		fmt.Fprintf(&y, "        - {name: %s, host: 127.0.0.1, port: %s, publisher: %v}\n", n, port, i == 0)
-	}
-	return y.String()
+	_, _, block := servicesimtest.Start(t, servicesimtest.Options{Cluster: "hq", Nodes: nc, Dir: dir, PasswordEnv: "LIVE_TEST_AXL_PASSWORD",
+		Phones: []servicesim.MemPhone{
+			{Phone: servicesim.Phone{Name: "SEP000000000001", Model: 36213, Protocol: "SIP"}, Group: []string{b, a}, TFTP: a},
+			{Phone: servicesim.Phone{Name: "SEP000000000002", Model: 36213, Protocol: "SIP"}, Group: []string{b, a}, TFTP: a},
+			{Phone: servicesim.Phone{Name: "SEP000000000003", Model: 7, Protocol: "SCCP"}, Group: []string{a}, TFTP: a},
+			{Phone: servicesim.Phone{Name: "SEP000000000004", Model: 36213, Protocol: "SIP", Node: a}}, // last seen on a, unregistered
+		}})
+	return block
 }
 
 // servicesimSpec loads a spec declaring cluster hq, whose CTL Provider is never contacted

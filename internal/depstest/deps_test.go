@@ -51,6 +51,7 @@ var allowed = map[string][]string{
 	"lab/cucmsim":                   {"ctl", "cucm/tokenless", "internal/atomicfile", "internal/safefile"},
 	"cucm/serviceability":           {"internal/termsafe"},
 	"lab/servicesim":                {"cucm/serviceability"},
+	"lab/servicesim/servicesimtest": {"cucm/serviceability", "lab/servicesim"},
 	"adopt":                         {"ctl", "cucm", "cucm/adapter", "cucm/platform", "cucm/tokenless", "provider", "spec", "internal/atomicfile", "internal/safefile", "internal/termsafe"},
 	"docs":                          {},
 	"lab/cnf":                       {},
