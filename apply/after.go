@@ -71,43 +71,31 @@ func (o *Options) restart(ctx context.Context, w *work) {
 	// that re-register after a CallManager restart fetch the CTL from a TFTP service that
 	// already serves the new file. The verified rollout (rollout.go) waits for each step; this
 	// fallback, for servers without serviceability endpoints, only keeps the order.
-	var servers []provider.Server
-	restarted := map[string][]string{}
+	restarted := map[string][]string{} // server name -> the services restarted there, in order
+	for _, s := range inv.Servers {
+		if (s.HasRole(provider.RoleTFTP) || s.HasRole(provider.RoleCCM)) && nodes[s.Provider] == nil {
+			w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s (%s) is not locked by this apply: restart its services by hand", s.Name, s.Provider))
+		}
+	}
 	for _, pass := range []struct {
 		role provider.Role
 		svc  provider.Service
 	}{{provider.RoleTFTP, provider.ServiceTFTP}, {provider.RoleCCM, provider.ServiceCallManager}} {
 		for _, s := range inv.Servers {
-			if !s.HasRole(pass.role) {
-				continue
-			}
 			n := nodes[s.Provider]
-			if n == nil {
-				if pass.role == provider.RoleTFTP || !s.HasRole(provider.RoleTFTP) {
-					w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s (%s) is not locked by this apply: restart its services by hand", s.Name, s.Provider))
-				}
+			if !s.HasRole(pass.role) || n == nil {
 				continue
-			}
-			if restarted[s.Name] == nil {
-				servers = append(servers, s)
 			}
 			o.event(Progress{Kind: "restart", Cluster: w.c.Name, Server: s.Name, Address: s.Provider})
 			if err := n.w.Restart(ctx, n.lock.ID, []provider.Service{pass.svc}); err != nil {
 				w.res.Problems = append(w.res.Problems, fmt.Sprintf("server %s: restarting %v: %s", termsafe.Line(s.Name), pass.svc, n.scrub(err)))
-				restarted[s.Name] = append(restarted[s.Name], "")
 				continue
 			}
 			restarted[s.Name] = append(restarted[s.Name], string(pass.svc))
 		}
 	}
-	for _, s := range servers {
-		var names []string
-		for _, x := range restarted[s.Name] {
-			if x != "" {
-				names = append(names, x)
-			}
-		}
-		if len(names) > 0 {
+	for _, s := range inv.Servers {
+		if names := restarted[s.Name]; len(names) > 0 {
 			w.res.Restarted = append(w.res.Restarted, fmt.Sprintf("%s (%s)", s.Name, strings.Join(names, ", ")))
 		}
 	}
