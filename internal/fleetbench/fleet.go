@@ -37,6 +37,10 @@ import (
 // PasswordEnv is the variable the fleet's spec names for the providers' password.
 const PasswordEnv = "FLEETBENCH_CTL_PASSWORD"
 
+// ServerProfileEnv names a file for a CPU profile of fleetsrv's serving, when set: the
+// servers' share of a check, which the checker's -cpuprofile does not hold.
+const ServerProfileEnv = "CTLOPS_BENCH_SERVER_CPUPROFILE"
+
 // password is every fleet cluster's admin password (a lab secret; never printed).
 const password = "fleet-Secret-123"
 
@@ -76,6 +80,9 @@ func Start(tb testing.TB, o Options, setup time.Duration) *Fleet {
 	mf := filepath.Join(dir, "manifest.json")
 	cmd := exec.Command(bin, "-dir", filepath.Join(dir, "fleet"), "-manifest", mf, "-password-file", pwFile,
 		"-clusters", strconv.Itoa(o.Clusters), "-nodes", strconv.Itoa(o.Nodes), "-conn-delay", o.ConnDelay.String())
+	if p := os.Getenv(ServerProfileEnv); p != "" {
+		cmd.Args = append(cmd.Args, "-cpuprofile", p)
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +33,18 @@ func TestFleetChecksClean(t *testing.T) {
 	if f.Accepted() == 0 {
 		t.Fatal("the check made no connection to fleetsrv")
 	}
+	fl, err := NewFloor(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fl.Close()
+	a := f.Accepted()
+	if err := fl.Check(context.Background(), cold, 10*time.Second); err != nil {
+		t.Fatalf("the floor on a clean fleet: %v", err)
+	}
+	if got := f.Accepted() - a; got != 4 {
+		t.Fatalf("the floor made %d connections to 2 clusters of 2 nodes, want one per node", got)
+	}
 	n := f.Manifest.Clusters[1].Nodes[1]
 	if err := os.Remove(n.FileLocation + "/CTLFile.tlv"); err != nil {
 		t.Fatal(err)
@@ -42,6 +55,9 @@ func TestFleetChecksClean(t *testing.T) {
 	}
 	if r.ExitCode() != 2 || r.Clusters[0].Drift || !r.Clusters[1].Drift {
 		t.Fatalf("a node without its CTL: exit %d, drift %v %v", r.ExitCode(), r.Clusters[0].Drift, r.Clusters[1].Drift)
+	}
+	if err := fl.Check(context.Background(), warm, 10*time.Second); err == nil || !strings.Contains(err.Error(), n.Name) {
+		t.Fatalf("the floor with a node's CTL gone: %v, want an error naming %s", err, n.Name)
 	}
 }
 
@@ -99,15 +115,6 @@ func BenchmarkDriftFleet(b *testing.B) {
 	}
 }
 
-// startState is what a check starts with.
-type startState string
-
-const (
-	cold    startState = "cold"    // nothing: a new process
-	resumed startState = "resumed" // TLS sessions, no connections
-	warm    startState = "warm"    // open connections
-)
-
 func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duration, mode startState, delay time.Duration) {
 	first := f.Manifest.Clusters[0].Name
 	prepare := func() {
@@ -156,6 +163,11 @@ func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duratio
 	b.StopTimer()
 	peakHeap, peakSys := stopSampling()
 	fleet := total / time.Duration(b.N)
+	floor, floorCPU, floorSrvCPU := measureFloor(b, f, mode)
+	b.ReportMetric(floor.Seconds(), "sec/floor")
+	b.ReportMetric(fleet.Seconds()/floor.Seconds(), "x-floor")
+	b.ReportMetric(floorCPU.Seconds(), "floor-cpu-s/check")
+	b.ReportMetric(floorSrvCPU.Seconds(), "floor-servers-cpu-s/check")
 	b.ReportMetric(fleet.Seconds(), "sec/check")
 	b.ReportMetric(single.Seconds(), "sec/single")
 	b.ReportMetric(fleet.Seconds()/single.Seconds(), "x-single")
@@ -167,4 +179,33 @@ func measure(b *testing.B, f *Fleet, run func(testing.TB, []string) time.Duratio
 	b.ReportMetric(singleConns, "conns/single")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MB")
 	b.ReportMetric(float64(peakSys)/(1<<20), "peak-sys-MB")
+}
+
+// measureFloor times the floor (see Floor) in the same state as the checker was, as many
+// times as the checker ran, after one warm-up; it returns the mean wall time of one and the
+// CPU time it and the servers used for each.
+func measureFloor(b *testing.B, f *Fleet, mode startState) (wall, cpu, srvCPU time.Duration) {
+	fl, err := NewFloor(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fl.Close()
+	check := func() {
+		if err := fl.Check(context.Background(), mode, 30*time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+	check() // warm-up (and, resumed or warm, the sessions and connections)
+	for range b.N {
+		_, s := f.Stats()
+		c := CPU()
+		start := time.Now()
+		check()
+		wall += time.Since(start)
+		cpu += CPU() - c
+		_, s2 := f.Stats()
+		srvCPU += s2 - s
+	}
+	n := time.Duration(b.N)
+	return wall / n, cpu / n, srvCPU / n
 }

@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -44,6 +45,7 @@ func run() error {
 	nodes := flag.Int("nodes", 3, "nodes per cluster")
 	password := flag.String("password-file", "", "file holding the admin password of every cluster")
 	connDelay := flag.Duration("conn-delay", 0, "delay before a new connection's first byte is read (models the TCP and TLS handshake round trip)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file, from the first stats request (the benchmark measuring, not preparing) to the end")
 	flag.Parse()
 	if *dir == "" || *out == "" || *password == "" || *clusters < 1 || *clusters > 2000 || *nodes < 1 {
 		return errors.New("usage: fleetsrv -dir DIR -manifest FILE -password-file FILE [-clusters N] [-nodes N] [-conn-delay D]")
@@ -88,10 +90,31 @@ func run() error {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		if in.Text() == "stats" {
+			if *cpuProfile != "" {
+				stop, err := startProfile(*cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+				*cpuProfile = ""
+			}
 			fmt.Printf("accepted %d cpu %d\n", accepted.Load(), cpuNanos())
 		}
 	}
 	return nil // stdin closed: the benchmark is done (or gone)
+}
+
+// startProfile starts a CPU profile written to path; the function it returns ends it.
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // cpuNanos is the CPU time (user and system) this process has used.
