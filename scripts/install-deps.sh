@@ -14,22 +14,46 @@ have openssl       || need_pkgs+=(openssl)
 have curl          || need_pkgs+=(curl)
 have npm           || need_pkgs+=(nodejs npm)
 
+# On a fresh machine apt (network and dpkg) and the Go side (module downloads, compiling
+# staticcheck and the project) take about as long as each other and wait on different things,
+# so apt runs in the background while Go works; neither needs the other (the PKCS#11 binding
+# carries its own headers).
+apt_pid="" apt_log=""
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-deps: missing ${need_pkgs[*]}; run as root or install them with apt-get" >&2
     exit 1
   fi
-  echo "install-deps: apt-get install ${need_pkgs[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  # tftpd-hpa's post-install tries to start its service; that may fail in a container
-  # without an init system, which is fine: the tests start in.tftpd themselves.
-  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null || \
-    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  echo "install-deps: apt-get install ${need_pkgs[*]} (in the background)"
+  apt_log=$(mktemp)
+  (
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # tftpd-hpa's post-install tries to start its service; that may fail in a container
+    # without an init system, which is fine: the tests start in.tftpd themselves.
+    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" || \
+      apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}"
+  ) >"$apt_log" 2>&1 &
+  apt_pid=$!
 fi
 
 GOBIN=$(go env GOPATH)/bin
 if [ ! -x "$GOBIN/staticcheck" ]; then
   echo "install-deps: go install staticcheck"
   go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+
+if [ -n "$apt_pid" ]; then
+  # While apt works: fetch the modules and compile the project once, so that vet, build and
+  # the tests find a warm cache. Errors are left to those steps, which report them properly.
+  go mod download >/dev/null 2>&1 || true
+  go build ./... >/dev/null 2>&1 || true
+  if ! wait "$apt_pid"; then
+    echo "install-deps: apt-get install ${need_pkgs[*]} failed:" >&2
+    cat "$apt_log" >&2
+    rm -f "$apt_log"
+    exit 1
+  fi
+  rm -f "$apt_log"
+  echo "install-deps: apt-get install done"
 fi
