@@ -2,6 +2,7 @@
 # Installs what `make test` and `make demo` need on a fresh Debian machine (run as root).
 # Idempotent: a machine that already has everything spends under a second here.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need_pkgs=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -37,6 +38,16 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   apt_pid=$!
 fi
 
+# ajv-cli (for make schema-check) comes from npm, which is network-bound too: in the
+# background from the start when npm is here, else once apt has installed it.
+# shellcheck source=scripts/ajv-install.sh
+. scripts/ajv-install.sh
+ajv_pid=""
+if have npm && [ ! -x "$AJV" ]; then
+  ajv_install &
+  ajv_pid=$!
+fi
+
 GOBIN=$(go env GOPATH)/bin
 if [ ! -x "$GOBIN/staticcheck" ]; then
   echo "install-deps: go install staticcheck"
@@ -56,4 +67,10 @@ if [ -n "$apt_pid" ]; then
   fi
   rm -f "$apt_log"
   echo "install-deps: apt-get install done"
+fi
+
+if [ -n "$ajv_pid" ]; then
+  wait "$ajv_pid"
+else
+  ajv_install
 fi
