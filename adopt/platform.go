@@ -264,8 +264,14 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 	if err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
+	// This login is the import's only one on the publisher: the adapter's read below reuses
+	// it (Pool.Add) rather than log in again (each login counts towards CUCM's lockout).
+	defer func() {
+		if s != nil {
+			s.Close()
+		}
+	}()
 	r.network, err = s.NetworkCluster(ctx)
-	s.Close()
 	if err != nil {
 		return nil, fmt.Errorf("publisher %s: %w", pubAddr, err)
 	}
@@ -336,6 +342,8 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 	}
 	p := adapter.NewPool(t)
 	defer p.Close()
+	p.Add(pub.Host, s)
+	s = nil // the pool's now
 	if r.state, err = adapter.Read(ctx, p); err != nil {
 		return nil, err
 	}

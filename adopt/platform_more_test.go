@@ -138,3 +138,17 @@ func TestImportPlatformNodeDown(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// One import logs into each node once: the publisher's login that lists the nodes is the one
+// the adapter's read goes on with, not a second (each login counts towards CUCM's lockout).
+func TestImportPlatformLogsInOnce(t *testing.T) {
+	sim := cucmsimtest.Start(t, "12.5.1.11900-146", true)
+	if _, err := Import(context.Background(), platformOptions(t, sim)); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"mpub", "msub"} {
+		if seen := sim.Node(n).PasswordsSeen(); seen != 1 {
+			t.Errorf("%s: %d logins for one import, want 1", n, seen)
+		}
+	}
+}
