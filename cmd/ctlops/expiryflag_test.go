@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/labtest"
 )
 
 // --expiry-window overrides the spec's expiryWarning for validate, plan and drift (issue 17):
@@ -81,7 +83,7 @@ func TestWatchExpiryWindow(t *testing.T) {
 		t.Helper()
 		root := newRoot()
 		root.SetArgs(append([]string{"watch", "-f", spec}, args...))
-		var out, errb syncBuffer
+		var out, errb labtest.SyncBuffer
 		root.SetOut(&out)
 		root.SetErr(&errb)
 		ctx, cancel := context.WithCancel(context.Background())
