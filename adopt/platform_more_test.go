@@ -20,16 +20,9 @@ import (
 // A subscriber that runs CallManager but not TFTP: its role comes from the CTL (a CCM
 // record), the spec gives it no tftp address, and plan reports no change.
 func TestImportPlatformRolesFromCTL(t *testing.T) {
-	sim, err := cucmsim.Start(cucmsim.Config{Release: "12.5.1.11900-146", Mixed: true, User: cucmsimtest.User, Password: cucmsimtest.Password,
-		KeyBits: 1024, NewKey: cucmsimtest.PooledKey, Noise: true,
-		Nodes: []cucmsim.NodeSpec{
-			{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
-			{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := cucmsimtest.StartNodes(t, "12.5.1.11900-146", true,
+		cucmsim.NodeSpec{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
+		cucmsim.NodeSpec{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true})
 	o := platformOptions(t, sim)
 	res, err := Import(context.Background(), o)
 	if err != nil {
@@ -157,17 +150,10 @@ func TestImportPlatformLogsInOnce(t *testing.T) {
 // out of the spec and says so, never reaches it (no host key to confirm, no password), and
 // plan passes over it. Pointing --node-ssh at it is refused rather than ignored.
 func TestImportPlatformLeavesOutIMAndPresence(t *testing.T) {
-	sim, err := cucmsim.Start(cucmsim.Config{Release: "12.5.1.11900-146", Mixed: true, User: cucmsimtest.User, Password: cucmsimtest.Password,
-		KeyBits: 1024, NewKey: cucmsimtest.PooledKey, Noise: true,
-		Nodes: []cucmsim.NodeSpec{
-			{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
-			{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true, TFTP: true},
-			{Name: "mimp", IP: netip.MustParseAddr("10.30.0.3"), IMAndPresence: true},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := cucmsimtest.StartNodes(t, "12.5.1.11900-146", true,
+		cucmsim.NodeSpec{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
+		cucmsim.NodeSpec{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true, TFTP: true},
+		cucmsim.NodeSpec{Name: "mimp", IP: netip.MustParseAddr("10.30.0.3"), IMAndPresence: true})
 	o := platformOptions(t, sim)
 	res, err := Import(context.Background(), o)
 	if err != nil {
