@@ -192,8 +192,11 @@ type platformRead struct {
 	trust    platformTrust
 	password *passwordRef
 	network  *platform.Cluster
-	// per node of network.Nodes, in its order
+	// per node of network.Nodes, in its order, but for the IM and Presence nodes
 	nodes []discovered
+	// imp are the IM and Presence nodes network lists: they hold no CTL, so import neither
+	// reaches them nor declares them (buildPlatform says so).
+	imp   []string
 	state *adapter.State
 }
 
@@ -264,8 +267,14 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 	if err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
+	// This login is the import's only one on the publisher: the adapter's read below reuses
+	// it (Pool.Add) rather than log in again (each login counts towards CUCM's lockout).
+	defer func() {
+		if s != nil {
+			s.Close()
+		}
+	}()
 	r.network, err = s.NetworkCluster(ctx)
-	s.Close()
 	if err != nil {
 		return nil, fmt.Errorf("publisher %s: %w", pubAddr, err)
 	}
@@ -273,17 +282,23 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 	if pub == nil {
 		return nil, fmt.Errorf("%s: `show network cluster` lists no Publisher: give the publisher's address", pubAddr)
 	}
-	listed := map[string]bool{}
+	listed, imp := map[string]bool{}, map[string]bool{}
 	for _, n := range r.network.Nodes {
 		if !validHost(n.Host) {
 			return nil, fmt.Errorf("`show network cluster` names a node %q, which is not a host name the spec accepts", termsafe.Line(n.Host))
 		}
 		listed[strings.ToLower(n.Host)] = true
+		if n.IMAndPresence() && !n.Publisher {
+			imp[strings.ToLower(n.Host)] = true
+		}
 	}
 	for _, m := range []map[string]string{nodeSSH, nodeTFTP} {
 		for name := range m {
-			if !listed[name] {
+			switch {
+			case !listed[name]:
 				return nil, fmt.Errorf("--node-ssh/--node-tftp name %s, which `show network cluster` does not list (it lists %s)", termsafe.Line(name), nodeList(r.network))
+			case imp[name]:
+				return nil, fmt.Errorf("--node-ssh/--node-tftp name %s, an IM and Presence node: it holds no CTL, and import does not reach it", termsafe.Line(name))
 			}
 		}
 	}
@@ -292,8 +307,12 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 	var pending []SeenKey
 	var unreachable []string
 	for _, n := range r.network.Nodes {
-		d := discovered{node: n}
 		k := strings.ToLower(n.Host)
+		if imp[k] {
+			r.imp = append(r.imp, n.Host) // no host key check, no password: it is not read
+			continue
+		}
+		d := discovered{node: n}
 		switch {
 		case n.Publisher:
 			d.ssh, d.hostKey = pubAddr, pubKey
@@ -336,6 +355,8 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 	}
 	p := adapter.NewPool(t)
 	defer p.Close()
+	p.Add(pub.Host, s)
+	s = nil // the pool's now
 	if r.state, err = adapter.Read(ctx, p); err != nil {
 		return nil, err
 	}

@@ -20,16 +20,9 @@ import (
 // A subscriber that runs CallManager but not TFTP: its role comes from the CTL (a CCM
 // record), the spec gives it no tftp address, and plan reports no change.
 func TestImportPlatformRolesFromCTL(t *testing.T) {
-	sim, err := cucmsim.Start(cucmsim.Config{Release: "12.5.1.11900-146", Mixed: true, User: cucmsimtest.User, Password: cucmsimtest.Password,
-		KeyBits: 1024, NewKey: cucmsimtest.PooledKey, Noise: true,
-		Nodes: []cucmsim.NodeSpec{
-			{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
-			{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(sim.Close)
+	sim := cucmsimtest.StartNodes(t, "12.5.1.11900-146", true,
+		cucmsim.NodeSpec{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
+		cucmsim.NodeSpec{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true})
 	o := platformOptions(t, sim)
 	res, err := Import(context.Background(), o)
 	if err != nil {
@@ -136,5 +129,58 @@ func TestImportPlatformNodeDown(t *testing.T) {
 	}
 	if _, err := Import(context.Background(), o); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// One import logs into each node once: the publisher's login that lists the nodes is the one
+// the adapter's read goes on with, not a second (each login counts towards CUCM's lockout).
+func TestImportPlatformLogsInOnce(t *testing.T) {
+	sim := cucmsimtest.Start(t, "12.5.1.11900-146", true)
+	if _, err := Import(context.Background(), platformOptions(t, sim)); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"mpub", "msub"} {
+		if seen := sim.Node(n).PasswordsSeen(); seen != 1 {
+			t.Errorf("%s: %d logins for one import, want 1", n, seen)
+		}
+	}
+}
+
+// An IM and Presence node (`cups` in `show network cluster`) holds no CTL: import leaves it
+// out of the spec and says so, never reaches it (no host key to confirm, no password), and
+// plan passes over it. Pointing --node-ssh at it is refused rather than ignored.
+func TestImportPlatformLeavesOutIMAndPresence(t *testing.T) {
+	sim := cucmsimtest.StartNodes(t, "12.5.1.11900-146", true,
+		cucmsim.NodeSpec{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
+		cucmsim.NodeSpec{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true, TFTP: true},
+		cucmsim.NodeSpec{Name: "mimp", IP: netip.MustParseAddr("10.30.0.3"), IMAndPresence: true})
+	o := platformOptions(t, sim)
+	res, err := Import(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, n := range res.Nodes {
+		names = append(names, n.Name)
+	}
+	if strings.Join(names, " ") != "mpub msub" {
+		t.Fatalf("nodes %v, want mpub msub", names)
+	}
+	if notes := strings.Join(res.Notes, "\n"); !strings.Contains(notes, "left out of the spec: mimp, IM and Presence") {
+		t.Errorf("no note about mimp:\n%s", notes)
+	}
+	y := readSpec(t, o.Out)
+	if strings.Contains(y, "name: mimp") || !strings.Contains(y, "# Not declared: the IM and Presence nodes mimp") {
+		t.Errorf("spec:\n%s", y)
+	}
+	if n := sim.Node("mimp").PasswordsSeen(); n != 0 {
+		t.Errorf("mimp received %d passwords", n)
+	}
+	noChange(t, o.Out)
+
+	o.NodeSSH = append(o.NodeSSH, "mimp="+sim.Node("mimp").SSHAddr())
+	o.Out = filepath.Join(t.TempDir(), "again")
+	if _, err := Import(context.Background(), o); err == nil || !strings.Contains(err.Error(), "mimp, an IM and Presence node") {
+		t.Errorf("--node-ssh mimp=…: %v", err)
 	}
 }

@@ -134,6 +134,9 @@ func buildPlatform(o Options, r *platformRead) (*cluster, *Result, error) {
 		res.Notes = append(res.Notes, "no usable CTL to read the nodes' roles from: they are guessed (CCM: callmanager nodes; TFTP: nodes whose TFTP answered; CAPF: the publisher); check them before the first apply")
 	}
 	res.Notes = append(res.Notes, alreadyDrifted(st, inv, o.Now)...)
+	if len(r.imp) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("left out of the spec: %s, IM and Presence (`cups` in `show network cluster`): CUCM's CTL lists only its Unified CM nodes, so they hold none; import did not log into them, and plan and drift pass over them", strings.Join(r.imp, ", ")))
+	}
 
 	c := &cluster{name: name, mode: res.Mode}
 	ps := &platformSpec{host: r.src.host, port: r.src.port, knownHosts: r.trust.knownHosts, legacy: o.LegacyAlgorithms, user: r.src.user, nodes: res.Nodes}
@@ -172,6 +175,9 @@ func buildPlatform(o Options, r *platformRead) (*cluster, *Result, error) {
 	}
 	if !usable {
 		c.comments = append(c.comments, "roles were guessed (no usable CTL to read them from): check them.")
+	}
+	if len(r.imp) > 0 {
+		c.comments = append(c.comments, fmt.Sprintf("Not declared: the IM and Presence nodes %s, which hold no CTL.", strings.Join(r.imp, ", ")))
 	}
 	return c, res, nil
 }

@@ -116,6 +116,7 @@ func (o *Options) tokenlessCluster(ctx context.Context, c *plan.Cluster) (*Clust
 		WantMixed:       sc.Mode == cucm.ModeMixed,
 		RestartServices: o.RestartServices && !viaAPI,
 		Now:             o.Now,
+		ExpiryWarning:   sc.ExpiryWarning,
 		Expect:          platform.CTLCommand(c.Platform.Command),
 		Progress:        func(s string) { fmt.Fprintf(o.Out, "  %s\n", termsafe.Line(s)) },
 	})

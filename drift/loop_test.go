@@ -19,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ctlops/ctlops/drift"
+	"github.com/ctlops/ctlops/internal/labtest"
 	"github.com/ctlops/ctlops/spec"
 )
 
@@ -97,7 +98,7 @@ func TestLoop(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	dir := t.TempDir()
-	var log syncBuffer
+	var log labtest.SyncBuffer
 	m := drift.NewMetrics()
 	loop := &drift.Loop{
 		Check:       func(ctx context.Context) (*drift.Result, error) { return drift.Check(ctx, cfg, nil, opts) },
@@ -246,7 +247,7 @@ func TestLoopNotifyFailure(t *testing.T) {
 	h := &hook{status: http.StatusBadGateway}
 	srv := httptest.NewServer(h)
 	defer srv.Close()
-	var log syncBuffer
+	var log labtest.SyncBuffer
 	loop := &drift.Loop{
 		Check:     func(ctx context.Context) (*drift.Result, error) { return drift.Check(ctx, cfg, nil, opts) },
 		Log:       &log,
@@ -268,7 +269,7 @@ func TestLoopNotifyFailure(t *testing.T) {
 // TestLoopRun: Run ticks until its context ends.
 func TestLoopRun(t *testing.T) {
 	_, cfg := installedLab(t, 1)
-	var log syncBuffer
+	var log labtest.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	loop := &drift.Loop{Every: 20e6, Log: &log,
 		Check: func(ctx context.Context) (*drift.Result, error) { return drift.Check(ctx, cfg, nil, opts) }}

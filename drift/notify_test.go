@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/drift"
+	"github.com/ctlops/ctlops/internal/labtest"
 )
 
 // flaky answers fail for the first n POSTs, then 204.
@@ -74,7 +75,7 @@ func TestNotifyRetries(t *testing.T) {
 			f.n.Store(c.failures)
 			srv := httptest.NewServer(f)
 			defer srv.Close()
-			var log syncBuffer
+			var log labtest.SyncBuffer
 			loop := &drift.Loop{Check: driftOnce, Log: &log, NotifyURL: srv.URL + "/hook?token=s3cret", Retry: policy}
 			if _, _, err := loop.Once(context.Background()); err != nil {
 				t.Fatal(err)
@@ -108,7 +109,7 @@ func TestNotifyRetryAfterAndStop(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
-	var log syncBuffer
+	var log labtest.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	loop := &drift.Loop{Check: driftOnce, Log: &log, NotifyURL: srv.URL, Retry: drift.RetryPolicy{Attempts: 5, Backoff: time.Millisecond, MaxBackoff: time.Hour}}
 	done := make(chan struct{})

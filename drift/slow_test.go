@@ -26,7 +26,7 @@ func TestSlowServerDelaysOnlyItsCluster(t *testing.T) {
 	const timeout = 1500 * time.Millisecond
 	o := opts
 	o.Timeout = timeout
-	var log syncBuffer
+	var log labtest.SyncBuffer
 	loop := &drift.Loop{
 		Check: func(ctx context.Context) (*drift.Result, error) { return drift.Check(ctx, cfg, nil, o) },
 		Log:   &log,

@@ -21,6 +21,8 @@ import (
 type WatchOptions struct {
 	// Path is the spec file or directory ("" means ./ctlops.yaml), as spec.Load takes it.
 	Path string
+	// Load are the options of every load of the spec (watch's --expiry-window).
+	Load spec.LoadOptions
 	// Debounce is how long the files must stay quiet before a re-plan (200 ms when zero):
 	// an editor's save is several events (truncate, write, chmod; or create, write, rename).
 	Debounce time.Duration
@@ -59,7 +61,7 @@ func Watch(ctx context.Context, o WatchOptions) error {
 		if why != "" {
 			fmt.Fprintf(o.Errs, "\n%s changed; planning again at %s\n\n", why, time.Now().Format("15:04:05"))
 		}
-		cfg, warnings, err := spec.Load(path)
+		cfg, warnings, err := spec.LoadWith(path, o.Load)
 		for _, wn := range warnings {
 			fmt.Fprintln(o.Errs, wn)
 		}

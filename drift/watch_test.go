@@ -60,7 +60,7 @@ func TestWatch(t *testing.T) {
 	three := []byte(l.YAML(labtest.ClusterSpec{Name: "hq", Mode: "mixed", Tokens: []string{"alice", "bob", "carol"}}))
 	two := []byte(l.YAML(labtest.Mixed("hq")))
 
-	var out, errs syncBuffer
+	var out, errs labtest.SyncBuffer
 	var plans, ready atomic.Int32
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

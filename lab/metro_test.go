@@ -23,7 +23,7 @@ import (
 func metroRead(t *testing.T, l *Lab) (*adapter.State, *adapter.Check) {
 	t.Helper()
 	st := metroReadOnly(t, l)
-	c, err := adapter.Evaluate(st, true, time.Now())
+	c, err := adapter.Evaluate(st, true, time.Now(), spec.DefaultExpiryWarning)
 	if err != nil {
 		t.Fatalf("evaluating metro: %v", err)
 	}

@@ -29,7 +29,7 @@ func TestPlatformTargetFromSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := adapter.Evaluate(st, cfg.Cluster("metro").Mode == spec.ModeMixed, time.Now())
+	c, err := adapter.Evaluate(st, cfg.Cluster("metro").Mode == spec.ModeMixed, time.Now(), cfg.Cluster("metro").ExpiryWarning)
 	if err != nil {
 		t.Fatal(err)
 	}

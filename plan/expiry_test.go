@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/cucm/tokenless"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
 )
@@ -62,5 +63,14 @@ func TestExpiryWindowTokenless(t *testing.T) {
 	}
 	if n := expiring(p); n != 4 {
 		t.Fatalf("400-day window: %d expiry warnings, want 4 (mpub CallManager, CAPF, ITLRecovery; msub CallManager): %+v", n, p.Warnings)
+	}
+}
+
+// cucm/tokenless cannot import spec (the pure layers' policy), so its default window, which
+// the tokenless apply's evaluations fall back to, restates spec.DefaultExpiryWarning: one
+// value, checked here, where both are in reach.
+func TestTokenlessDefaultWindowIsTheSpecs(t *testing.T) {
+	if tokenless.DefaultExpiryWarning != spec.DefaultExpiryWarning || plan.ExpiryWarning != spec.DefaultExpiryWarning {
+		t.Errorf("default windows: tokenless %v, plan %v, spec %v", tokenless.DefaultExpiryWarning, plan.ExpiryWarning, spec.DefaultExpiryWarning)
 	}
 }

@@ -35,9 +35,9 @@ func Load(path string) (*Config, []Warning, error) {
 // LoadOptions change what Load reads; the zero value is Load's.
 type LoadOptions struct {
 	// ExpiryWarning, when set, overrides every expiryWarning of the spec, the file's and each
-	// cluster's (the --expiry-window flag of validate, plan and drift): the warnings of
-	// validate, and Cluster.ExpiryWarning, which plan and drift warn with, use it. It is not
-	// part of the model, so it leaves the spec's digest as it is.
+	// cluster's (the --expiry-window flag of validate, plan, apply, drift and watch): the
+	// warnings of validate, and Cluster.ExpiryWarning, which plan and drift warn with, use it.
+	// It is not part of the model, so it leaves the spec's digest as it is.
 	ExpiryWarning *time.Duration
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/ctlops/ctlops/spec"
 )
 
-// addExpiryFlag registers --expiry-window on validate, plan, apply and drift: it overrides the
+// addExpiryFlag registers --expiry-window on validate, plan, apply, drift and watch: it overrides the
 // spec's expiryWarning (the file's and every cluster's) for this run, spelt as inspect's
 // --expiry-window (parseWindow: 90d or 720h). Unset, the spec's window stands (30 days when
 // it sets none).

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ctlops/ctlops/internal/labtest"
 )
 
 // --expiry-window overrides the spec's expiryWarning for validate, plan and drift (issue 17):
@@ -67,5 +71,51 @@ func TestExpiryWindowFlag(t *testing.T) {
 		if code != 1 || !strings.Contains(errs, "--expiry-window") || !strings.Contains(errs, "30d") {
 			t.Errorf("%s --expiry-window soon: exit %d, stderr %q", cmd, code, errs)
 		}
+	}
+}
+
+// watch takes --expiry-window as plan does: its plans warn about the five-year tokens within
+// 2000 days and not within the spec's default window; a bad value is refused before watching.
+func TestWatchExpiryWindow(t *testing.T) {
+	spec := planSpec(t, 2)
+	const tokenSoon = "certificate of token t0 expires on"
+	firstPlan := func(args ...string) string {
+		t.Helper()
+		root := newRoot()
+		root.SetArgs(append([]string{"watch", "-f", spec}, args...))
+		var out, errb labtest.SyncBuffer
+		root.SetOut(&out)
+		root.SetErr(&errb)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- root.ExecuteContext(ctx) }()
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(out.String(), "Plan: ") {
+			select {
+			case err := <-done:
+				cancel()
+				t.Fatalf("watch %v ended before its first plan: %v\n%s%s", args, err, out.String(), errb.String())
+			case <-time.After(10 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("watch %v: no plan within 30s\n%s%s", args, out.String(), errb.String())
+			}
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("watch %v: %v", args, err)
+		}
+		return out.String()
+	}
+	if out := firstPlan(); strings.Contains(out, tokenSoon) {
+		t.Errorf("watch, default window, warns:\n%s", out)
+	}
+	if out := firstPlan("--expiry-window", "2000d"); !strings.Contains(out, tokenSoon) {
+		t.Errorf("watch --expiry-window 2000d does not warn:\n%s", out)
+	}
+	code, _, errs := runCLI(t, nil, "watch", "-f", spec, "--expiry-window", "soon")
+	if code != 1 || !strings.Contains(errs, "--expiry-window") || !strings.Contains(errs, "30d") {
+		t.Errorf("watch --expiry-window soon: exit %d, stderr %q", code, errs)
 	}
 }

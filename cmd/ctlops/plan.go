@@ -29,7 +29,7 @@ type planFlags struct {
 	verbose     bool
 	trusted     string   // --trusted-spec (trust.go)
 	replace     []string // --replace of plan and apply (addReplaceFlag, apply.go)
-	// expiryWindow is --expiry-window of plan, apply and drift (addExpiryFlag, expiryflag.go).
+	// expiryWindow is --expiry-window of plan, apply, drift and watch (addExpiryFlag, expiryflag.go).
 	expiryWindow string
 }
 

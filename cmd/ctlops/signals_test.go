@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,11 +9,11 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/labtest"
 	"github.com/ctlops/ctlops/provider"
 	"github.com/ctlops/ctlops/provider/providertest"
 )
@@ -59,7 +58,7 @@ func TestApplyReleasesLocksOnSIGTERM(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestTokenCLIHelperProcess$", "--",
 		"apply", "-f", spec, "--auto-approve", "--lock-timeout", "2m", "--audit-log", filepath.Join(dir, "audit.jsonl"))
 	cmd.Env = append(w.env.Environ(nil), tokenCLIHelper+"=1", "NO_COLOR=1", "HQ_PASSWORD="+providertest.Password, "CTLOPS_TOKEN_PIN="+w.a.PIN)
-	var out, errb syncBuffer
+	var out, errb labtest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -108,22 +107,4 @@ func TestApplyReleasesLocksOnSIGTERM(t *testing.T) {
 	if !strings.Contains(errb.String(), "SIGTERM") {
 		t.Errorf("stderr does not say why apply stopped:\n%s", errb.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a process writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -196,7 +196,7 @@ func TestRefusals(t *testing.T) {
 		defer p.Close()
 		st, err := Read(ctx(t), p)
 		if err == nil {
-			_, err = Evaluate(st, true, time.Now())
+			_, err = Evaluate(st, true, time.Now(), tokenless.DefaultExpiryWarning)
 		}
 		if err == nil || !strings.Contains(err.Error(), "Segmentation fault") || strings.Contains(err.Error(), "\x1b") {
 			t.Fatalf("err = %v", err)
@@ -280,7 +280,7 @@ func TestRealSampleOverTFTP(t *testing.T) {
 	if err != nil || !r.Tokenless || r.Signer != tokenless.SignerCallManager || r.Releases != "10.0–11.5" {
 		t.Fatalf("recognise: %+v %v", r, err)
 	}
-	c, err := Evaluate(st, true, time.Now())
+	c, err := Evaluate(st, true, time.Now(), tokenless.DefaultExpiryWarning)
 	if err != nil {
 		t.Fatalf("a foreign file must be drift, not an error: %v", err)
 	}

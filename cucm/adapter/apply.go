@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/cucm/platform"
+	"github.com/ctlops/ctlops/cucm/tokenless"
 )
 
 // ApplyOptions tune Apply.
@@ -15,6 +16,10 @@ type ApplyOptions struct {
 	// RestartServices runs the R23 restarts; without it they are returned as Pending.
 	RestartServices bool
 	Now             func() time.Time
+	// ExpiryWarning is the window of the before and after evaluations' certificate warnings:
+	// the cluster's spec.Cluster.ExpiryWarning, as the plan warns with (zero:
+	// tokenless.DefaultExpiryWarning, the spec's default).
+	ExpiryWarning time.Duration
 	// Progress is told each step (one line, already safe for a terminal).
 	Progress func(string)
 	// Expect, when set, is the command the approved plan calls for: Apply refuses, before
@@ -50,6 +55,9 @@ func Apply(ctx context.Context, p *Pool, o ApplyOptions) (*ApplyResult, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.ExpiryWarning <= 0 {
+		o.ExpiryWarning = tokenless.DefaultExpiryWarning
+	}
 	say := func(f string, a ...any) {
 		if o.Progress != nil {
 			o.Progress(fmt.Sprintf(f, a...))
@@ -64,7 +72,7 @@ func Apply(ctx context.Context, p *Pool, o ApplyOptions) (*ApplyResult, error) {
 			return nil, fmt.Errorf("pre-flight: %w; nothing was changed (R26: every node must be reachable)", ns.Err)
 		}
 	}
-	before, err := Evaluate(st, o.WantMixed, o.Now())
+	before, err := Evaluate(st, o.WantMixed, o.Now(), o.ExpiryWarning)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +110,7 @@ func Apply(ctx context.Context, p *Pool, o ApplyOptions) (*ApplyResult, error) {
 		return res, fmt.Errorf("read back: %w", err)
 	}
 	res.AfterState = st2
-	after, err := Evaluate(st2, o.WantMixed, o.Now())
+	after, err := Evaluate(st2, o.WantMixed, o.Now(), o.ExpiryWarning)
 	if err != nil {
 		return res, fmt.Errorf("read back: %w", err)
 	}

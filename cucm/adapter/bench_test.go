@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ctlops/ctlops/cucm/tokenless"
 	"github.com/ctlops/ctlops/lab/cucmsim"
 )
 
@@ -28,7 +29,7 @@ func BenchmarkReadPredict50x3(b *testing.B) {
 			b.Error(err)
 			return
 		}
-		if c, err := Evaluate(st, true, time.Now()); err != nil || c.Action == "" {
+		if c, err := Evaluate(st, true, time.Now(), tokenless.DefaultExpiryWarning); err != nil || c.Action == "" {
 			b.Errorf("evaluate: %v", err)
 		}
 	}

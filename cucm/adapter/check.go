@@ -41,8 +41,10 @@ func (c *Check) Drifted() bool {
 // Evaluate predicts the CTL CUCM builds in the desired mode from the read inventory and
 // compares every node with it: the TFTP file (records, signer, signature), the `show ctl`
 // checksum against the TFTP file, and each node's file against the publisher's (R22: "The
-// CTLFile.tlv file should be the same on all CUCM nodes").
-func Evaluate(st *State, wantMixed bool, now time.Time) (*Check, error) {
+// CTLFile.tlv file should be the same on all CUCM nodes"). Certificates that expire within
+// window are warnings: the cluster's spec.Cluster.ExpiryWarning (its expiryWarning, or
+// --expiry-window), the window the plan's prediction of the same cluster warns with.
+func Evaluate(st *State, wantMixed bool, now time.Time, window time.Duration) (*Check, error) {
 	inv := st.Inventory
 	inv.Mixed = wantMixed
 	for _, ns := range st.Nodes {
@@ -56,7 +58,7 @@ func Evaluate(st *State, wantMixed bool, now time.Time) (*Check, error) {
 			return nil, fmt.Errorf("cluster %s: %w; declare it (with how to reach it) to plan", st.Cluster, ns.Err)
 		}
 	}
-	p, err := tokenless.Predict(inv, now)
+	p, err := tokenless.PredictWithin(inv, now, window)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", st.Cluster, err)
 	}

@@ -101,6 +101,20 @@ func (p *Pool) Session(ctx context.Context, name string) (*platform.Session, err
 	return s, nil
 }
 
+// Add hands the pool a session already logged into node name, which the pool then owns (Close
+// logs out of it): a caller that logged in to learn the cluster's nodes (`ctlops import`)
+// passes its login on instead of making a second one. A node that already has a session
+// keeps it, and s is closed.
+func (p *Pool) Add(name string, s *platform.Session) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.sessions[name] != nil {
+		s.Close()
+		return
+	}
+	p.sessions[name] = s
+}
+
 // Close logs out of every node.
 func (p *Pool) Close() {
 	p.mu.Lock()

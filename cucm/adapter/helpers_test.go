@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/cucm/platform"
+	"github.com/ctlops/ctlops/cucm/tokenless"
 	"github.com/ctlops/ctlops/lab/cucmsim"
 )
 
@@ -97,7 +98,7 @@ func check(t *testing.T, tg *Cluster, wantMixed bool) *Check {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Evaluate(st, wantMixed, time.Now())
+	c, err := Evaluate(st, wantMixed, time.Now(), tokenless.DefaultExpiryWarning)
 	if err != nil {
 		t.Fatal(err)
 	}

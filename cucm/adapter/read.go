@@ -38,6 +38,10 @@ type State struct {
 	Inventory tokenless.Inventory
 	Nodes     []*NodeState
 	Warnings  []string
+	// IMAndPresence lists the IM and Presence nodes `show network cluster` names that the
+	// spec does not declare: they hold no CTL, so they are neither read nor predicted, and
+	// are not undeclared CTL servers (R14). A declared one is read like any other node.
+	IMAndPresence []string
 }
 
 // Node returns the node's state, or nil.
@@ -78,6 +82,10 @@ func Read(ctx context.Context, p *Pool) (*State, error) {
 	for _, cn := range st.Network.Nodes {
 		listed[cn.Host] = true
 		nt := t.node(cn.Host)
+		if nt == nil && cn.IMAndPresence() {
+			st.IMAndPresence = append(st.IMAndPresence, cn.Host)
+			continue
+		}
 		ns := &NodeState{Name: cn.Host, Declared: nt}
 		if nt == nil {
 			ns.Err = fmt.Errorf("node %s is in `show network cluster` but not declared in the spec", termsafe.Line(cn.Host))

@@ -20,6 +20,15 @@ type ClusterNode struct {
 	Since         string `json:"since,omitempty"`
 }
 
+// ProductIMAndPresence is the product `show network cluster` names an IM and Presence node
+// with (a Unified CM node is callmanager, §2.10).
+const ProductIMAndPresence = "cups"
+
+// IMAndPresence says whether the node is an IM and Presence node. It holds no CTL: CUCM's CTL
+// lists only the cluster's Unified CM nodes (AXL listProcessNode calls these nodes "CUCM IM
+// and Presence", and live's cross-check leaves them out for the same reason).
+func (n ClusterNode) IMAndPresence() bool { return n.Product == ProductIMAndPresence }
+
 // Cluster is the parsed `show network cluster`. ProcessNodes is set only on the publisher,
 // which alone prints the Server Table (processnode) Entries.
 type Cluster struct {

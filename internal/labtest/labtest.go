@@ -2,6 +2,7 @@
 // loopback (provider/providertest), SAST tokens as software keys with certificate files, a
 // spec YAML pointing at both, and a signed CTL installed as a successful apply would leave it.
 // It is the helper of plan's scenario tests made importable, for drift and later packages.
+// SyncBuffer (syncbuffer.go) is the output buffer their tests poll while a command runs.
 package labtest
 
 import (

@@ -138,7 +138,7 @@ func (c *Cluster) updateCTLLocked() error {
 		return err
 	}
 	for _, n := range c.nodes {
-		if !n.down {
+		if !n.down && !n.spec.IMAndPresence {
 			n.ctlFile, n.served = b, nil
 		}
 	}
@@ -180,6 +180,9 @@ func (n *Node) rebuildITLLocked() error {
 		return err
 	}
 	for _, m := range c.nodes {
+		if m.spec.IMAndPresence {
+			continue
+		}
 		if err := add(m.keys["TVS"].cert, ctl.RoleTVS, m); err != nil {
 			return err
 		}

@@ -31,7 +31,11 @@ type NodeSpec struct {
 	IP                      netip.Addr
 	Publisher               bool
 	CallManager, TFTP, CAPF bool
-	SSHAddr, TFTPAddr       string // listen addresses; default 127.0.0.1:0
+	// IMAndPresence makes it an IM and Presence node: `show network cluster` names it cups,
+	// and it gets neither the cluster's CTL nor a TVS record in the ITLs (it runs no
+	// CallManager, TFTP or CAPF: leave those false).
+	IMAndPresence     bool
+	SSHAddr, TFTPAddr string // listen addresses; default 127.0.0.1:0
 }
 
 // Delays are the simulated durations, scaled down from a real CUCM (about 10 s from connect

@@ -24,7 +24,11 @@ func (n *Node) showNetworkCluster() string {
 		if m.spec.Publisher {
 			role, db = "Publisher", "DBPub"
 		}
-		fmt.Fprintf(&b, "%s %s %s %s callmanager %s authenticated", m.spec.IP, m.fqdnLocked(), m.spec.Name, role, db)
+		product := "callmanager"
+		if m.spec.IMAndPresence {
+			product = "cups"
+		}
+		fmt.Fprintf(&b, "%s %s %s %s %s %s authenticated", m.spec.IP, m.fqdnLocked(), m.spec.Name, role, product, db)
 		if m != n {
 			b.WriteString(" using TCP since " + since)
 		}

@@ -55,12 +55,17 @@ func PooledKey(int) (*rsa.PrivateKey, error) {
 // on 127.0.0.1, at release, already in mixed mode when mixed; it is closed when t ends.
 func Start(t testing.TB, release string, mixed bool) *cucmsim.Cluster {
 	t.Helper()
+	return StartNodes(t, release, mixed,
+		cucmsim.NodeSpec{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
+		cucmsim.NodeSpec{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true, TFTP: true})
+}
+
+// StartNodes is Start with other nodes than mpub and msub (one of them with Publisher set),
+// for tests of what those two do not show.
+func StartNodes(t testing.TB, release string, mixed bool, nodes ...cucmsim.NodeSpec) *cucmsim.Cluster {
+	t.Helper()
 	sim, err := cucmsim.Start(cucmsim.Config{Release: release, Mixed: mixed, User: User, Password: Password,
-		KeyBits: 1024, NewKey: PooledKey, Noise: true,
-		Nodes: []cucmsim.NodeSpec{
-			{Name: "mpub", IP: netip.MustParseAddr("10.30.0.1"), Publisher: true, CallManager: true, TFTP: true, CAPF: true},
-			{Name: "msub", IP: netip.MustParseAddr("10.30.0.2"), CallManager: true, TFTP: true},
-		}})
+		KeyBits: 1024, NewKey: PooledKey, Noise: true, Nodes: nodes})
 	if err != nil {
 		t.Fatal(err)
 	}
