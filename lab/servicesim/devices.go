@@ -78,9 +78,10 @@ type MemDevices struct {
 
 type memPhone struct {
 	MemPhone
-	broken   bool // never registers again once it dropped
-	fetching bool // reset, waiting to fetch from TFTP
-	gen      int  // cancels stale scheduled registrations
+	broken     bool // never registers again once it dropped
+	fetching   bool // reset, waiting to fetch from TFTP
+	needsReset bool // registers again only after a reset (NeedReset)
+	gen        int  // cancels stale scheduled registrations
 }
 
 // NewMemDevices registers every phone to the first node of its group.
@@ -105,6 +106,23 @@ func (m *MemDevices) Break(name string) {
 	defer m.mu.Unlock()
 	if p := m.phones[name]; p != nil {
 		p.broken = true
+	}
+}
+
+// NeedReset makes the named phones behave as phones whose security profile asks for
+// encryption when the cluster's security mode has just changed (R10, R11): they hold no CTL
+// of the new mode and their configuration file is the old one, so once their registration
+// drops, a CallManager restart for one, they do not register again on any node until a reset
+// makes them fetch the new CTL and configuration. The lab's process phones behave so through
+// P39 and the node's "Device security mismatch: expected TLS"; this is the in-memory one. A
+// registration that does not drop is kept.
+func (m *MemDevices) NeedReset(names ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, n := range names {
+		if p := m.phones[n]; p != nil {
+			p.needsReset = true
+		}
 	}
 }
 
@@ -182,11 +200,11 @@ func (m *MemDevices) later(p *memPhone, f func()) {
 
 // register schedules the phone's registration to its best node, if it can register.
 func (m *MemDevices) register(p *memPhone) {
-	if p.broken || p.fetching {
+	if p.broken || p.fetching || p.needsReset {
 		return
 	}
 	m.later(p, func() {
-		if n := m.best(p); n != "" && !p.broken && !p.fetching {
+		if n := m.best(p); n != "" && !p.broken && !p.fetching && !p.needsReset {
 			m.set(p, Registered, n)
 		}
 	})
@@ -246,7 +264,7 @@ func (m *MemDevices) fetch(p *memPhone) {
 		if m.tftpDn[p.TFTP] || p.broken {
 			return
 		}
-		p.fetching = false
+		p.fetching, p.needsReset = false, false
 		if n := m.best(p); n != "" {
 			m.set(p, Registered, n)
 		}

@@ -365,3 +365,35 @@ func TestLike(t *testing.T) {
 		}
 	}
 }
+
+// A phone that needs a reset (a security mode change under an encrypted profile) does not
+// register again after its CallManager restarts, on any node, while the others do; its
+// reset brings it back.
+func TestNeedResetRegistersOnlyAfterReset(t *testing.T) {
+	s := newSim(t, nil)
+	s.dev.NeedReset("SEP000000000001")
+	c := s.client(t, "cm2")
+	if _, err := c.ControlServices(context.Background(), serviceability.Restart, serviceability.ServiceCallManager); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the other phone back on cm2", func() bool {
+		p, _ := s.dev.Phone("SEP000000000002")
+		return statusOf(t, c, serviceability.ServiceCallManager) == serviceability.Started && p.Node == "cm2" && p.Status == Registered
+	})
+	if p, _ := s.dev.Phone("SEP000000000001"); p.Status != UnRegistered {
+		t.Fatalf("a phone that needs a reset registered again: %+v", p)
+	}
+	if err := s.client(t, "cm1").DoDeviceReset(context.Background(), "SEP000000000001"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "registered after the reset", func() bool { p, _ := s.dev.Phone("SEP000000000001"); return p.Status == Registered && p.Node == "cm2" })
+	var seq []string
+	for _, x := range s.dev.Changes() {
+		if x.Phone == "SEP000000000001" {
+			seq = append(seq, x.Status+"@"+x.Node)
+		}
+	}
+	if strings.Join(seq, " ") != "UnRegistered@cm2 Registered@cm2" {
+		t.Errorf("SEP000000000001: %v", seq)
+	}
+}
