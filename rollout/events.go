@@ -14,6 +14,7 @@ const (
 	KindServiceStarted  Kind = "service-started"  // Node, Service
 	KindPhonesWaiting   Kind = "phones-waiting"   // Node, Phones: registered there before the restart
 	KindPhonesReturned  Kind = "phones-returned"  // Node, Phones: all registered again
+	KindPhonesDeferred  Kind = "phones-deferred"  // Node, Service, Phones (not verified yet), Reason: ModeChange
 	KindNodeFailed      Kind = "node-failed"      // Node, Service, Status, Phones (missing), Err
 	KindBatchReset      Kind = "batch-reset"      // Batch, Batches, Phones
 	KindBatchRegistered Kind = "batch-registered" // Batch, Batches, Phones
@@ -34,5 +35,7 @@ type Progress struct {
 	Batches int
 	Phones  []string
 	Err     string
-	Result  *Result
+	// Reason says why a wait was left to a later step (KindPhonesDeferred).
+	Reason string
+	Result *Result
 }

@@ -60,7 +60,19 @@ type Options struct {
 	Poll time.Duration
 	// PublisherFirst restarts CallManager on the publisher before the subscribers.
 	PublisherFirst bool
-	Tolerance      Tolerance
+	// ModeChange says that the apply this rollout follows also changed the cluster's
+	// security mode (R10, R11), as its fresh plan computed. Phones whose security profile
+	// asks for encryption then cannot register again after a CallManager restart: they hold
+	// no CTL of the new mode and their configuration file is the old one, and only a reset
+	// makes them fetch both, while resets come after the restarts. Waiting for them at a
+	// CallManager node would wait until Timeout and stop there. So each CallManager restart
+	// waits for the service to be Started only, the phones not registered again then are
+	// recorded (State.Deferred), and they are verified with the reset batches, which reset
+	// and wait for every phone registered before; the Result still counts every one of
+	// them (Tolerance). It is recorded in the State, so a resumed run continues the same
+	// way; it needs ResetDevices whenever RestartServices is set (ErrModeChangeNeedsResets).
+	ModeChange bool
+	Tolerance  Tolerance
 	// Emit receives every event (may be nil).
 	Emit func(Progress)
 	// Save is called with the State after every completed step (may be nil); an error
@@ -83,6 +95,10 @@ type Result struct {
 	Stopped string   // why it stopped short, "" if it ran to the end
 	State   *State
 }
+
+// ErrModeChangeNeedsResets: the restarts of a rollout after a security mode change were asked
+// for without the resets that bring the encrypted phones back (Options.ModeChange).
+var ErrModeChangeNeedsResets = errors.New("the security mode changed: restarting Cisco CallManager without resetting the phones would leave those whose profile asks for encryption unregistered until a reset")
 
 type runner struct {
 	c   Cluster
@@ -108,6 +124,11 @@ func Run(ctx context.Context, c Cluster, opt Options, st *State) (*Result, error
 	}
 	if c.Registry == nil {
 		return nil, fmt.Errorf("%s: no RisPort70 endpoint to verify registration with", c.Name)
+	}
+	// A mode change recorded once stays: a resumed run continues as the first one began.
+	st.ModeChange = st.ModeChange || opt.ModeChange
+	if st.ModeChange && opt.RestartServices && !opt.ResetDevices {
+		return nil, fmt.Errorf("%s: %w", c.Name, ErrModeChangeNeedsResets)
 	}
 	st.Stopped = ""
 	r := &runner{c: c, opt: opt, st: st}

@@ -30,6 +30,14 @@ type State struct {
 	// Skipped are "node service" pairs not restarted because the node does not run the
 	// service (not activated or stopped); they count as done.
 	Skipped []string `json:"skipped,omitempty"`
+	// ModeChange records Options.ModeChange: the apply also changed the security mode, so
+	// CallManager restarts wait for the service only. Absent (false) in files written before
+	// it existed, which continue as they began.
+	ModeChange bool `json:"mode_change,omitempty"`
+	// Deferred are the phones (sorted) registered to a node before its CallManager restart
+	// and not registered again when the service was Started, with ModeChange: their
+	// verification is left to the reset batches.
+	Deferred []string `json:"deferred,omitempty"`
 	// ResetDone is how many of Phones (in order) were reset and came back.
 	ResetDone int `json:"reset_done,omitempty"`
 	// Complete is set once the after counts were taken with nothing left to do.
@@ -74,21 +82,46 @@ func (s *State) check() error {
 	if s.Cluster == "" {
 		return errors.New("no cluster")
 	}
-	if s.Before == nil && (len(s.Phones) > 0 || len(s.TFTPDone) > 0 || len(s.CallManagerDone) > 0 || s.ResetDone > 0) {
+	if s.Before == nil && (len(s.Phones) > 0 || len(s.TFTPDone) > 0 || len(s.CallManagerDone) > 0 || len(s.Deferred) > 0 || s.ResetDone > 0) {
 		return errors.New("steps recorded without before counts")
 	}
 	if s.ResetDone < 0 || s.ResetDone > len(s.Phones) {
 		return fmt.Errorf("reset_done %d out of range 0..%d", s.ResetDone, len(s.Phones))
 	}
-	if !sort.StringsAreSorted(s.Phones) {
-		return errors.New("phones not sorted")
+	if len(s.Deferred) > 0 && !s.ModeChange {
+		return errors.New("deferred phones without a mode change")
 	}
-	for i := 1; i < len(s.Phones); i++ {
-		if s.Phones[i] == s.Phones[i-1] {
-			return fmt.Errorf("phone %q listed twice", s.Phones[i])
+	if err := sortedSet("phones", s.Phones); err != nil {
+		return err
+	}
+	return sortedSet("deferred", s.Deferred)
+}
+
+// sortedSet refuses a list of names that is not sorted or names one twice.
+func sortedSet(what string, list []string) error {
+	if !sort.StringsAreSorted(list) {
+		return fmt.Errorf("%s not sorted", what)
+	}
+	for i := 1; i < len(list); i++ {
+		if list[i] == list[i-1] {
+			return fmt.Errorf("%s: %q listed twice", what, list[i])
 		}
 	}
 	return nil
+}
+
+// addSorted adds names to a sorted set, keeping it sorted and without duplicates.
+func addSorted(set []string, names ...string) []string {
+	for _, n := range names {
+		i := sort.SearchStrings(set, n)
+		if i < len(set) && set[i] == n {
+			continue
+		}
+		set = append(set, "")
+		copy(set[i+1:], set[i:])
+		set[i] = n
+	}
+	return set
 }
 
 func has(list []string, s string) bool {

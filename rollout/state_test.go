@@ -7,7 +7,7 @@ import (
 
 func TestStateRoundTripAndRefusals(t *testing.T) {
 	st := &State{Version: StateVersion, Cluster: "hq", Before: &Counts{Total: 2, Registered: 2}, Phones: []string{"SEPA", "SEPB"},
-		TFTPDone: []string{"cm1"}, CallManagerDone: []string{"cm2"}, ResetDone: 1, Stopped: "cm3: ..."}
+		TFTPDone: []string{"cm1"}, CallManagerDone: []string{"cm2"}, ModeChange: true, Deferred: []string{"SEPA"}, ResetDone: 1, Stopped: "cm3: ..."}
 	enc, err := st.Encode()
 	if err != nil || strings.Contains(enc, "\n") {
 		t.Fatalf("%v %q", err, enc)
@@ -26,6 +26,10 @@ func TestStateRoundTripAndRefusals(t *testing.T) {
 		{`{"version":1,"cluster":"hq","before":{"total":1},"phones":["A"],"reset_done":2}`, "reset_done 2 out of range"},
 		{`{"version":1,"cluster":"hq","before":{"total":1},"phones":["B","A"]}`, "not sorted"},
 		{`{"version":1,"cluster":"hq","before":{"total":1},"phones":["A","A"]}`, "listed twice"},
+		{`{"version":1,"cluster":"hq","deferred":["A"]}`, "without before counts"},
+		{`{"version":1,"cluster":"hq","before":{"total":1},"deferred":["A"]}`, "deferred phones without a mode change"},
+		{`{"version":1,"cluster":"hq","before":{"total":1},"mode_change":true,"deferred":["B","A"]}`, "deferred not sorted"},
+		{`{"version":1,"cluster":"hq","before":{"total":1},"mode_change":true,"deferred":["A","A"]}`, "listed twice"},
 		{`{"version":1,"cluster":"hq","extra":1}`, "unknown field"},
 		{`{"version":1,"cluster":"hq"} {}`, "data after"},
 		{strings.Repeat(" ", MaxStateSize+1), "more than"},
@@ -39,6 +43,7 @@ func TestStateRoundTripAndRefusals(t *testing.T) {
 func FuzzDecodeState(f *testing.F) {
 	f.Add(`{"version":1,"cluster":"hq","before":{"total":2,"registered":2,"by_status":{"Registered":2},"by_protocol":{"SIP":2},"by_node":{"cm2":2}},"phones":["SEPA","SEPB"],"tftp_done":["cm1"],"reset_done":1}`)
 	f.Add(`{"version":1,"cluster":"hq"}`)
+	f.Add(`{"version":1,"cluster":"hq","before":{"total":2},"phones":["SEPA","SEPB"],"mode_change":true,"deferred":["SEPA"]}`)
 	f.Fuzz(func(t *testing.T, data string) {
 		st, err := DecodeState(data)
 		if err != nil {
@@ -69,5 +74,29 @@ func TestParseTolerance(t *testing.T) {
 		if !tc.bad && tol.Allowed(tc.n) != tc.want {
 			t.Errorf("%q of %d: %d, want %d", tc.in, tc.n, tol.Allowed(tc.n), tc.want)
 		}
+	}
+}
+
+// A state written before mode_change and deferred existed loads, with ModeChange false; one
+// without a mode change is written without the fields, as before.
+func TestStateWithoutModeChangeFields(t *testing.T) {
+	old := `{"version":1,"cluster":"hq","before":{"total":2,"registered":2,"by_status":{"Registered":2},"by_protocol":{"SIP":2},"by_node":{"cm2":2}},"phones":["SEPA","SEPB"],"tftp_done":["cm1"],"callmanager_done":["cm2"],"reset_done":1}`
+	st, err := DecodeState(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.ModeChange || st.Deferred != nil {
+		t.Errorf("%+v", st)
+	}
+	if enc, _ := st.Encode(); enc != old {
+		t.Errorf("re-encoded:\n%s\nwant\n%s", enc, old)
+	}
+}
+
+func TestAddSorted(t *testing.T) {
+	got := addSorted(nil, "c", "a")
+	got = addSorted(got, "b", "a", "d")
+	if strings.Join(got, ",") != "a,b,c,d" {
+		t.Errorf("%v", got)
 	}
 }

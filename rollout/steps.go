@@ -114,6 +114,10 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 	if svc != serviceability.ServiceCallManager {
 		return "", nil
 	}
+	if r.st.ModeChange {
+		r.deferPhones(ctx, n, svc, waiting, at)
+		return "", nil
+	}
 	// A phone is back when it registered again, to this node or another of its group: it was
 	// seen unregistered since the restart, moved, or its registration is no older than the
 	// restart request.
@@ -125,6 +129,33 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 	}
 	r.emit(Progress{Kind: KindPhonesReturned, Node: n.Name, Service: svc, Phones: waiting})
 	return "", nil
+}
+
+// DeferReason is why, after a security mode change, a CallManager restart does not wait for
+// its phones (Options.ModeChange).
+const DeferReason = "the security mode changed: phones whose profile asks for encryption register again only after a reset makes them fetch the new CTL, so they are verified with the reset batches"
+
+// deferPhones, with ModeChange, looks once at the phones that were registered to n before its
+// restart and records those not registered again yet in State.Deferred, for the reset batches
+// to verify. It does not wait: phones with an encrypted profile cannot come back before their
+// reset. A failed look defers them all.
+func (r *runner) deferPhones(ctx context.Context, n Node, svc string, waiting []string, at time.Time) {
+	left := waiting
+	if phones, err := r.phones(ctx); err == nil {
+		by := map[string]serviceability.Phone{}
+		for _, p := range phones {
+			by[p.Name] = p
+		}
+		left = nil
+		for _, name := range waiting {
+			p, ok := by[name]
+			if !ok || p.Status != serviceability.Registered || p.Node == n.Name && p.TimeStamp < at.Unix() {
+				left = append(left, name)
+			}
+		}
+	}
+	r.st.Deferred = addSorted(r.st.Deferred, left...)
+	r.emit(Progress{Kind: KindPhonesDeferred, Node: n.Name, Service: svc, Phones: left, Reason: DeferReason})
 }
 
 func status(ctx context.Context, n Node, svc string) (serviceability.ServiceStatus, error) {
