@@ -313,6 +313,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return res, nil
 	}
 	writeSkipped(&o, res.Skipped)
+	if err := o.checkModeRollout(p, names); err != nil { // apply/rollout_mode.go
+		return res, err
+	}
 	if err := o.previewSigner(ctx, p); err != nil {
 		return res, err
 	}

@@ -90,8 +90,10 @@ func serviceabilityCluster(sc *spec.Cluster) (rollout.Cluster, func(), error) {
 	return c, done, nil
 }
 
-// runRollout runs (or continues) one cluster's rollout and reports it on out.
-func (o *Options) runRollout(ctx context.Context, sc *spec.Cluster, rec *rolloutRecord) (*RolloutReport, error) {
+// runRollout runs (or continues) one cluster's rollout and reports it on out. modeChange
+// says this apply's fresh plan changes the cluster's security mode (rollout.Options.
+// ModeChange); a resumed rollout passes false and continues as its recorded State began.
+func (o *Options) runRollout(ctx context.Context, sc *spec.Cluster, rec *rolloutRecord, modeChange bool) (*RolloutReport, error) {
 	c, done, err := serviceabilityCluster(sc)
 	if err != nil {
 		return nil, err
@@ -100,7 +102,7 @@ func (o *Options) runRollout(ctx context.Context, sc *spec.Cluster, rec *rollout
 	path := rolloutPath(o.AuditLog, sc.Name)
 	opt := rollout.Options{
 		RestartServices: rec.Restart, ResetDevices: rec.Reset, Batch: rec.Batch, PublisherFirst: rec.PublisherFirst,
-		Timeout: o.Rollout.Timeout, Poll: o.Rollout.Poll, Tolerance: o.Rollout.Tolerance,
+		ModeChange: modeChange, Timeout: o.Rollout.Timeout, Poll: o.Rollout.Poll, Tolerance: o.Rollout.Tolerance,
 		Emit: func(e rollout.Progress) { writeRolloutEvent(o.Out, e) },
 		Save: func(st *rollout.State) error {
 			rec.State = st
@@ -132,6 +134,9 @@ func rolloutProblem(r *RolloutReport) string {
 	}
 	if len(r.Missing) > 0 {
 		msg += "; phones not registered again: " + strings.Join(safeNames(r.Missing), ", ")
+		if r.State != nil && r.State.ModeChange && r.State.ResetDone < len(r.State.Phones) {
+			msg += " (after the security mode change they need a reset, which the resumed rollout does)"
+		}
 	}
 	return msg + "; continue with `ctlops apply --resume-rollout` (nothing is signed or pushed again)"
 }
@@ -163,6 +168,8 @@ func writeRolloutEvent(w io.Writer, e rollout.Progress) {
 		fmt.Fprintf(w, "    %s: %d phone(s) registered here before the restart\n", node, len(e.Phones))
 	case rollout.KindPhonesReturned:
 		fmt.Fprintf(w, "  %s: %s Started; %d phone(s) registered again\n", node, e.Service, len(e.Phones))
+	case rollout.KindPhonesDeferred:
+		fmt.Fprintf(w, "  %s: %s Started; %d phone(s) not registered again yet, not waited for: %s\n", node, e.Service, len(e.Phones), e.Reason)
 	case rollout.KindNodeFailed:
 		fmt.Fprintf(w, "  %s: STOPPED: %s; the remaining nodes are untouched\n", node, termsafe.Line(e.Err))
 	case rollout.KindBatchReset:
@@ -218,15 +225,17 @@ func (o *Options) rolloutOrRestart(ctx context.Context, w *work) {
 		}
 		return
 	}
-	o.verifiedRollout(ctx, w.spec, w.res)
+	o.verifiedRollout(ctx, w.spec, w.res, w.c.Mode.Changed)
 }
 
 // verifiedRollout runs the steps the flags ask for through the cluster's serviceability APIs
 // and records it in its result: the one rollout of token-based and tokenless clusters alike.
-func (o *Options) verifiedRollout(ctx context.Context, sc *spec.Cluster, res *ClusterResult) {
+// modeChange is the fresh plan's Mode.Changed for the cluster (never a saved plan file's
+// text: apply decides everything from the fresh plan).
+func (o *Options) verifiedRollout(ctx context.Context, sc *spec.Cluster, res *ClusterResult, modeChange bool) {
 	fmt.Fprintf(o.Out, "\nRollout on %s (R23):\n", sc.Name)
 	rec := &rolloutRecord{Restart: o.RestartServices, Reset: o.Rollout.ResetDevices, Batch: o.Rollout.Batch, PublisherFirst: o.Rollout.PublisherFirst}
-	rep, err := o.runRollout(ctx, sc, rec)
+	rep, err := o.runRollout(ctx, sc, rec, modeChange)
 	if err != nil {
 		res.Problems = append(res.Problems, rollout.Incomplete+": "+termsafe.Line(err.Error()))
 		return

@@ -42,7 +42,7 @@ func ResumeRollout(ctx context.Context, o Options) (*Result, error) {
 		fmt.Fprintf(o.Out, "\nResuming the rollout on %s (R23):\n", sc.Name)
 		cr := &ClusterResult{Name: sc.Name, Targets: []*TargetResult{}}
 		res.Clusters = append(res.Clusters, cr)
-		rep, err := o.runRollout(ctx, sc, rec)
+		rep, err := o.runRollout(ctx, sc, rec, false) // the State says whether the mode changed
 		if err != nil {
 			cr.Problems = append(cr.Problems, rollout.Incomplete+": "+err.Error())
 		} else {

@@ -72,7 +72,7 @@ func TestResumeRollout(t *testing.T) {
 
 	sim.Stick("cm2", serviceability.ServiceCallManager, true)
 	rec := &rolloutRecord{Restart: true, Reset: true}
-	rep, err := o.runRollout(context.Background(), cfg.Clusters[0], rec)
+	rep, err := o.runRollout(context.Background(), cfg.Clusters[0], rec, false)
 	if err != nil {
 		t.Fatal(err)
 	}

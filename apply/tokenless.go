@@ -140,7 +140,7 @@ func (o *Options) tokenlessCluster(ctx context.Context, c *plan.Cluster) (*Clust
 	o.tokenlessReport(c, ar, cr)
 	if ar.Action != "" {
 		if viaAPI {
-			o.verifiedRollout(ctx, sc, cr)
+			o.verifiedRollout(ctx, sc, cr, c.Mode.Changed)
 		} else {
 			cr.Problems = append(cr.Problems, o.tokenlessRolloutGaps(sc)...)
 		}

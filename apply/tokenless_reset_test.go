@@ -61,10 +61,16 @@ func serviceabilityYAML(t *testing.T, dir string) (*servicesim.Cluster, *service
 // node, then CallManager node by node, then the phones reset through AXL, all through the
 // APIs, and the platform CLI restarts nothing. The control: without the block, the same
 // apply restarts through the CLI and the APIs see nothing.
+//
+// The apply switches metro to mixed mode and its phones register again only after a reset,
+// as encrypted phones do then: apply passes the plan's mode change to the rollout, whose
+// CallManager restarts do not wait for them (with a 10 s timeout, waiting would fail the test;
+// rollout's TestModeChange is the control that it would).
 func TestTokenlessRolloutThroughAPIs(t *testing.T) {
 	l := newTokenlessLab(t)
 	cucm := startCUCM(t, "12.5.1.11900-146", false)
 	svc, dev, block := serviceabilityYAML(t, l.dir)
+	dev.NeedReset("SEP0000000000A1", "SEP0000000000A2")
 	cfg := l.mixedSpec([]string{tokenlessYAML("metro", "mixed", cucm, nil) + block})
 	o := l.tlOpts(cfg, true)
 	o.Rollout = apply.RolloutOptions{ResetDevices: true, Timeout: 10 * time.Second, Poll: 10 * time.Millisecond}
@@ -73,7 +79,7 @@ func TestTokenlessRolloutThroughAPIs(t *testing.T) {
 		t.Fatalf("%v\n%s", err, text)
 	}
 	for _, w := range []string{"utils ctl set-cluster mixed-mode", "Rollout on metro (R23)", "mpub: restarting Cisco Tftp", "msub: restarting Cisco Tftp",
-		"msub: Cisco CallManager Started; 2 phone(s) registered again", "Reset batch 1/2", "Reset batch 2/2", "Registration after: 2/2 registered", "Apply complete."} {
+		"msub: Cisco CallManager Started; 2 phone(s) not registered again yet, not waited for: the security mode changed", "Reset batch 1/2", "Reset batch 2/2", "Registration after: 2/2 registered", "Apply complete."} {
 		if !strings.Contains(text, w) {
 			t.Errorf("output lacks %q:\n%s", w, text)
 		}
@@ -98,7 +104,7 @@ func TestTokenlessRolloutThroughAPIs(t *testing.T) {
 	if len(dev.Changes()) == 0 {
 		t.Error("no phone dropped and came back")
 	}
-	if cr := res.Clusters[0]; cr.Rollout == nil || cr.Rollout.State.ResetDone != 2 {
+	if cr := res.Clusters[0]; cr.Rollout == nil || cr.Rollout.State.ResetDone != 2 || !cr.Rollout.State.ModeChange || len(cr.Rollout.State.Deferred) != 2 {
 		t.Errorf("result %+v", cr)
 	}
 
@@ -111,5 +117,25 @@ func TestTokenlessRolloutThroughAPIs(t *testing.T) {
 	}
 	if len(cucm2.Restarts()) == 0 || len(svc2.History()) != 0 {
 		t.Errorf("control: CLI restarts %v, Control Center %v", cucm2.Restarts(), svc2.History())
+	}
+}
+
+// TestModeChangeRestartWithoutResetRefused: an apply that switches metro to mixed mode with
+// --restart-services but without --reset-devices is refused before the question, naming the
+// flag: its CallManager restarts would take the encrypted phones off the cluster with nothing
+// to bring them back. Nothing runs on the cluster, no service is touched.
+func TestModeChangeRestartWithoutResetRefused(t *testing.T) {
+	l := newTokenlessLab(t)
+	cucm := startCUCM(t, "12.5.1.11900-146", false)
+	svc, _, block := serviceabilityYAML(t, l.dir)
+	cfg := l.mixedSpec([]string{tokenlessYAML("metro", "mixed", cucm, nil) + block})
+	_, text, err := l.run(l.tlOpts(cfg, true))
+	var me *apply.ModeChangeError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "refusing --restart-services without --reset-devices") ||
+		!strings.Contains(err.Error(), "metro (non-secure → mixed)") || !strings.Contains(err.Error(), "Nothing was locked or written") {
+		t.Fatalf("err %v\n%s", err, text)
+	}
+	if cucm.Mixed() || len(ctlCommands(cucm)) != 0 || len(svc.History()) != 0 {
+		t.Errorf("something ran: mixed %v, commands %v, services %v", cucm.Mixed(), ctlCommands(cucm), svc.History())
 	}
 }

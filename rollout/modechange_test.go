@@ -67,11 +67,13 @@ func TestModeChange(t *testing.T) {
 						t.Errorf("reason %q", e.Reason)
 					}
 					deferred = append(deferred, e.Node+" "+strings.Join(e.Phones, ","))
-				case KindPhonesReturned:
-					t.Errorf("a restart waited for phones: %+v", e)
+				case KindPhonesReturned: // cm1 had no phone to wait for
+					if e.Node != "cm1" || len(e.Phones) != 0 {
+						t.Errorf("a restart waited for phones: %+v", e)
+					}
 				}
 			}
-			want := []string{"cm2 SEP000000000001,SEP000000000002", "cm3 SEP000000000003,SEP000000000004", "cm1 "}
+			want := []string{"cm2 SEP000000000001,SEP000000000002", "cm3 SEP000000000003,SEP000000000004"}
 			if !reflect.DeepEqual(deferred, want) {
 				t.Errorf("deferred events %q, want %q", deferred, want)
 			}

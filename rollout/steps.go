@@ -133,12 +133,13 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 
 // DeferReason is why, after a security mode change, a CallManager restart does not wait for
 // its phones (Options.ModeChange).
-const DeferReason = "the security mode changed: phones whose profile asks for encryption register again only after a reset makes them fetch the new CTL, so they are verified with the reset batches"
+const DeferReason = "the security mode changed, and phones whose security profile asks for encryption register again only after a reset makes them fetch the new CTL; they are verified with the reset batches"
 
 // deferPhones, with ModeChange, looks once at the phones that were registered to n before its
 // restart and records those not registered again yet in State.Deferred, for the reset batches
-// to verify. It does not wait: phones with an encrypted profile cannot come back before their
-// reset. A failed look defers them all.
+// to verify (KindPhonesDeferred; KindPhonesReturned when every one is back already). It does
+// not wait: phones with an encrypted profile cannot come back before their reset. A failed
+// look defers them all.
 func (r *runner) deferPhones(ctx context.Context, n Node, svc string, waiting []string, at time.Time) {
 	left := waiting
 	if phones, err := r.phones(ctx); err == nil {
@@ -153,6 +154,10 @@ func (r *runner) deferPhones(ctx context.Context, n Node, svc string, waiting []
 				left = append(left, name)
 			}
 		}
+	}
+	if len(left) == 0 {
+		r.emit(Progress{Kind: KindPhonesReturned, Node: n.Name, Service: svc, Phones: waiting})
+		return
 	}
 	r.st.Deferred = addSorted(r.st.Deferred, left...)
 	r.emit(Progress{Kind: KindPhonesDeferred, Node: n.Name, Service: svc, Phones: left, Reason: DeferReason})
