@@ -26,7 +26,7 @@ func addRolloutFlags(fl *pflag.FlagSet) *rolloutFlags {
 	r := &rolloutFlags{}
 	fl.BoolVar(&r.reset, "reset-devices", false, "reset every registered phone through AXL in batches after the push, waiting for each batch to register again (clusters with serviceability endpoints)")
 	fl.IntVar(&r.batch, "reset-batch", 0, "phones reset at once (default 10% of the phones)")
-	fl.DurationVar(&r.timeout, "restart-timeout", 10*time.Minute, "how long one node's restart (service Started, its phones registered again) or one reset batch may take before the rollout stops there")
+	fl.DurationVar(&r.timeout, "restart-timeout", 10*time.Minute, "how long one node's restart (service Started, its phones registered again; the service only when the apply changes the security mode) or one reset batch may take before the rollout stops there")
 	fl.StringVar(&r.tolerance, "rollout-tolerance", "0", "phones (N) or share (N%) of the phones registered before that may be missing after the rollout with the result still 'applied'")
 	fl.BoolVar(&r.resume, "resume-rollout", false, "continue a rollout an earlier apply left incomplete, from its recorded progress; nothing is signed or pushed")
 	fl.BoolVar(&r.publisherFirst, "publisher-first", false, "restart CallManager on the publisher before the subscribers (default: subscribers first)")
