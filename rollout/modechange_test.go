@@ -201,3 +201,41 @@ func (l *lab) restarts(svc string) []string {
 	}
 	return out
 }
+
+// A phone that registers only after the before counts and is on a node when its CallManager
+// restarts is taken down by it like the others; with the wait deferred, it joins the reset
+// set, so it is reset and verified too, as the wait at the node would have verified it.
+func TestModeChangeLatePhoneIsReset(t *testing.T) {
+	l := newLab(t, nil)
+	late := "SEP000000000004"
+	l.dev.NeedReset(allPhones[:3]...)
+	l.dev.TFTPChanged("cm1", false) // the phone resets while its TFTP server is down ...
+	if err := l.dev.Reset(late); err != nil {
+		t.Fatal(err)
+	}
+	opt := l.opts(Options{RestartServices: true, ResetDevices: true, Batch: 2, ModeChange: true})
+	emit := opt.Emit
+	opt.Emit = func(e Progress) {
+		emit(e)
+		switch {
+		case e.Kind == KindPhonesWaiting && e.Node == "cm2":
+			// ... and registers once TFTP was restarted, after the before counts.
+			eventually(t, func() bool { p, _ := l.dev.Phone(late); return p.Status == "Registered" && p.Node == "cm3" })
+		case e.Kind == KindPhonesWaiting && e.Node == "cm3":
+			if !strings.Contains(strings.Join(e.Phones, ","), late) {
+				t.Errorf("cm3 had %v before its restart", e.Phones)
+			}
+			l.dev.NeedReset(late)
+		}
+	}
+	res, err := Run(context.Background(), l.c, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Before.Registered != 3 || res.Status != Applied || res.After.Registered != 4 {
+		t.Fatalf("before %v, %s, after %v: %s", res.Before, res.Status, res.After, res.Stopped)
+	}
+	if !reflect.DeepEqual(res.State.Phones, allPhones) || !reflect.DeepEqual(res.State.Deferred, allPhones) || res.State.ResetDone != 4 {
+		t.Errorf("state %+v", res.State)
+	}
+}

@@ -23,6 +23,8 @@ type State struct {
 	// Before are the counts taken before anything was restarted or reset.
 	Before *Counts `json:"before,omitempty"`
 	// Phones are the phones registered before, by name: the reset set and what "back" means.
+	// With ModeChange, a phone deferred at a CallManager restart that registered only after
+	// the before counts joins them (before any reset).
 	Phones []string `json:"phones,omitempty"`
 	// TFTPDone and CallManagerDone name the nodes whose restart completed and was verified.
 	TFTPDone        []string `json:"tftp_done,omitempty"`

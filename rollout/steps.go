@@ -139,7 +139,7 @@ const DeferReason = "the security mode changed, and phones whose security profil
 // restart and records those not registered again yet in State.Deferred, for the reset batches
 // to verify (KindPhonesDeferred; KindPhonesReturned when every one is back already). It does
 // not wait: phones with an encrypted profile cannot come back before their reset. A failed
-// look defers them all.
+// look defers them all. A deferred phone is always in State.Phones, the reset set.
 func (r *runner) deferPhones(ctx context.Context, n Node, svc string, waiting []string, at time.Time) {
 	left := waiting
 	if phones, err := r.phones(ctx); err == nil {
@@ -160,6 +160,12 @@ func (r *runner) deferPhones(ctx context.Context, n Node, svc string, waiting []
 		return
 	}
 	r.st.Deferred = addSorted(r.st.Deferred, left...)
+	// A phone that registered only after the before counts is not in the reset set, yet this
+	// restart took it down and only a reset brings it back: it joins the set, as the wait at
+	// the node would have held it. Resets start after every restart, so none is under way.
+	if r.st.ResetDone == 0 {
+		r.st.Phones = addSorted(r.st.Phones, left...)
+	}
 	r.emit(Progress{Kind: KindPhonesDeferred, Node: n.Name, Service: svc, Phones: left, Reason: DeferReason})
 }
 
