@@ -15,7 +15,8 @@ var ErrNothingToResume = errors.New("no rollout to resume: every recorded rollou
 // not come back, a batch that did not, Ctrl-C, kill -9), from the progress recorded beside the
 // audit log after every step. Nothing is planned, signed or pushed: the CTL is already on the
 // servers; only the restarts and resets not yet verified are done. It appends one audit line.
-// The steps asked for are the recorded ones; o.Rollout's limits (timeout, tolerance, poll)
+// The steps asked for are the recorded ones, and so is a security mode change of the apply
+// that started it (rollout.State.ModeChange); o.Rollout's limits (timeout, tolerance, poll)
 // apply to this run.
 func ResumeRollout(ctx context.Context, o Options) (*Result, error) {
 	o.defaults()
