@@ -139,7 +139,7 @@ const DeferReason = "the security mode changed, and phones whose security profil
 // restart and records those not registered again yet in State.Deferred, for the reset batches
 // to verify (KindPhonesDeferred; KindPhonesReturned when every one is back already). It does
 // not wait: phones with an encrypted profile cannot come back before their reset. A failed
-// look defers them all. A deferred phone is always in State.Phones, the reset set.
+// look defers them all. Deferred phones join State.Phones, the reset set, if not in it yet.
 func (r *runner) deferPhones(ctx context.Context, n Node, svc string, waiting []string, at time.Time) {
 	left := waiting
 	if phones, err := r.phones(ctx); err == nil {
