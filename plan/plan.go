@@ -54,8 +54,12 @@ type Cluster struct {
 	Unchanged []Change      `json:"unchanged"`
 	Targets   []TargetState `json:"targets"`
 	Refusals  []Problem     `json:"refusals"`
-	Warnings  []Problem     `json:"warnings"`
-	Notes     []Note        `json:"notes"`
+	// ExpiryWindow is the window the certificate warnings were computed with
+	// (spec.Cluster.ExpiryWarning, window.go), in seconds; nil in a plan file saved by a
+	// ctlops that did not record it, which then means ExpiryWarning.
+	ExpiryWindow *int64    `json:"expiry_window_seconds,omitempty"`
+	Warnings     []Problem `json:"warnings"`
+	Notes        []Note    `json:"notes"`
 	// AfterApply are the steps that bring phones onto the new file (R23).
 	AfterApply []Step          `json:"after_apply"`
 	Signers    []SignerOption  `json:"signers"`
