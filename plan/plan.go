@@ -69,6 +69,10 @@ type Cluster struct {
 	Inventory  *InventoryState `json:"inventory,omitempty"`
 	// Platform is set for a tokenless cluster: signer, the publisher command, every node.
 	Platform *PlatformPlan `json:"platform,omitempty"`
+	// IMAndPresence are a tokenless cluster's IM and Presence nodes that hold no CTL and the
+	// spec does not declare (tokenless_types.go): named so that they are not taken for nodes
+	// the plan forgot.
+	IMAndPresence []IMAndPresenceNode `json:"im_and_presence,omitempty"`
 	// Registration are the phones' registration counts from RisPort70 when the plan was made,
 	// where the cluster declares serviceability endpoints (plan/registration.go).
 	Registration *Registration `json:"registration,omitempty"`
