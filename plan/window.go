@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/spec"
 )
 
@@ -38,15 +39,19 @@ func FormatWindow(d time.Duration) string {
 }
 
 // checkWindows refuses a plan file whose recorded window is out of the bounds the spec and
-// --expiry-window allow: a plan file is untrusted input.
+// --expiry-window allow, and one with a null cluster (which every later step would trip
+// over): a plan file is untrusted input.
 func checkWindows(p *Plan) error {
-	for _, c := range p.Clusters {
-		if c == nil || c.ExpiryWindow == nil {
+	for i, c := range p.Clusters {
+		if c == nil {
+			return fmt.Errorf("clusters[%d] is null", i)
+		}
+		if c.ExpiryWindow == nil {
 			continue
 		}
 		if s := *c.ExpiryWindow; s < 0 || s > int64(spec.MaxExpiryWarning/time.Second) {
 			return fmt.Errorf("cluster %s: expiry_window_seconds %d is out of bounds (0 to %d, %s)",
-				c.Name, s, int64(spec.MaxExpiryWarning/time.Second), FormatWindow(spec.MaxExpiryWarning))
+				termsafe.Line(c.Name), s, int64(spec.MaxExpiryWarning/time.Second), FormatWindow(spec.MaxExpiryWarning))
 		}
 	}
 	return nil

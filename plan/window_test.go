@@ -49,6 +49,17 @@ func TestLoadWindowBounds(t *testing.T) {
 
 func ptr(n int64) *int64 { return &n }
 
+// A null cluster in a plan file is refused by Load, not left for apply to trip over.
+func TestLoadNullCluster(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.plan")
+	if err := (&Plan{FormatVersion: FormatVersion, Created: time.Now(), Clusters: []*Cluster{nil}}).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "clusters[0] is null") {
+		t.Errorf("err %v", err)
+	}
+}
+
 // The flag a mismatch names: one when the saved plan has one window, none when its clusters
 // had the spec's own, different windows (the plan was made without --expiry-window).
 func TestWindowMismatch(t *testing.T) {
