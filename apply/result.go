@@ -41,6 +41,10 @@ type ClusterResult struct {
 	ModeSetOn []string `json:"mode_set_on,omitempty"`
 	Restarted []string `json:"restarted,omitempty"`
 	Problems  []string `json:"problems,omitempty"`
+	// Warnings are what a tokenless cluster's reads before and after the command warned
+	// about (tokenless.go), already safe for a terminal. Not in the audit line: they are
+	// what the cluster looked like, not what apply did.
+	Warnings []string `json:"-"`
 	// Rollout is the verified rollout through the serviceability APIs (rollout.go).
 	Rollout *RolloutReport `json:"rollout,omitempty"`
 }

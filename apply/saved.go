@@ -59,6 +59,11 @@ func (o *Options) savedPlan(ctx context.Context) (*plan.Plan, error) {
 	if why := plan.Stale(saved, fresh); len(why) > 0 {
 		return fresh, &StaleError{Path: o.PlanFile, Reasons: why, Fresh: stillSame(saved, fresh)}
 	}
+	// Another expiry window gives other warnings: say that, and the flag, rather than a
+	// difference of warnings (plan/window.go).
+	if why, flag := plan.WindowMismatch(saved, fresh); len(why) > 0 {
+		return fresh, &WindowError{Path: o.PlanFile, Reasons: why, Flag: flag}
+	}
 	if why := plan.Compare(saved, fresh); len(why) > 0 {
 		return fresh, &StaleError{Path: o.PlanFile, Reasons: why, Differs: true, Fresh: stillSame(saved, fresh)}
 	}
@@ -71,6 +76,26 @@ func (o *Options) savedPlan(ctx context.Context) (*plan.Plan, error) {
 	// have: they are said again before the question.
 	writeWarnings(o, fresh)
 	return fresh, nil
+}
+
+// WindowError: the saved plan's certificate warnings were computed with another expiry window
+// than this apply's (--expiry-window, else the spec's expiryWarning), so they are not the
+// warnings apply would show. Nothing was written.
+type WindowError struct {
+	Path    string
+	Reasons []string
+	// Flag is the --expiry-window that gives apply the plan's windows; "" when the plan was
+	// made without one (its windows are the spec's, and differ by cluster).
+	Flag string
+}
+
+func (e *WindowError) Error() string {
+	fix := "run apply without --expiry-window, as the plan was made (the spec's windows)"
+	if e.Flag != "" {
+		fix = "give apply the plan's window, `" + e.Flag + "`"
+	}
+	return fmt.Sprintf("saved plan %s was made with another expiry window than this apply's (--expiry-window, else the spec's expiryWarning), nothing was written:\n  %s\n%s, or make a new plan with `ctlops plan --out %s`",
+		e.Path, strings.Join(e.Reasons, "\n  "), fix, e.Path)
 }
 
 // narrow keeps the clusters of a saved plan that --cluster names (all when none is named); a

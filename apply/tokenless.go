@@ -121,6 +121,7 @@ func (o *Options) tokenlessCluster(ctx context.Context, c *plan.Cluster) (*Clust
 		Progress:        func(s string) { fmt.Fprintf(o.Out, "  %s\n", termsafe.Line(s)) },
 	})
 	tokenlessResult(c, ar, cr)
+	o.tokenlessWarnings(ar, cr)
 	if err != nil {
 		what := "nothing was changed"
 		if ar != nil && ar.Ran {
@@ -211,6 +212,33 @@ func tokenlessResult(c *plan.Cluster, ar *adapter.ApplyResult, cr *ClusterResult
 		cr.ModeSetOn = []string{c.Platform.Publisher}
 	}
 	cr.Restarted = append(cr.Restarted, ar.Restarts...)
+}
+
+// tokenlessWarnings prints the warnings of the adapter's evaluations (certificate expiry
+// within the cluster's window, nodes the cluster lists but the spec does not declare, ITL
+// drift), read before the command and, when it ran, after it: each once, the words of the
+// cluster made safe for a terminal. They are kept in the cluster's result.
+func (o *Options) tokenlessWarnings(ar *adapter.ApplyResult, cr *ClusterResult) {
+	if ar == nil {
+		return
+	}
+	seen := map[string]bool{}
+	for _, chk := range []*adapter.Check{ar.Before, ar.After} {
+		if chk == nil {
+			continue
+		}
+		for _, w := range chk.Warnings {
+			w = termsafe.Line(w)
+			if w == "" || seen[w] {
+				continue
+			}
+			seen[w] = true
+			cr.Warnings = append(cr.Warnings, w)
+		}
+	}
+	for _, w := range cr.Warnings {
+		fmt.Fprintf(o.Out, "  Warning: %s\n", w)
+	}
 }
 
 // tokenlessReport prints what the command did to every node and the mode.

@@ -75,7 +75,7 @@ func TokenlessCluster(c *spec.Cluster, o Options) (*adapter.Cluster, error) {
 // PlatformLive turns the adapter's read into the planner's view of it: plain data, no
 // connection, so that package plan can decide without touching the network.
 func PlatformLive(c *spec.Cluster, st *adapter.State) *plan.PlatformLive {
-	pl := &plan.PlatformLive{Version: st.Version, Inventory: st.Inventory}
+	pl := &plan.PlatformLive{Version: st.Version, Inventory: st.Inventory, IMAndPresence: st.IMAndPresence}
 	if c.Platform != nil {
 		pl.From = c.Platform.Addr()
 	}

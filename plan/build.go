@@ -33,6 +33,7 @@ func BuildWith(c *spec.Cluster, l *Live, now time.Time, in Inputs) *Cluster {
 		AfterApply: []Step{},
 		Signers:    []SignerOption{},
 	}
+	p.ExpiryWindow = windowSeconds(c.ExpiryWarning)
 	if len(l.Errors) > 0 {
 		p.Error = strings.Join(l.Errors, "; ")
 		return p

@@ -171,6 +171,9 @@ func Load(path string) (*Plan, error) {
 	if p.FormatVersion != FormatVersion {
 		return nil, fmt.Errorf("%s: plan format version %d, this ctlops reads %d: make the plan again with this version", path, p.FormatVersion, FormatVersion)
 	}
+	if err := checkWindows(&p); err != nil {
+		return nil, fmt.Errorf("%s: not a valid plan file: %v", path, err)
+	}
 	p.SpecFile = f.Spec.Resolve(path)
 	return &p, nil
 }
@@ -274,6 +277,7 @@ func canonicalTree(p *Plan) any {
 		tree["clusters"] = byName
 	}
 	dropLocks(tree)
+	dropWindows(tree)      // plan/window.go: WindowMismatch says it
 	dropRegistration(tree) // plan/registration.go
 	return tree
 }

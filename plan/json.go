@@ -45,6 +45,15 @@ func (s Step) MarshalJSON() ([]byte, error) {
 }
 
 // MarshalJSON adds the note.
+func (n IMAndPresenceNode) MarshalJSON() ([]byte, error) {
+	type plain IMAndPresenceNode
+	return json.Marshal(struct {
+		plain
+		Note string `json:"note"`
+	}{plain(n), n.Note()})
+}
+
+// MarshalJSON adds the note.
 func (t TargetState) MarshalJSON() ([]byte, error) {
 	type plain TargetState
 	return json.Marshal(struct {

@@ -102,8 +102,8 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		}
 		mdProblems(&b, ":no_entry: **Refused**", c.Refusals)
 		mdProblems(&b, ":warning: **Warnings**", c.Warnings)
-		for _, n := range c.Notes {
-			fmt.Fprintf(&b, "\n> %s\n", mdEscape(n.String()))
+		for _, n := range c.noteLines() {
+			fmt.Fprintf(&b, "\n> %s\n", mdEscape(n))
 		}
 		if c.Summary.Changes && len(c.Refusals) == 0 && len(c.Signers) > 0 {
 			var names []string

@@ -54,8 +54,12 @@ type Cluster struct {
 	Unchanged []Change      `json:"unchanged"`
 	Targets   []TargetState `json:"targets"`
 	Refusals  []Problem     `json:"refusals"`
-	Warnings  []Problem     `json:"warnings"`
-	Notes     []Note        `json:"notes"`
+	// ExpiryWindow is the window the certificate warnings were computed with
+	// (spec.Cluster.ExpiryWarning, window.go), in seconds; nil in a plan file saved by a
+	// ctlops that did not record it, which then means ExpiryWarning.
+	ExpiryWindow *int64    `json:"expiry_window_seconds,omitempty"`
+	Warnings     []Problem `json:"warnings"`
+	Notes        []Note    `json:"notes"`
 	// AfterApply are the steps that bring phones onto the new file (R23).
 	AfterApply []Step          `json:"after_apply"`
 	Signers    []SignerOption  `json:"signers"`
@@ -65,6 +69,10 @@ type Cluster struct {
 	Inventory  *InventoryState `json:"inventory,omitempty"`
 	// Platform is set for a tokenless cluster: signer, the publisher command, every node.
 	Platform *PlatformPlan `json:"platform,omitempty"`
+	// IMAndPresence are a tokenless cluster's IM and Presence nodes that hold no CTL and the
+	// spec does not declare (tokenless_types.go): named so that they are not taken for nodes
+	// the plan forgot.
+	IMAndPresence []IMAndPresenceNode `json:"im_and_presence,omitempty"`
 	// Registration are the phones' registration counts from RisPort70 when the plan was made,
 	// where the cluster declares serviceability endpoints (plan/registration.go).
 	Registration *Registration `json:"registration,omitempty"`

@@ -129,10 +129,10 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 		}
 		writeProblems(&b, c.remove+"Refused"+c.reset, cl.Refusals)
 		writeProblems(&b, c.warn+"Warnings"+c.reset, cl.Warnings)
-		if len(cl.Notes) > 0 {
+		if notes := cl.noteLines(); len(notes) > 0 {
 			b.WriteString("\n  Notes:\n")
-			for _, n := range cl.Notes {
-				fmt.Fprintf(&b, "    - %s\n", n.String())
+			for _, n := range notes {
+				fmt.Fprintf(&b, "    - %s\n", n)
 			}
 		}
 		if cl.Summary.Changes && len(cl.Refusals) == 0 {

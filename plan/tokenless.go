@@ -30,6 +30,9 @@ func (b *builder) buildTokenless() {
 		liveMode = cucm.ModeMixed
 	}
 	b.p.Inventory = &InventoryState{From: pl.From, Version: pl.Version, Mode: liveMode}
+	for _, n := range pl.IMAndPresence {
+		b.p.IMAndPresence = append(b.p.IMAndPresence, IMAndPresenceNode{Node: n})
+	}
 	for i, n := range pl.Nodes {
 		b.p.Inventory.Servers = append(b.p.Inventory.Servers, n.Name)
 		switch {

@@ -53,6 +53,19 @@ func mdPlatform(b *strings.Builder, cl *Cluster) {
 	}
 }
 
+// noteLines are the cluster's notes in words, for the text and markdown views: the kinds,
+// then each IM and Presence node passed over.
+func (cl *Cluster) noteLines() []string {
+	var out []string
+	for _, n := range cl.Notes {
+		out = append(out, n.String())
+	}
+	for _, n := range cl.IMAndPresence {
+		out = append(out, n.Note())
+	}
+	return out
+}
+
 // CommandPending reports whether any tokenless cluster of the plan needs its publisher
 // command (set-cluster mixed-mode / non-secure-mode / update CTLFile).
 func (p *Plan) CommandPending() bool {

@@ -157,3 +157,36 @@ func TestTokenlessCrossCheckAXL(t *testing.T) {
 		})
 	}
 }
+
+// TestScenarioTokenlessIMAndPresence: the views of a tokenless plan whose cluster lists an IM
+// and Presence node the spec does not declare: each names it, as holding no CTL and not
+// managed (golden files); the same cluster without one has no such note (the control).
+func TestScenarioTokenlessIMAndPresence(t *testing.T) {
+	c := &spec.Cluster{Name: "metro", Signing: spec.SigningTokenless, Mode: spec.ModeMixed, ExpiryWarning: spec.DefaultExpiryWarning}
+	l := tokenlessLive(t)
+	l.Platform.IMAndPresence = []string{"mimp"}
+	mk := func(l *plan.Live) *plan.Plan {
+		return &plan.Plan{FormatVersion: plan.FormatVersion, CtlopsVersion: "test", Clusters: []*plan.Cluster{plan.Build(c, l, time.Now())}}
+	}
+	p := mk(l)
+	if cl := p.Clusters[0]; cl.Error != "" || len(cl.Refusals) > 0 || len(cl.IMAndPresence) != 1 {
+		t.Fatalf("error %q refusals %v IM and Presence %v", cl.Error, cl.Refusals, cl.IMAndPresence)
+	}
+	goldenAll(t, "tokenless-im-and-presence", p)
+	var b strings.Builder
+	if err := mk(tokenlessLive(t)).WriteText(&b, plan.TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "IM and Presence") {
+		t.Errorf("a cluster without IM and Presence nodes mentions them:\n%s", b.String())
+	}
+}
+
+// An IM and Presence node's name comes from `show network cluster`: its note is safe for a
+// terminal.
+func TestIMAndPresenceNoteSafe(t *testing.T) {
+	n := plan.IMAndPresenceNode{Node: "mimp\x1b[2J\u202e"}
+	if s := n.Note(); strings.ContainsAny(s, "\x1b\u202e") || !strings.Contains(s, `mimp\x1b[2J\u202e`) {
+		t.Errorf("note %q", s)
+	}
+}

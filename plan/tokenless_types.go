@@ -1,6 +1,11 @@
 package plan
 
-import "github.com/ctlops/ctlops/cucm/tokenless"
+import (
+	"fmt"
+
+	"github.com/ctlops/ctlops/cucm/tokenless"
+	"github.com/ctlops/ctlops/internal/termsafe"
+)
 
 // The CLI commands a tokenless cluster's plan can call for, run on the publisher
 // (CUCM-INTERFACES.md §2.5–2.7). They are the words of cucm/platform's CTLCommand; plan keeps
@@ -21,6 +26,22 @@ type PlatformLive struct {
 	Nodes     []PlatformNodeLive
 	// Missing are nodes the spec declares that `show network cluster` does not list.
 	Missing []string
+	// IMAndPresence are the IM and Presence nodes (`cups`) `show network cluster` lists and
+	// the spec does not declare: they hold no CTL, so they were not read.
+	IMAndPresence []string
+}
+
+// IMAndPresenceNode is an IM and Presence node of a tokenless cluster that the plan passes
+// over: CUCM's CTL lists only its Unified CM nodes, so it holds none and ctlops does not
+// manage it. The views say so (Note), so that a reviewer does not take it for forgotten.
+type IMAndPresenceNode struct {
+	Node string `json:"node"`
+}
+
+// Note is the node's sentence; the name comes from the cluster, so it is made safe for a
+// terminal.
+func (n IMAndPresenceNode) Note() string {
+	return fmt.Sprintf("IM and Presence node %s holds no CTL (CUCM's CTL lists only its Unified CM nodes); not managed.", termsafe.Line(n.Node))
 }
 
 // PlatformNodeLive is one node as read.

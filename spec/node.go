@@ -259,7 +259,7 @@ func (d *decoder) days(n *yaml.Node, path string) (time.Duration, bool) {
 		return 0, false
 	}
 	days, _ := strconv.Atoi(strings.TrimSuffix(s, "d"))
-	if days > 3650 {
+	if days > int(MaxExpiryWarning/(24*time.Hour)) {
 		d.errorf(n, path, "%s is more than ten years", s)
 		return 0, false
 	}

@@ -28,6 +28,10 @@ import (
 // order and enrol a replacement eToken before phones stop trusting the old one.
 const DefaultExpiryWarning = 30 * 24 * time.Hour
 
+// MaxExpiryWarning is the longest expiry warning window: expiryWarning, --expiry-window and
+// the window a saved plan records are refused beyond it.
+const MaxExpiryWarning = 3650 * 24 * time.Hour
+
 // Version is the only file format version this package reads.
 const Version = 1
 

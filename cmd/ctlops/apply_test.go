@@ -71,6 +71,18 @@ func TestApplyCLI(t *testing.T) {
 		}
 	}
 
+	// Another expiry window than the plan's: refused naming both windows and the flag, before
+	// the token is asked for; nothing written.
+	code, _, errs = w.run(t, withPIN, "apply", "-f", spec, planFile, "--auto-approve", "--expiry-window", "60d")
+	if code != 1 || !strings.Contains(errs, "within 30d, this apply within 60d") || !strings.Contains(errs, "`--expiry-window 30d`") {
+		t.Fatalf("apply --expiry-window 60d of a 30-day plan: exit %d: %s", code, errs)
+	}
+	for _, n := range pc.Nodes() {
+		if _, err := provider.ReadCTLFile(n.FileLocation()); err == nil {
+			t.Fatalf("node %s was written by the apply of another window", n.Name)
+		}
+	}
+
 	// Without -f, from a directory with no ctlops.yaml: the spec the plan file recorded.
 	code, out, errs = w.run(t, withPIN, "apply", planFile, "--auto-approve")
 	if code != 0 || !strings.Contains(out, "Apply complete.") || !strings.Contains(errs, "using the spec the plan file recorded: "+spec) {

@@ -26,6 +26,9 @@ func loadOptions(window string) (spec.LoadOptions, error) {
 	if err != nil {
 		return spec.LoadOptions{}, fmt.Errorf("--expiry-window: %w", err)
 	}
+	if d > spec.MaxExpiryWarning {
+		return spec.LoadOptions{}, fmt.Errorf("--expiry-window: %q is more than ten years (3650d), the longest window the spec's expiryWarning and a saved plan allow", window)
+	}
 	return spec.LoadOptions{ExpiryWarning: &d}, nil
 }
 

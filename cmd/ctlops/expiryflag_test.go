@@ -71,6 +71,14 @@ func TestExpiryWindowFlag(t *testing.T) {
 		if code != 1 || !strings.Contains(errs, "--expiry-window") || !strings.Contains(errs, "30d") {
 			t.Errorf("%s --expiry-window soon: exit %d, stderr %q", cmd, code, errs)
 		}
+		// The bound of the spec's expiryWarning and of a saved plan's window: ten years.
+		code, _, errs = runCLI(t, nil, cmd, "-f", spec, "--expiry-window", "3651d")
+		if code != 1 || !strings.Contains(errs, "--expiry-window") || !strings.Contains(errs, "more than ten years") {
+			t.Errorf("%s --expiry-window 3651d: exit %d, stderr %q", cmd, code, errs)
+		}
+	}
+	if code, out, errs := runCLI(t, nil, "validate", "-f", spec, "--expiry-window", "3650d"); code != 0 {
+		t.Errorf("validate --expiry-window 3650d (the bound): exit %d\n%s%s", code, out, errs)
 	}
 }
 
