@@ -82,7 +82,7 @@ func WindowMismatch(saved, now *Plan) (why []string, flag string) {
 		if !recorded {
 			was += " (the default: the plan file records no window, it was saved by an older ctlops)"
 		}
-		why = append(why, fmt.Sprintf("cluster %s: the plan warns about certificates expiring within %s, this apply within %s", s.Name, was, FormatWindow(nw)))
+		why = append(why, fmt.Sprintf("cluster %s: the plan warns about certificates expiring within %s, this apply within %s", termsafe.Line(s.Name), was, FormatWindow(nw)))
 	}
 	if len(why) > 0 && len(windows) == 1 {
 		for w := range windows {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // Report is the outcome of validating a spec, in the shape `ctlops validate` prints. It lives
@@ -49,7 +51,8 @@ func NewReport(cfg *Config, warns []Warning, err error) *Report {
 	return r
 }
 
-// WriteText prints one line per problem, errors first, then a one-line summary.
+// WriteText prints one line per problem, errors first, then a one-line summary, through the
+// terminal filter: a file's name (one the spec names, from a pull request) may hold escapes.
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, e := range r.Errors {
@@ -66,7 +69,7 @@ func (r *Report) WriteText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "invalid: %s%s\n", plural(len(r.Errors), "error"), warnSuffix(len(r.Warnings)))
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, termsafe.String(b.String()))
 	return err
 }
 

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/spf13/cobra"
 )
 
@@ -146,11 +147,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case err == nil:
 	case errors.As(err, &ee):
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "ctlops: %v\n", ee.err)
+			fmt.Fprintf(stderr, "ctlops: %s\n", termsafe.Error(ee.err))
 		}
 		code = ee.code
 	default:
-		fmt.Fprintf(stderr, "ctlops: %v\n", err)
+		fmt.Fprintf(stderr, "ctlops: %s\n", termsafe.Error(err))
 		code = exitFailed
 	}
 	// A command that failed because a signal cancelled it reports the signal, not a failure.
