@@ -43,6 +43,9 @@ type RolloutReport struct {
 	Missing []string        `json:"missing,omitempty"`
 	Stopped string          `json:"stopped,omitempty"`
 	State   *rollout.State  `json:"state"`
+	// StopReason and StopPhones split Stopped for the problem line (rollout.Result).
+	StopReason string   `json:"-"`
+	StopPhones []string `json:"-"`
 }
 
 // rolloutRecord is the progress file: the steps asked for and what was done. It is rewritten
@@ -120,25 +123,48 @@ func (o *Options) runRollout(ctx context.Context, sc *spec.Cluster, rec *rollout
 	if err != nil {
 		return nil, err
 	}
-	return &RolloutReport{Status: res.Status, Before: res.Before, After: res.After, Missing: res.Missing, Stopped: res.Stopped, State: res.State}, nil
+	return &RolloutReport{Status: res.Status, Before: res.Before, After: res.After, Missing: res.Missing, Stopped: res.Stopped, State: res.State,
+		StopReason: res.StopReason, StopPhones: res.StopPhones}, nil
 }
 
-// rolloutProblem is the problem line of an incomplete rollout ("" when applied).
+// maxNamed bounds the phones a problem line names; the rest are counted.
+const maxNamed = 10
+
+// rolloutProblem is the problem line of an incomplete rollout ("" when applied): where it
+// stopped, then the phones still not registered, each named once. Those come from the after
+// counts; only when those could not be read are they the phones the stopping step was still
+// waiting for.
 func rolloutProblem(r *RolloutReport) string {
 	if r.Status == rollout.Applied {
 		return ""
 	}
 	msg := rollout.Incomplete
-	if r.Stopped != "" {
-		msg += ": " + r.Stopped
+	reason := r.StopReason
+	if reason == "" {
+		reason = r.Stopped
 	}
-	if len(r.Missing) > 0 {
-		msg += "; phones not registered again: " + strings.Join(safeNames(r.Missing), ", ")
+	if reason != "" {
+		msg += ": " + termsafe.Line(reason)
+	}
+	switch {
+	case len(r.Missing) > 0:
+		msg += fmt.Sprintf("; %d phone(s) still not registered: %s", len(r.Missing), nameList(r.Missing, maxNamed))
 		if r.State != nil && r.State.ModeChange && r.State.ResetDone < len(r.State.Phones) {
 			msg += " (after the security mode change they need a reset, which the resumed rollout does)"
 		}
+	case r.After == nil && len(r.StopPhones) > 0:
+		msg += fmt.Sprintf("; %d phone(s) not registered again when it stopped (the after counts could not be read): %s",
+			len(r.StopPhones), nameList(r.StopPhones, maxNamed))
 	}
 	return msg + "; continue with `ctlops apply --resume-rollout` (nothing is signed or pushed again)"
+}
+
+// nameList names the first n phones, terminal-safe, and counts the rest.
+func nameList(list []string, n int) string {
+	if len(list) <= n {
+		return strings.Join(safeNames(list), ", ")
+	}
+	return strings.Join(safeNames(list[:n]), ", ") + fmt.Sprintf(" and %d more", len(list)-n)
 }
 
 func safeNames(list []string) []string {

@@ -54,6 +54,9 @@ func TestModeChange(t *testing.T) {
 				if !reflect.DeepEqual(res.Missing, allPhones[:2]) || res.State.ResetDone != 0 {
 					t.Errorf("control: missing %v, reset %d", res.Missing, res.State.ResetDone)
 				}
+				if res.StopReason != "cm2: timed out after 400ms" || !reflect.DeepEqual(res.StopPhones, allPhones[:2]) {
+					t.Errorf("control: stop reason %q, phones %v", res.StopReason, res.StopPhones)
+				}
 				return
 			}
 			if len(res.Missing) != 0 || res.After.Registered != 4 || res.State.ResetDone != 4 || !res.State.Complete {

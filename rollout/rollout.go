@@ -93,7 +93,12 @@ type Result struct {
 	After   *Counts
 	Missing []string // registered before, not registered after
 	Stopped string   // why it stopped short, "" if it ran to the end
-	State   *State
+	// StopReason is Stopped without the phones it names, StopPhones those phones: the ones the
+	// step that stopped was still waiting for then (nil when it stopped for another reason).
+	// Some may have registered since; Missing says which are still not.
+	StopReason string
+	StopPhones []string
+	State      *State
 }
 
 // ErrModeChangeNeedsResets: the restarts of a rollout after a security mode change were asked
@@ -150,14 +155,18 @@ func Run(ctx context.Context, c Cluster, opt Options, st *State) (*Result, error
 		}
 		r.emit(Progress{Kind: KindCounts, Phase: "before", Counts: st.Before})
 	}
-	stopped, err := r.steps(ctx)
+	stop, err := r.steps(ctx)
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Before: st.Before, State: st, Stopped: stopped}
+	res := &Result{Before: st.Before, State: st}
+	if stop != nil {
+		res.Stopped, res.StopReason, res.StopPhones = stop.text, stop.reason, stop.phones
+	}
 	if phones, err := r.phones(ctx); err != nil {
 		if res.Stopped == "" {
 			res.Stopped = "after counts: " + err.Error()
+			res.StopReason = res.Stopped
 		}
 	} else {
 		after := Count(phones)
@@ -178,38 +187,38 @@ func Run(ctx context.Context, c Cluster, opt Options, st *State) (*Result, error
 	return res, nil
 }
 
-// steps runs what the state says is left; it returns why it stopped short, or "".
-func (r *runner) steps(ctx context.Context) (string, error) {
+// steps runs what the state says is left; it returns why it stopped short, or nil.
+func (r *runner) steps(ctx context.Context) (*stop, error) {
 	if r.opt.RestartServices {
 		for _, n := range r.c.Nodes {
 			if has(r.st.TFTPDone, n.Name) {
 				continue
 			}
-			if stop, err := r.restart(ctx, n, serviceability.ServiceTFTP); stop != "" || err != nil {
+			if stop, err := r.restart(ctx, n, serviceability.ServiceTFTP); stop != nil || err != nil {
 				return stop, err
 			}
 			r.st.TFTPDone = append(r.st.TFTPDone, n.Name)
 			if err := r.save(); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 		for _, n := range r.callManagerOrder() {
 			if has(r.st.CallManagerDone, n.Name) {
 				continue
 			}
-			if stop, err := r.restart(ctx, n, serviceability.ServiceCallManager); stop != "" || err != nil {
+			if stop, err := r.restart(ctx, n, serviceability.ServiceCallManager); stop != nil || err != nil {
 				return stop, err
 			}
 			r.st.CallManagerDone = append(r.st.CallManagerDone, n.Name)
 			if err := r.save(); err != nil {
-				return "", err
+				return nil, err
 			}
 		}
 	}
 	if r.opt.ResetDevices {
 		return r.resets(ctx)
 	}
-	return "", nil
+	return nil, nil
 }
 
 // callManagerOrder is the order CallManager restarts in: subscribers first, the publisher

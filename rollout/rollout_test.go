@@ -206,6 +206,9 @@ func TestNodeDoesNotComeBackThenResume(t *testing.T) {
 	if res.Status != Incomplete || !strings.Contains(res.Stopped, "cm3: Cisco CallManager did not reach Started: timed out") {
 		t.Fatalf("%+v", res)
 	}
+	if res.StopReason != res.Stopped || res.StopPhones != nil { // a stop that names no phone (control)
+		t.Errorf("stop reason %q, phones %v", res.StopReason, res.StopPhones)
+	}
 	for _, tr := range l.sim.History() {
 		if tr.Node == "cm1" && tr.Service == serviceability.ServiceCallManager {
 			t.Fatalf("publisher touched: %v", tr)
@@ -254,6 +257,11 @@ func TestBatchDoesNotComeBack(t *testing.T) {
 	}
 	if !reflect.DeepEqual(res.Missing, []string{"SEP000000000002"}) || res.State.ResetDone != 1 {
 		t.Errorf("missing %v, reset done %d", res.Missing, res.State.ResetDone)
+	}
+	// The reason without the phones, and the phones apart, for a problem line naming each once.
+	if !strings.HasPrefix(res.StopReason, "batch 2/4: timed out") || strings.Contains(res.StopReason, "SEP") ||
+		!reflect.DeepEqual(res.StopPhones, []string{"SEP000000000002"}) {
+		t.Errorf("stop reason %q, phones %v", res.StopReason, res.StopPhones)
 	}
 	if n := l.dropped("SEP000000000003"); n != 0 {
 		t.Errorf("a phone of a later batch was reset")

@@ -47,11 +47,21 @@ func (r *runner) until(ctx context.Context, check func(ctx context.Context) (boo
 	}
 }
 
+// stop is why a step stopped the rollout short: text is the whole message (Result.Stopped,
+// the event's Err), reason the same without the phones it names, phones those the step was
+// still waiting for (nil when it stopped for another reason).
+type stop struct {
+	text, reason string
+	phones       []string
+}
+
+func stopped(reason string) *stop { return &stop{text: reason, reason: reason} }
+
 // restart restarts one service on one node and waits for it, and for CallManager for the
-// phones that were registered to the node, to come back. It returns why it stopped, or "".
-func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error) {
+// phones that were registered to the node, to come back. It returns why it stopped, or nil.
+func (r *runner) restart(ctx context.Context, n Node, svc string) (*stop, error) {
 	if n.Services == nil {
-		return n.Name + ": no Control Center endpoint declared", nil
+		return stopped(n.Name + ": no Control Center endpoint declared"), nil
 	}
 	cur, err := status(ctx, n, svc)
 	if err != nil {
@@ -61,7 +71,7 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 		// Not activated or not running on this node: nothing to restart, nothing touched.
 		r.emit(Progress{Kind: KindServiceSkipped, Node: n.Name, Service: svc, Status: cur})
 		r.st.Skipped = append(r.st.Skipped, n.Name+" "+svc)
-		return "", nil
+		return nil, nil
 	}
 	var waiting []string
 	origin := map[string]bool{}
@@ -112,11 +122,11 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 	}
 	r.emit(Progress{Kind: KindServiceStarted, Node: n.Name, Service: svc, Status: serviceability.Started})
 	if svc != serviceability.ServiceCallManager {
-		return "", nil
+		return nil, nil
 	}
 	if r.st.ModeChange {
 		r.deferPhones(ctx, n, svc, waiting, at)
-		return "", nil
+		return nil, nil
 	}
 	// A phone is back when it registered again, to this node or another of its group: it was
 	// seen unregistered since the restart, moved, or its registration is no older than the
@@ -128,7 +138,7 @@ func (r *runner) restart(ctx context.Context, n Node, svc string) (string, error
 		return r.nodeFailed(n, svc, serviceability.Started, left, err), nil
 	}
 	r.emit(Progress{Kind: KindPhonesReturned, Node: n.Name, Service: svc, Phones: waiting})
-	return "", nil
+	return nil, nil
 }
 
 // DeferReason is why, after a security mode change, a CallManager restart does not wait for
@@ -181,18 +191,20 @@ func status(ctx context.Context, n Node, svc string) (serviceability.ServiceStat
 	return info.Status, nil
 }
 
-// nodeFailed reports a node that did not come back and returns the reason.
-func (r *runner) nodeFailed(n Node, svc string, st serviceability.ServiceStatus, phones []string, err error) string {
-	msg := err.Error()
+// nodeFailed reports a node that did not come back and returns why it stopped.
+func (r *runner) nodeFailed(n Node, svc string, st serviceability.ServiceStatus, phones []string, err error) *stop {
+	reason := err.Error()
 	var se *serviceability.Error
 	if !errors.As(err, &se) { // a serviceability error names the node already
-		msg = n.Name + ": " + msg
+		reason = n.Name + ": " + reason
 	}
+	s := stopped(reason)
 	if len(phones) > 0 {
-		msg += ": phones not registered again: " + names(phones)
+		s.text += ": phones not registered again: " + names(phones)
+		s.phones = phones
 	}
-	r.emit(Progress{Kind: KindNodeFailed, Node: n.Name, Service: svc, Status: st, Phones: phones, Err: msg})
-	return msg
+	r.emit(Progress{Kind: KindNodeFailed, Node: n.Name, Service: svc, Status: st, Phones: phones, Err: s.text})
+	return s
 }
 
 // await polls RisPort70 until every named phone is Registered and back(p, seenDown) holds;
@@ -236,9 +248,9 @@ func (r *runner) await(ctx context.Context, want []string, back func(p serviceab
 }
 
 // resets resets the phones in batches, each waited for before the next.
-func (r *runner) resets(ctx context.Context) (string, error) {
+func (r *runner) resets(ctx context.Context) (*stop, error) {
 	if r.c.Resetter == nil {
-		return r.c.Name + ": no AXL endpoint declared to reset phones with", nil
+		return stopped(r.c.Name + ": no AXL endpoint declared to reset phones with"), nil
 	}
 	size := r.opt.Batch
 	if size <= 0 {
@@ -256,9 +268,9 @@ func (r *runner) resets(ctx context.Context) (string, error) {
 		at := time.Now()
 		for _, name := range batch {
 			if err := r.c.Resetter.DoDeviceReset(ctx, name); err != nil {
-				msg := fmt.Sprintf("batch %d/%d: reset %s: %s", num, total, termsafe.Line(name), err)
-				r.emit(Progress{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: []string{name}, Err: msg})
-				return msg, nil
+				s := stopped(fmt.Sprintf("batch %d/%d: reset %s: %s", num, total, termsafe.Line(name), err))
+				r.emit(Progress{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: []string{name}, Err: s.text})
+				return s, nil
 			}
 		}
 		r.emit(Progress{Kind: KindBatchReset, Batch: num, Batches: total, Phones: batch})
@@ -269,17 +281,18 @@ func (r *runner) resets(ctx context.Context) (string, error) {
 			return seenDown || p.TimeStamp > at.Unix()
 		})
 		if left != nil {
-			msg := fmt.Sprintf("batch %d/%d: phones not registered again: %s (%v)", num, total, names(left), err)
-			r.emit(Progress{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: left, Err: msg})
-			return msg, nil
+			s := &stop{text: fmt.Sprintf("batch %d/%d: phones not registered again: %s (%v)", num, total, names(left), err),
+				reason: fmt.Sprintf("batch %d/%d: %v", num, total, err), phones: left}
+			r.emit(Progress{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: left, Err: s.text})
+			return s, nil
 		}
 		r.st.ResetDone = end
 		if err := r.save(); err != nil {
-			return "", err
+			return nil, err
 		}
 		r.emit(Progress{Kind: KindBatchRegistered, Batch: num, Batches: total, Phones: batch})
 	}
-	return "", nil
+	return nil, nil
 }
 
 func names(list []string) string {
