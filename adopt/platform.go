@@ -30,8 +30,10 @@ import (
 // Without either, import only runs the SSH key exchange with the publisher (and every
 // --node-ssh address), ends it before authentication, prints the fingerprints it saw and
 // stops: the admin compares them with the nodes' consoles and runs import again with them.
-// The subscribers' addresses come from the publisher, so their keys are checked (key
-// exchange only) after the publisher's login and before any password reaches them.
+// With them, the publisher's login is its only connection: the login's own key exchange
+// checks the key before anything is sent. The subscribers' addresses come from the publisher,
+// so their keys are checked (key exchange only) after the publisher's login and before any
+// password reaches them: every node's key is known good before the first subscriber login.
 
 // DefaultPlatformPasswordEnv is the variable the platform password is read from, and named
 // in the spec as {env: ...}, when Options.PasswordEnv is empty and the source is ssh://.
@@ -247,7 +249,18 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 	if r.trust.none() {
 		return nil, probeAll(ctx, cfg, pubAddr, nodeSSH, o.LegacyAlgorithms)
 	}
-	pubKey, err := platform.CheckHostKey(ctx, pubAddr, r.trust.pins, r.trust.knownHosts, cfg.DialTimeout, o.LegacyAlgorithms)
+	if r.password, err = o.platformPassword(user, pubAddr); err != nil {
+		return nil, err
+	}
+
+	// The publisher's own list of nodes. Its key is confirmed (pinned or in known_hosts), so
+	// no key-exchange-only probe comes first: the login checks the key during its own key
+	// exchange, before the user name or the password is sent (the password is read only when
+	// the server asks for it), and a key that is not a confirmed one ends the handshake there
+	// and is shown, as the probe would have.
+	pc := cfg
+	pc.Addr, pc.User, pc.Password, pc.HostKeys, pc.KnownHosts, pc.Legacy = pubAddr, user, r.password.read, r.trust.pins, r.trust.knownHosts, o.LegacyAlgorithms
+	s, err := platform.Dial(ctx, pc)
 	var hke *platform.HostKeyError
 	if errors.As(err, &hke) {
 		return nil, &HostKeyPending{Keys: []SeenKey{{Node: "publisher", Addr: pubAddr, Fingerprint: hke.Fingerprint}},
@@ -256,17 +269,7 @@ func readPlatform(ctx context.Context, o Options, src source) (*platformRead, er
 	if err != nil {
 		return nil, fmt.Errorf("publisher: %w", err)
 	}
-	if r.password, err = o.platformPassword(user, pubAddr); err != nil {
-		return nil, err
-	}
-
-	// The publisher's own list of nodes.
-	pc := cfg
-	pc.Addr, pc.User, pc.Password, pc.HostKeys, pc.KnownHosts, pc.Legacy = pubAddr, user, r.password.read, r.trust.pins, r.trust.knownHosts, o.LegacyAlgorithms
-	s, err := platform.Dial(ctx, pc)
-	if err != nil {
-		return nil, fmt.Errorf("publisher: %w", err)
-	}
+	pubKey := s.HostKey
 	// This login is the import's only one on the publisher: the adapter's read below reuses
 	// it (Pool.Add) rather than log in again (each login counts towards CUCM's lockout).
 	defer func() {

@@ -2,6 +2,7 @@ package adopt
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -134,15 +135,57 @@ func TestImportPlatformNodeDown(t *testing.T) {
 
 // One import logs into each node once: the publisher's login that lists the nodes is the one
 // the adapter's read goes on with, not a second (each login counts towards CUCM's lockout).
+// With the publisher's key pinned, that login is also its only connection: the login checks
+// the key, no probe comes first. The subscriber's key is checked by a probe before the
+// publisher's password reaches it, as its address comes from the publisher.
 func TestImportPlatformLogsInOnce(t *testing.T) {
 	sim := cucmsimtest.Start(t, "12.5.1.11900-146", true)
 	if _, err := Import(context.Background(), platformOptions(t, sim)); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"mpub", "msub"} {
+	for n, conns := range map[string]int{"mpub": 1, "msub": 2} {
 		if seen := sim.Node(n).PasswordsSeen(); seen != 1 {
 			t.Errorf("%s: %d logins for one import, want 1", n, seen)
 		}
+		if got := sim.Node(n).SSHConnections(); got != conns {
+			t.Errorf("%s: %d SSH connections for one import, want %d", n, got, conns)
+		}
+	}
+}
+
+// The publisher's connections as an admin confirms its key: the first import, with no key
+// confirmed, only probes it (one connection, no password); the import with the key it showed
+// logs in on one connection. A pinned key the publisher does not offer ends that one
+// connection's key exchange, with no password sent and the key it offers shown.
+func TestImportPlatformPublisherConnections(t *testing.T) {
+	sim := cucmsimtest.Start(t, "12.5.1.11900-146", true)
+	pub := sim.Node("mpub")
+	step := func(name string, keys []string, wantConns, wantPasswords int) error {
+		t.Helper()
+		o := platformOptions(t, sim)
+		o.HostKeys = keys
+		conns, pws := pub.SSHConnections(), pub.PasswordsSeen()
+		_, err := Import(context.Background(), o)
+		if d := pub.SSHConnections() - conns; d != wantConns {
+			t.Errorf("%s: %d connections to the publisher, want %d", name, d, wantConns)
+		}
+		if d := pub.PasswordsSeen() - pws; d != wantPasswords {
+			t.Errorf("%s: %d passwords sent to the publisher, want %d", name, d, wantPasswords)
+		}
+		return err
+	}
+	var pend *HostKeyPending
+	err := step("nothing confirmed (control: the probe)", nil, 1, 0)
+	if !errors.As(err, &pend) || pend.Keys[0].Fingerprint != pub.HostKey() {
+		t.Fatalf("nothing confirmed: %v", err)
+	}
+	if err := step("the keys shown, confirmed", []string{pend.Keys[0].Fingerprint, pend.Keys[1].Fingerprint}, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	err = step("a pinned key the publisher does not offer", []string{sim.Node("msub").HostKey()}, 1, 0)
+	if !errors.As(err, &pend) || len(pend.Keys) != 1 || pend.Keys[0].Node != "publisher" || pend.Keys[0].Fingerprint != pub.HostKey() ||
+		!strings.Contains(err.Error(), "Nothing was sent") {
+		t.Fatalf("wrong key: %v", err)
 	}
 }
 

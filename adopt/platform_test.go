@@ -244,8 +244,12 @@ func TestImportPlatformPasswordSources(t *testing.T) {
 	// Neither: an error that names the ways, before any connection.
 	o = platformOptions(t, sim)
 	t.Setenv(cucmsimtest.PasswordEnv, "")
+	conns := sim.Node("mpub").SSHConnections()
 	if _, err := Import(context.Background(), o); err == nil || !strings.Contains(err.Error(), "--password-file") {
 		t.Fatalf("err = %v", err)
+	}
+	if d := sim.Node("mpub").SSHConnections() - conns; d != 0 {
+		t.Fatalf("no password: %d connections to the publisher, want none", d)
 	}
 }
 

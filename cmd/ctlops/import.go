@@ -56,8 +56,10 @@ credentials by reference. A node is reached at the IP the publisher lists (SSH 2
   per node, as "ssh-keygen -l" prints it) or --known-hosts FILE. Without them import only
   runs the key exchange with the publisher (and each --node-ssh address), prints the
   fingerprints, sends nothing (no user name, no password) and exits 1; compare them with
-  each node's own and run again with them. Subscribers' keys are checked the same way
-  before the password reaches them.
+  each node's own and run again with them. With them, the publisher is reached once: its
+  login's own key exchange checks the key before anything is sent, and a key that is not a
+  confirmed one is shown, as without them. Subscribers' keys are checked by a key exchange
+  only, before the password reaches any of them.
   The password: --password-file FILE (the spec names {file: FILE}), else the variable
   --password-env (default CTLOPS_PLATFORM_PASSWORD, named {env: NAME}), else a prompt
   without echo on a terminal (the spec names the variable: set it before plan). It is

@@ -83,6 +83,9 @@ var errOneAttempt = errors.New("the server asked for the password a second time"
 type Session struct {
 	Addr   string
 	Banner string // what the node printed before its first prompt
+	// HostKey is the SHA-256 fingerprint ("SHA256:…") of the host key the node offered and
+	// the pins (HostKeys, KnownHosts) accepted, before the password was sent.
+	HostKey string
 
 	cfg    Config
 	client *ssh.Client
@@ -146,7 +149,15 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 	default:
 		return nil, fmt.Errorf("%s: auth %q: want password or keyboard-interactive", termsafe.Line(cfg.Addr), termsafe.Line(cfg.Auth))
 	}
-	cc := &ssh.ClientConfig{User: cfg.User, Auth: methods, HostKeyCallback: hk, Timeout: cfg.DialTimeout}
+	var verified string
+	check := func(host string, remote net.Addr, key ssh.PublicKey) error {
+		if err := hk(host, remote, key); err != nil {
+			return err
+		}
+		verified = ssh.FingerprintSHA256(key)
+		return nil
+	}
+	cc := &ssh.ClientConfig{User: cfg.User, Auth: methods, HostKeyCallback: check, Timeout: cfg.DialTimeout}
 	if cfg.Legacy {
 		legacyConfig(&cc.Config)
 		cc.HostKeyAlgorithms = legacyHostKeyAlgos()
@@ -170,7 +181,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		return nil, fmt.Errorf("%s: ssh: %s", termsafe.Line(cfg.Addr), termsafe.Error(err))
 	}
 	_ = conn.SetDeadline(time.Time{})
-	s := &Session{Addr: cfg.Addr, cfg: cfg, client: ssh.NewClient(c, chans, reqs), changed: make(chan struct{}, 1)}
+	s := &Session{Addr: cfg.Addr, HostKey: verified, cfg: cfg, client: ssh.NewClient(c, chans, reqs), changed: make(chan struct{}, 1)}
 	if err := s.start(ctx); err != nil {
 		s.Close()
 		return nil, err

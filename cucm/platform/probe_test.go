@@ -96,3 +96,30 @@ func TestProbeHostKeySendsNothing(t *testing.T) {
 		t.Fatal("the control Dial made no authentication request: the zero above proves nothing")
 	}
 }
+
+// A Dial whose pins do not match the key the server offers ends during the key exchange: no
+// authentication request (not even "none", which carries the user name) and no password
+// read. That is what lets `ctlops import` log in without probing a pinned publisher first.
+// The control is TestProbeHostKeySendsNothing's Dial with the right pin, which authenticates.
+func TestDialWrongKeySendsNothing(t *testing.T) {
+	addr, fp, auths, ended := probeServer(t)
+	other := "SHA256:" + "A" + fp[len("SHA256:")+1:]
+	if fp[len("SHA256:")] == 'A' {
+		other = "SHA256:" + "B" + fp[len("SHA256:")+1:]
+	}
+	var read atomic.Int32
+	pw := func() (string, error) { read.Add(1); return "pw", nil }
+	_, err := Dial(context.Background(), Config{Addr: addr, User: "u", Password: pw, HostKeys: []string{other}, DialTimeout: 5 * time.Second})
+	var hke *HostKeyError
+	if !errors.As(err, &hke) || hke.Fingerprint != fp {
+		t.Fatalf("dial with another pin: %v", err)
+	}
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refused connection did not end")
+	}
+	if n := auths.Load(); n != 0 || read.Load() != 0 {
+		t.Fatalf("a refused host key still saw %d authentication requests, the password read %d times", n, read.Load())
+	}
+}

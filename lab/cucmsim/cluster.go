@@ -96,6 +96,7 @@ type Node struct {
 	down     bool
 	failed   int // failed logins in a row
 	attempts int // every password the server received
+	conns    int // every TCP connection its SSH listener accepted
 	ssh      *sshServer
 	tftp     *tftpServer
 }
@@ -280,6 +281,10 @@ func (n *Node) HostKey() string { return n.ssh.fingerprint }
 
 // PasswordsSeen counts the passwords the node received (wrong or right).
 func (n *Node) PasswordsSeen() int { n.c.mu.Lock(); defer n.c.mu.Unlock(); return n.attempts }
+
+// SSHConnections counts the TCP connections the node's SSH listener accepted: logins, key
+// exchanges ended before authentication, and any other.
+func (n *Node) SSHConnections() int { n.c.mu.Lock(); defer n.c.mu.Unlock(); return n.conns }
 
 // Locked reports whether the platform account is locked (3 failed logins).
 func (n *Node) Locked() bool { n.c.mu.Lock(); defer n.c.mu.Unlock(); return n.failed >= 3 }

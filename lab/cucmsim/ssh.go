@@ -93,6 +93,7 @@ func (s *sshServer) serve() {
 		}
 		s.n.c.mu.Lock()
 		down := s.n.down
+		s.n.conns++
 		s.n.c.mu.Unlock()
 		if down {
 			conn.Close()
