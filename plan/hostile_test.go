@@ -53,3 +53,69 @@ func TestScenarioHostileInventory(t *testing.T) {
 		})
 	}
 }
+
+// TestScenarioHostileNameInViews: a server's inventory names it with escapes, backticks,
+// pipes, HTML tags and a code fence. The text view shows the diff filtered; the markdown view
+// (a pull-request comment) shows every mention of it as plain text or a code span, and the
+// diff's code block is not closed by the name's own fence, so no tag of it becomes markup.
+func TestScenarioHostileNameInViews(t *testing.T) {
+	const name = "evil\x1b[2J`<img src=x>|\n```\n<details>"
+	l := installed(t, 2, hq("mixed", "alice", "bob"))
+	pc := l.Clusters["hq"]
+	if err := refserver.UpdateConfig(filepath.Join(pc.Dir, "cm2", refserver.NodeConfig), func(c *refserver.Config) error {
+		c.DNSName = name
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Installed with the name, then an address change: the name is in the diff's context lines.
+	l.InstallAll(l.Plan(l.Spec(hq("mixed", "alice", "bob"))), "alice")
+	pc.ChangeIP("cm2", "127.0.0.42")
+	p := l.Plan(l.Spec(hq("mixed", "alice", "bob")))
+	if c := clusterOf(t, p, "hq"); !strings.Contains(c.Diff, "evil\x1b[2J`<img src=x>|\n ```\n <details>") {
+		t.Fatalf("the diff does not hold the name (the test would prove nothing):\n%s", c.Diff)
+	}
+	var txt, md strings.Builder
+	if err := p.WriteText(&txt, plan.TextOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WriteMarkdown(&md, plan.MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(txt.String(), "\x1b") || !strings.Contains(txt.String(), `DNS name:      evil\x1b[2J`) {
+		t.Errorf("text view does not show the name filtered:\n%q", txt.String())
+	}
+	out := md.String()
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("markdown holds a raw escape:\n%q", out)
+	}
+	// The diff's block: its fence, and no line inside that closes it.
+	open := strings.Index(out, "</summary>\n\n")
+	if open < 0 {
+		t.Fatalf("no diff block:\n%s", out)
+	}
+	rest := out[open+len("</summary>\n\n"):]
+	fence := rest[:strings.Index(rest, "diff\n")]
+	if strings.Trim(fence, "`") != "" || len(fence) < 3 {
+		t.Fatalf("diff block opens with %q", fence)
+	}
+	body, after, ok := strings.Cut(rest[len(fence)+len("diff\n"):], "\n"+fence+"\n\n</details>\n")
+	if !ok {
+		t.Fatalf("diff block does not close with its fence:\n%s", rest)
+	}
+	for _, line := range strings.Split(body, "\n") {
+		if s := strings.TrimLeft(line, " "); len(line)-len(s) <= 3 && strings.HasPrefix(s, fence) {
+			t.Errorf("line %q inside the diff closes its block", line)
+		}
+	}
+	// Outside the block no tag of the name is markup, and no backtick of it is unescaped.
+	outside := strings.Replace(out[:open]+after, "<details><summary>", "", 1)
+	for _, tag := range []string{"<img", "<details>"} {
+		if i := strings.Index(strings.ReplaceAll(outside, `\`+tag, ""), tag); i >= 0 {
+			t.Errorf("markdown outside the diff holds the tag %s raw:\n%s", tag, outside)
+		}
+	}
+	if !strings.Contains(outside, "evil\\\\x1b\\[2J\\`\\<img src=x\\>\\|") {
+		t.Errorf("the record cell does not show the name escaped:\n%s", outside)
+	}
+}

@@ -152,7 +152,7 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 				case strings.HasPrefix(l, "@@"):
 					col = c.dim
 				}
-				fmt.Fprintf(&b, "    %s%s%s\n", col, l, resetIf(col, c))
+				fmt.Fprintf(&b, "    %s%s%s\n", col, termsafe.String(l), resetIf(col, c))
 			}
 		}
 		if len(cl.AfterApply) > 0 && len(cl.Refusals) == 0 {
