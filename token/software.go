@@ -12,6 +12,7 @@ import (
 
 	"github.com/ctlops/ctlops/ctl"
 	"github.com/ctlops/ctlops/internal/safefile"
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // SoftwareWarning is printed wherever a software key signs: a key in a file is not a Site
@@ -126,7 +127,7 @@ func (s *softSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 }
 func (s *softSigner) Certificate() *x509.Certificate { return s.cert }
 func (s *softSigner) Describe() string {
-	return fmt.Sprintf("SOFTWARE KEY (labs and tests only, not a security token), certificate %s serial %s",
-		ctl.NameString(s.cert.Subject), ctl.SerialHex(s.cert.SerialNumber.Bytes()))
+	return termsafe.Line(fmt.Sprintf("SOFTWARE KEY (labs and tests only, not a security token), certificate %s serial %s",
+		ctl.NameString(s.cert.Subject), ctl.SerialHex(s.cert.SerialNumber.Bytes())))
 }
 func (s *softSigner) Close() error { return nil }
