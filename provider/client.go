@@ -291,6 +291,10 @@ func (c *Client) Cluster(ctx context.Context) (*Inventory, error) {
 	if err := inv.ParseCertificates(); err != nil {
 		return nil, c.fail("get cluster", err)
 	}
+	// The mode is shown in every view and compared with the spec's: only the two of R9.
+	if _, err := ParseMode(string(inv.Mode)); err != nil {
+		return nil, c.fail("get cluster", fmt.Errorf("the answer's security mode \"%s\" is neither %q nor %q (R9)", termsafe.Line(truncate(string(inv.Mode), 64)), ModeMixed, ModeNonSecure))
+	}
 	return &inv, nil
 }
 

@@ -128,6 +128,9 @@ func TestHTTPSHostileServers(t *testing.T) {
 		{"garbage", hostile.Body(200, "application/json", []byte("\x00\xff<html>not json")), 0, "bad JSON answer", nil},
 		{"escape sequences in the error", hostile.Body(500, "application/json", []byte(`{"code":"internal","message":"\u001b[2JApply complete."}`)), 0, `\x1b[2JApply complete.`, nil},
 		{"slow drip", hostile.Drip(50 * time.Millisecond), 500 * time.Millisecond, "get cluster: no answer in 500ms (1 try)", context.DeadlineExceeded},
+		// The mode is shown in every view: only the two of R9 are taken.
+		{"an unknown security mode", hostile.Body(200, "application/json", []byte(`{"cluster":"hq","mode":"\u001b[2Jmixed","servers":[]}`)), 0,
+			`get cluster: the answer's security mode "\x1b[2Jmixed" is neither "mixed" nor "non-secure" (R9)`, nil},
 		// A server (a debugging proxy, a hostile node) that quotes the request's credentials.
 		{"the error echoes the credentials", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			_, pass, _ := r.BasicAuth()
