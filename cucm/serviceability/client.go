@@ -146,8 +146,10 @@ type Error struct {
 	Err       error
 }
 
+// Error is filtered whole: besides the node's words (faults, error pages), the transport's
+// errors quote the node too (a TLS error names its certificate's names).
 func (e *Error) Error() string {
-	return termsafe.Line(e.Node) + ": " + e.Service + " " + e.Operation + ": " + e.Err.Error()
+	return termsafe.Line(e.Node + ": " + e.Service + " " + e.Operation + ": " + e.Err.Error())
 }
 
 func (e *Error) Unwrap() error { return e.Err }
