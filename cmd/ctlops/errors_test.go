@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -31,5 +33,37 @@ func TestFileErrorsReachTheTerminalFiltered(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A spec's warnings name its files too (a dir:// provider's directory that is not here):
+// plan prints them on stderr through the terminal filter. The control: a plain name.
+func TestSpecWarningsReachTheTerminalFiltered(t *testing.T) {
+	for _, tc := range []struct{ name, dir, shown string }{
+		{"plain name (control)", "nothere", "nothere does not exist here"},
+		{"escapes in the name", `\x1b[2Jnothere\u202e`, `\x1b[2Jnothere\u202e does not exist here`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, n := range []string{"token1.pem", "token2.pem"} {
+				b, err := os.ReadFile(filepath.Join("..", "..", "spec", "testdata", "certs", n))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			y := "version: 1\nclusters:\n  - name: c\n    mode: mixed\n    providers: [{url: \"dir://" + dir + "/" + tc.dir + "\"}]\n" +
+				"    tokens:\n      - {name: a, certificate: token1.pem}\n      - {name: b, certificate: token2.pem}\n"
+			path := filepath.Join(dir, "ctlops.yaml")
+			if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, out, errs := runCLI(t, nil, "plan", "-f", path)
+			if !strings.Contains(errs, tc.shown) || strings.ContainsAny(out+errs, "\x1b\u202e") {
+				t.Errorf("plan's stderr does not name %q filtered:\n%q", tc.shown, errs)
+			}
+		})
 	}
 }
