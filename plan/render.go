@@ -99,7 +99,7 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 		}
 		b.WriteString("\n")
 		if cl.Error != "" {
-			fmt.Fprintf(&b, "  %sError:%s %s\n", c.remove, c.reset, termsafe.String(cl.Error))
+			fmt.Fprintf(&b, "  %sError:%s %s\n", c.remove, c.reset, termsafe.Line(cl.Error))
 			continue
 		}
 		fmt.Fprintf(&b, "  %s\n", cl.SummaryLine())
