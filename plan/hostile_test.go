@@ -119,3 +119,26 @@ func TestScenarioHostileNameInViews(t *testing.T) {
 		t.Errorf("the record cell does not show the name escaped:\n%s", outside)
 	}
 }
+
+// The footer's apply command and the full plan's place quote paths a CI job built (the spec's,
+// the --out file's): a backtick or a tag in them stays text. The control: plain paths keep the
+// footer as it was.
+func TestMarkdownFooterPaths(t *testing.T) {
+	for _, tc := range []struct{ name, path, apply, full string }{
+		{"plain paths (control)", "plan.json", "Apply with `ctlops apply plan.json` (", "The full plan is in plan.json."},
+		{"a backtick and a tag", "p`<img src=x>.json", "Apply with ``ctlops apply p`<img src=x>.json`` (", `The full plan is in p\` + "`" + `\<img src=x\>.json.`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &plan.Plan{FormatVersion: plan.FormatVersion, Clusters: []*plan.Cluster{{Name: "c", Summary: plan.Summary{Changes: true},
+				Diff: strings.Repeat("+x\n", plan.MaxMarkdown/3+1)}}}
+			var b strings.Builder
+			if err := p.WriteMarkdown(&b, plan.MarkdownOptions{ApplyCommand: "ctlops apply " + tc.path, FullPlan: tc.path}); err != nil {
+				t.Fatal(err)
+			}
+			out := b.String()
+			if !strings.Contains(out, tc.apply) || !strings.Contains(out, tc.full) {
+				t.Errorf("footer does not quote the path safely, want %q and %q:\n%s", tc.apply, tc.full, out[max(0, len(out)-600):])
+			}
+		})
+	}
+}

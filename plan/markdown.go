@@ -40,7 +40,7 @@ func (p *Plan) WriteMarkdown(w io.Writer, o MarkdownOptions) error {
 
 func fullPlan(o MarkdownOptions) string {
 	if o.FullPlan != "" {
-		return "The full plan is in " + o.FullPlan + "."
+		return "The full plan is in " + mdEscape(o.FullPlan) + "." // a path a CI job built
 	}
 	return "Run `ctlops plan` locally for the full plan."
 }
@@ -138,7 +138,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		if cmd == "" {
 			cmd = "ctlops apply"
 		}
-		fmt.Fprintf(&b, "Apply with `%s` (%s).\n", cmd, p.applyNeeds()) // plan/tokenless_render.go
+		fmt.Fprintf(&b, "Apply with %s (%s).\n", mdCode(cmd), p.applyNeeds()) // plan/tokenless_render.go; cmd quotes paths
 	}
 	if p.SpecDigest != "" {
 		fmt.Fprintf(&b, "<sub>spec %s · ctlops %s</sub>\n", p.SpecDigest, p.CtlopsVersion)
