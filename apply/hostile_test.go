@@ -3,6 +3,7 @@ package apply_test
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,6 +46,26 @@ func TestHostileServerNameInReport(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("output does not show %q:\n%s", want, text)
 		}
+	}
+
+	// The audit line keeps the name, escaped: shown on a terminal it drives nothing.
+	raw, err := os.ReadFile(filepath.Join(l.dir, ".ctlops", "audit.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(string(raw), "\x1b\u202e") {
+		t.Errorf("the audit log holds raw control characters:\n%q", raw)
+	}
+	named := false
+	for _, e := range l.auditLines() {
+		for _, c := range e.Details {
+			for _, tg := range c.Targets {
+				named = named || tg.Server == name
+			}
+		}
+	}
+	if !named {
+		t.Errorf("no audit line names the server as it is named:\n%s", raw)
 	}
 
 	ctx := context.Background()

@@ -2,6 +2,7 @@ package drift_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/drift"
+	"github.com/ctlops/ctlops/internal/labtest"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/provider/providertest/hostile"
 	"github.com/ctlops/ctlops/spec"
@@ -64,6 +66,33 @@ func TestDriftErrorFiltered(t *testing.T) {
 			out := b.String()
 			if !strings.Contains(out, "hq: ERROR: ") || !strings.Contains(out, tc.shown) || strings.Contains(out, "\x1b") || strings.Contains(out, "\nApply complete.") {
 				t.Errorf("drift's text does not show %q filtered on one line:\n%q", tc.shown, out)
+			}
+		})
+	}
+}
+
+// The log lines quote what a check found: whatever reaches them is escaped so that a log read
+// on a terminal drives nothing, and it decodes to what was found. The control: plain words.
+func TestLogLinesEscaped(t *testing.T) {
+	for _, tc := range []struct{ name, err string }{
+		{"plain words (control)", "cm2 unreachable"},
+		{"a C1 control and a bidi override", "cm2\u009b2J unreachable\u202e"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log labtest.SyncBuffer
+			loop := &drift.Loop{Log: &log, Check: func(context.Context) (*drift.Result, error) {
+				return &drift.Result{Time: time.Now(), Clusters: []*drift.ClusterResult{{Name: "hq", Error: tc.err}}}, nil
+			}}
+			if _, _, err := loop.Once(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			raw := log.String()
+			var line struct{ Errors map[string]string }
+			if err := json.Unmarshal([]byte(strings.SplitN(raw, "\n", 2)[0]), &line); err != nil || line.Errors["hq"] != tc.err {
+				t.Fatalf("log line %q does not decode to the error: %v", raw, err)
+			}
+			if strings.ContainsAny(raw, "\u009b\u202e") {
+				t.Errorf("the log holds raw controls: %q", raw)
 			}
 		})
 	}
