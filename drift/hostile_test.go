@@ -97,3 +97,22 @@ func TestLogLinesEscaped(t *testing.T) {
 		})
 	}
 }
+
+// drift --format json escapes what encoding/json leaves raw and says the same values. The
+// control: plain words.
+func TestJSONViewEscaped(t *testing.T) {
+	for _, e := range []string{"cm2 unreachable", "cm2\u009b2J unreachable\u202e"} {
+		r := &drift.Result{Clusters: []*drift.ClusterResult{{Name: "hq", Error: e}}}
+		var b strings.Builder
+		if err := r.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		var v struct{ Clusters []struct{ Error string } }
+		if err := json.Unmarshal([]byte(b.String()), &v); err != nil || len(v.Clusters) != 1 || v.Clusters[0].Error != e {
+			t.Fatalf("the JSON does not say %q (%v):\n%s", e, err, b.String())
+		}
+		if strings.ContainsAny(b.String(), "\u009b\u202e") {
+			t.Errorf("the JSON holds raw controls: %q", b.String())
+		}
+	}
+}

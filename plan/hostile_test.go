@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,5 +141,24 @@ func TestMarkdownFooterPaths(t *testing.T) {
 				t.Errorf("footer does not quote the path safely, want %q and %q:\n%s", tc.apply, tc.full, out[max(0, len(out)-600):])
 			}
 		})
+	}
+}
+
+// The JSON view escapes what encoding/json leaves raw (C1 controls, bidi overrides) and says
+// the same values. The control: plain words.
+func TestJSONViewEscaped(t *testing.T) {
+	for _, e := range []string{"cm2 unreachable", "cm2\u009b2J unreachable\u202e"} {
+		p := &plan.Plan{FormatVersion: plan.FormatVersion, Clusters: []*plan.Cluster{{Name: "c", Error: e}}}
+		var b strings.Builder
+		if err := p.WriteJSON(&b); err != nil {
+			t.Fatal(err)
+		}
+		var v struct{ Clusters []struct{ Error string } }
+		if err := json.Unmarshal([]byte(b.String()), &v); err != nil || len(v.Clusters) != 1 || v.Clusters[0].Error != e {
+			t.Fatalf("the JSON does not say %q (%v):\n%s", e, err, b.String())
+		}
+		if strings.ContainsAny(b.String(), "\u009b\u202e") {
+			t.Errorf("the JSON holds raw controls: %q", b.String())
+		}
 	}
 }

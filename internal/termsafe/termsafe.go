@@ -8,7 +8,9 @@
 package termsafe
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"unicode"
@@ -99,4 +101,15 @@ func JSON(b []byte) []byte {
 		}
 	}
 	return out
+}
+
+// WriteJSON writes v as indented JSON and a newline, as a json.Encoder with SetIndent("",
+// "  ") does, through JSON: the JSON views printed on a terminal quote servers and files.
+func WriteJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(JSON(b), '\n'))
+	return err
 }
