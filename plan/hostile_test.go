@@ -162,3 +162,22 @@ func TestJSONViewEscaped(t *testing.T) {
 		}
 	}
 }
+
+// A problem's position names a file of the spec, and a directory spec from a pull request
+// names its files: the text view shows it filtered. The control: a plain name.
+func TestProblemPositionFiltered(t *testing.T) {
+	for _, tc := range []struct{ pos, shown string }{
+		{"specs/hq.yaml:7:5", "specs/hq.yaml:7:5: "},
+		{"specs/\x1b[2Jhq\u202e.yaml:7:5", `specs/\x1b[2Jhq\u202e.yaml:7:5: `},
+	} {
+		p := &plan.Plan{FormatVersion: plan.FormatVersion, Clusters: []*plan.Cluster{{Name: "hq",
+			Refusals: []plan.Problem{{Kind: plan.ExpectedServerMissing, Rule: "R14", Pos: tc.pos, Server: "cm9"}}}}}
+		var b strings.Builder
+		if err := p.WriteText(&b, plan.TextOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), tc.shown) || strings.ContainsAny(b.String(), "\x1b\u202e") {
+			t.Errorf("the text view does not show %q filtered:\n%q", tc.shown, b.String())
+		}
+	}
+}

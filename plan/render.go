@@ -227,7 +227,7 @@ func writeProblems(b *strings.Builder, title string, ps []Problem) {
 	for _, p := range ps {
 		b.WriteString("    - ")
 		if p.Pos != "" {
-			b.WriteString(p.Pos + ": ")
+			b.WriteString(termsafe.Line(p.Pos) + ": ") // the spec file's name, from a pull request
 		}
 		msg := p.Message()
 		b.WriteString(msg)
