@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/plan"
 )
 
@@ -126,6 +127,9 @@ func appendAudit(path string, e AuditEntry) error {
 	if err != nil {
 		return err
 	}
+	// Servers' words stay as they were, but escaped: an audit line shown on a terminal
+	// (tail -f) cannot drive it. encoding/json leaves C1 controls and bidi overrides raw.
+	line = termsafe.JSON(line)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func Unlock(ctx context.Context, o Options) ([]BrokenLock, error) {
 	sort.Slice(locks, func(i, j int) bool { return locks[i].Address < locks[j].Address })
 	fmt.Fprintf(o.Out, "Update locks held (R24):\n")
 	for _, l := range locks {
-		fmt.Fprintf(o.Out, "  %s %s (%s): %s\n", l.Cluster, l.Server, l.Address, l.Holder)
+		fmt.Fprintf(o.Out, "  %s %s (%s): %s\n", termsafe.Line(l.Cluster), termsafe.Line(l.Server), termsafe.Line(l.Address), l.Holder)
 	}
 	if !o.AutoApprove {
 		if o.Confirm == nil {
@@ -120,14 +120,14 @@ func Unlock(ctx context.Context, o Options) ([]BrokenLock, error) {
 		was, err := l.w.BreakLock(ctx)
 		switch {
 		case errors.Is(err, provider.ErrNotLocked):
-			fmt.Fprintf(o.Out, "  %s: released meanwhile\n", l.Server)
+			fmt.Fprintf(o.Out, "  %s: released meanwhile\n", termsafe.Line(l.Server))
 		case err != nil:
 			failed = append(failed, termsafe.Error(err))
 		default:
 			was.ID = ""
 			l.Holder = was
 			broken = append(broken, l.BrokenLock)
-			fmt.Fprintf(o.Out, "  %s: broke the lock of %s\n", l.Server, was)
+			fmt.Fprintf(o.Out, "  %s: broke the lock of %s\n", termsafe.Line(l.Server), was)
 		}
 	}
 	e := AuditEntry{Time: o.Now().UTC(), Finished: o.Now().UTC(), User: o.User, Host: o.Host, CtlopsVersion: o.Version,

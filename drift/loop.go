@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ctlops/ctlops/internal/atomicfile"
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // Loop runs drift checks once or on a schedule and publishes each result: one JSON line per
@@ -129,6 +130,7 @@ func (l *Loop) logJSON(v any) {
 	if err != nil {
 		return
 	}
+	b = termsafe.JSON(b) // the lines quote servers, and a log is read on terminals
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	_, _ = l.Log.Write(append(b, '\n'))

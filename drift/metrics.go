@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/ctlops/ctlops/internal/atomicfile"
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/plan"
 )
 
@@ -60,7 +61,7 @@ func (m *Metrics) Update(r *Result) {
 	for _, c := range r.Clusters {
 		m.duration.WithLabelValues(c.Name).Set(c.Duration)
 		for server, n := range c.FetchErrors {
-			m.fetchErr.WithLabelValues(c.Name, server).Add(float64(n))
+			m.fetchErr.WithLabelValues(c.Name, label(server)).Add(float64(n))
 		}
 		if c.Error != "" {
 			m.success.WithLabelValues(c.Name).Set(0)
@@ -74,7 +75,7 @@ func (m *Metrics) Update(r *Result) {
 		}
 		// Counters start at 0 for every server, so that rate() sees the first error.
 		for _, t := range c.Plan.Targets {
-			m.fetchErr.WithLabelValues(c.Name, t.Server).Add(0)
+			m.fetchErr.WithLabelValues(c.Name, label(t.Server)).Add(0)
 		}
 		m.records.DeletePartialMatch(prometheus.Labels{"cluster": c.Name})
 		m.expiry.DeletePartialMatch(prometheus.Labels{"cluster": c.Name})
@@ -93,10 +94,15 @@ func (m *Metrics) Update(r *Result) {
 			if name == "" {
 				name = rs.Subject
 			}
-			m.expiry.WithLabelValues(c.Name, rs.Role, name, rs.Serial).Set(float64(t.Unix()))
+			m.expiry.WithLabelValues(c.Name, rs.Role, label(name), rs.Serial).Set(float64(t.Unix()))
 		}
 	}
 }
+
+// label is a server's name (from its inventory, or a record of the live CTL) as a label
+// value: filtered, which also makes it valid UTF-8; the client library panics on a value
+// that is not, and a CTL's names are any bytes a server chose.
+func label(s string) string { return termsafe.Line(s) }
 
 func b2f(b bool) float64 {
 	if b {

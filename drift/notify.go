@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // RetryPolicy says how a webhook notification that failed is tried again: a pager that misses
@@ -96,10 +98,14 @@ func (l *Loop) post(ctx context.Context, e Change) (retryAfter time.Duration, er
 	if err != nil {
 		return 0, permanentError{err}
 	}
-	c := l.HTTP
-	if c == nil {
-		c = &http.Client{Timeout: 10 * time.Second}
+	c := &http.Client{Timeout: 10 * time.Second}
+	if l.HTTP != nil {
+		c = new(http.Client)
+		*c = *l.HTTP
 	}
+	// A redirect is not followed: it would take the event to a host the --notify URL does
+	// not name. The 3xx is the answer.
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.NotifyURL, bytes.NewReader(body))
 	if err != nil {
 		return 0, permanentError{errors.New("notify: invalid URL")}
@@ -112,20 +118,23 @@ func (l *Loop) post(ctx context.Context, e Change) (retryAfter time.Duration, er
 		if errors.As(err, &ue) {
 			err = ue.Err // url.Error's text holds the URL
 		}
-		return 0, fmt.Errorf("notify: %v", err)
+		return 0, fmt.Errorf("notify: %s", termsafe.Line(err.Error())) // a TLS error quotes the server's names
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	status := termsafe.Line(resp.Status[:min(len(resp.Status), 128)]) // the server's words
 	switch {
 	case resp.StatusCode/100 == 2:
 		return 0, nil
+	case resp.StatusCode/100 == 3:
+		return 0, permanentError{fmt.Errorf("notify: the webhook answered %s, a redirect, not followed: give --notify the URL the event should go to", status)}
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode/100 == 5:
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 			retryAfter = time.Duration(s) * time.Second
 		}
-		return retryAfter, fmt.Errorf("notify: the webhook answered %s", resp.Status)
+		return retryAfter, fmt.Errorf("notify: the webhook answered %s", status)
 	default:
-		return 0, permanentError{fmt.Errorf("notify: the webhook answered %s", resp.Status)}
+		return 0, permanentError{fmt.Errorf("notify: the webhook answered %s", status)}
 	}
 }
 

@@ -1,8 +1,11 @@
 package drift_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -130,5 +133,75 @@ func TestNotifyRetryAfterAndStop(t *testing.T) {
 	retries, gaveUp := notifyLines(t, log.String())
 	if len(retries) != 1 || retries[0].RetryIn != 3600 || len(gaveUp) != 1 || !strings.Contains(gaveUp[0].Error, "stopping") {
 		t.Errorf("log:\n%s", log.String())
+	}
+}
+
+// A webhook that redirects is not followed (the event would go to a host --notify does not
+// name): the other host gets nothing and the log says why, once. A webhook's status line with
+// escapes and bidi controls reaches the log filtered. The control: the same server without
+// the redirect gets the event.
+func TestNotifyRedirectAndStatusText(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer other.Close()
+	for _, c := range []struct {
+		name     string
+		redirect bool
+	}{{"no redirect (control)", false}, {"redirect", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			elsewhere.Store(0)
+			url := other.URL + "/hook" // the control: the URL named is the one that answers
+			if c.redirect {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					http.Redirect(w, r, other.URL+"/stolen", http.StatusTemporaryRedirect)
+				}))
+				defer srv.Close()
+				url = srv.URL + "/hook"
+			}
+			var log labtest.SyncBuffer
+			loop := &drift.Loop{Check: driftOnce, Log: &log, NotifyURL: url, Retry: drift.RetryPolicy{Attempts: 2, Backoff: time.Millisecond}}
+			if _, _, err := loop.Once(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			_, gaveUp := notifyLines(t, log.String())
+			if c.redirect {
+				if elsewhere.Load() != 0 || len(gaveUp) != 1 || !strings.Contains(gaveUp[0].Error, "307 Temporary Redirect, a redirect, not followed") {
+					t.Errorf("%d POST(s) reached the other host; log:\n%s", elsewhere.Load(), log.String())
+				}
+			} else if elsewhere.Load() != 1 || len(gaveUp) != 0 {
+				t.Errorf("%d POST(s), want 1; log:\n%s", elsewhere.Load(), log.String())
+			}
+		})
+	}
+
+	// A status line written by hand, on loopback: C1 and bidi controls pass json.Marshal raw.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				_, _ = http.ReadRequest(bufio.NewReader(conn))
+				_, _ = io.WriteString(conn, "HTTP/1.1 403 \u009b2J\u202eForbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+			}()
+		}
+	}()
+	var log labtest.SyncBuffer
+	loop := &drift.Loop{Check: driftOnce, Log: &log, NotifyURL: "http://" + ln.Addr().String() + "/hook", Retry: drift.RetryPolicy{Attempts: 1}}
+	if _, _, err := loop.Once(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := log.String(); strings.ContainsAny(s, "\u009b\u202e") || !strings.Contains(s, `403 \\u009b2J\\u202eForbidden`) {
+		t.Errorf("the status line is not filtered in the log:\n%q", s)
 	}
 }

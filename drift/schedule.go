@@ -1,13 +1,14 @@
 package drift
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // Schedule is how `ctlops drift` runs: once, or every interval with its outputs. It holds
@@ -33,9 +34,7 @@ func (s Schedule) Validate() error {
 
 // WriteJSON renders the result as indented JSON, the --format json view.
 func (r *Result) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return termsafe.WriteJSON(w, r) // servers' words, escaped for a terminal, the same values
 }
 
 // Write renders a one-shot result in the schedule's format.

@@ -3,6 +3,8 @@ package drift
 import (
 	"fmt"
 	"io"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // WriteText prints the verdict per cluster with its reasons, for a terminal or a CI log: the
@@ -13,7 +15,8 @@ func (r *Result) WriteText(w io.Writer) error {
 		switch {
 		case c.Error != "":
 			failed++
-			if _, err := fmt.Fprintf(w, "%s: ERROR: %s\n", c.Name, c.Error); err != nil {
+			// The error quotes servers (an inventory's words about a peer): filtered, one line.
+			if _, err := fmt.Fprintf(w, "%s: ERROR: %s\n", c.Name, termsafe.Line(c.Error)); err != nil {
 				return err
 			}
 		case c.Drift:

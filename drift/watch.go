@@ -13,6 +13,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
 )
@@ -59,20 +60,22 @@ func Watch(ctx context.Context, o WatchOptions) error {
 	var refs []string // files referenced by the last spec that loaded
 	reload := func(why string) {
 		if why != "" {
-			fmt.Fprintf(o.Errs, "\n%s changed; planning again at %s\n\n", why, time.Now().Format("15:04:05"))
+			fmt.Fprintf(o.Errs, "\n%s changed; planning again at %s\n\n", termsafe.Line(why), time.Now().Format("15:04:05"))
 		}
 		cfg, warnings, err := spec.LoadWith(path, o.Load)
+		// The spec's errors and warnings name its files, and a spec from a pull request names
+		// files of its choosing: they go through the terminal filter, as validate's do.
 		for _, wn := range warnings {
-			fmt.Fprintln(o.Errs, wn)
+			fmt.Fprintln(o.Errs, termsafe.String(wn.String()))
 		}
 		if err != nil {
-			fmt.Fprintf(o.Errs, "%v\nThe spec does not load; watching for the next change.\n", err)
+			fmt.Fprintf(o.Errs, "%s\nThe spec does not load; watching for the next change.\n", termsafe.Error(err))
 		} else {
 			refs = referenced(cfg)
 			if p, err := o.Plan(ctx, cfg); err != nil {
-				fmt.Fprintf(o.Errs, "plan: %v\n", err)
+				fmt.Fprintf(o.Errs, "plan: %s\n", termsafe.Error(err))
 			} else if err := o.Render(o.Out, p); err != nil {
-				fmt.Fprintf(o.Errs, "render: %v\n", err)
+				fmt.Fprintf(o.Errs, "render: %s\n", termsafe.Error(err))
 			}
 		}
 		if err := ws.set(path, refs); err != nil {

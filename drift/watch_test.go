@@ -139,3 +139,50 @@ func TestWatch(t *testing.T) {
 		t.Errorf("%d plans, want 5 (one per save, debounced)", n)
 	}
 }
+
+// A spec that does not load names its files in the errors, and a spec from a pull request
+// names files of its choosing: watch prints the errors through the terminal filter. The
+// control: a plain name, shown as it is.
+func TestWatchSpecErrorsFiltered(t *testing.T) {
+	for _, tc := range []struct{ name, yamlName, shown string }{
+		{"plain name (control)", "missing.pem", "missing.pem"},
+		{"escapes in the name", `\x1b[2Jmissing\u202e.pem`, `\x1b[2Jmissing\u202e.pem`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ctlops.yaml")
+			y := "version: 1\nclusters:\n  - name: c\n    mode: mixed\n    providers: [{url: tftp://127.0.0.1}]\n    tokens:\n" +
+				"      - {name: a, certificate: \"" + tc.yamlName + "\"}\n      - {name: b, certificate: \"" + tc.yamlName + "\"}\n"
+			if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var errs labtest.SyncBuffer
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ready := make(chan struct{}, 1)
+			done := make(chan error, 1)
+			go func() {
+				done <- drift.Watch(ctx, drift.WatchOptions{Path: path, Out: io.Discard, Errs: &errs,
+					Plan: func(context.Context, *spec.Config) (*plan.Plan, error) { return nil, fmt.Errorf("the spec loaded") },
+					Ready: func() {
+						select {
+						case ready <- struct{}{}:
+						default:
+						}
+					}})
+			}()
+			select {
+			case <-ready:
+			case err := <-done:
+				t.Fatalf("watch ended: %v", err)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			out := errs.String()
+			if !strings.Contains(out, "The spec does not load") || !strings.Contains(out, tc.shown) || strings.ContainsAny(out, "\x1b\u202e") {
+				t.Errorf("watch's errors do not name %q filtered:\n%q", tc.shown, out)
+			}
+		})
+	}
+}

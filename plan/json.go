@@ -3,6 +3,8 @@ package plan
 import (
 	"encoding/json"
 	"io"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // The JSON view is the typed plan itself, with each problem, reason, note, step and server
@@ -12,9 +14,7 @@ import (
 
 // WriteJSON renders the versioned JSON view.
 func (p *Plan) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(p)
+	return termsafe.WriteJSON(w, p) // servers' words, escaped for a terminal, the same values
 }
 
 // MarshalJSON adds the message.

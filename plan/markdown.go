@@ -40,7 +40,7 @@ func (p *Plan) WriteMarkdown(w io.Writer, o MarkdownOptions) error {
 
 func fullPlan(o MarkdownOptions) string {
 	if o.FullPlan != "" {
-		return "The full plan is in " + o.FullPlan + "."
+		return "The full plan is in " + mdEscape(o.FullPlan) + "." // a path a CI job built
 	}
 	return "Run `ctlops plan` locally for the full plan."
 }
@@ -58,9 +58,9 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 			c.Summary.Replace, c.Summary.Remove, mode, verdict(c))
 	}
 	for _, c := range p.Clusters {
-		fmt.Fprintf(&b, "\n### Cluster `%s`\n\n", c.Name)
+		fmt.Fprintf(&b, "\n### Cluster %s\n\n", mdCode(c.Name))
 		if c.Error != "" {
-			fmt.Fprintf(&b, ":x: **Error:** %s\n", mdEscape(termsafe.String(c.Error)))
+			fmt.Fprintf(&b, ":x: **Error:** %s\n", mdEscape(c.Error))
 			continue
 		}
 		fmt.Fprintf(&b, "**%s**\n", c.SummaryLine())
@@ -77,7 +77,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 			}
 		}
 		for _, a := range c.NodeActions {
-			fmt.Fprintf(&b, "\n:warning: **%s** `%s`: %s\n", a.Kind, mdEscape(a.Server), mdEscape(a.String()))
+			fmt.Fprintf(&b, "\n:warning: **%s** %s: %s\n", a.Kind, mdCode(a.Server), mdEscape(a.String()))
 		}
 		if n := len(c.Unchanged); n > 0 {
 			fmt.Fprintf(&b, "\n%d record(s) unchanged.\n", n)
@@ -85,7 +85,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		var lagging []string
 		for _, t := range c.Targets {
 			if t.Status != Current {
-				lagging = append(lagging, fmt.Sprintf("`%s` %s", t.Server, t.Status))
+				lagging = append(lagging, fmt.Sprintf("%s %s", mdCode(t.Server), t.Status))
 			}
 		}
 		if len(lagging) > 0 {
@@ -93,12 +93,12 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		}
 		for _, t := range c.Targets {
 			if t.Lock != nil {
-				fmt.Fprintf(&b, "\n:lock: `%s`: %s\n", mdEscape(t.Server), mdEscape(t.Lock.String()))
+				fmt.Fprintf(&b, "\n:lock: %s: %s\n", mdCode(t.Server), mdEscape(t.Lock.String()))
 			}
 		}
 		mdPlatform(&b, c) // plan/tokenless_render.go
 		if r := c.Registration; r != nil {
-			fmt.Fprintf(&b, "\nPhones before apply (RisPort70 on `%s`): %s.\n", mdEscape(termsafe.Line(r.From)), mdEscape(r.String()))
+			fmt.Fprintf(&b, "\nPhones before apply (RisPort70 on %s): %s.\n", mdCode(r.From), mdEscape(r.String()))
 		}
 		mdProblems(&b, ":no_entry: **Refused**", c.Refusals)
 		mdProblems(&b, ":warning: **Warnings**", c.Warnings)
@@ -108,13 +108,14 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		if c.Summary.Changes && len(c.Refusals) == 0 && len(c.Signers) > 0 {
 			var names []string
 			for _, s := range c.Signers {
-				names = append(names, "`"+s.Token+"`")
+				names = append(names, mdCode(s.Token))
 			}
 			fmt.Fprintf(&b, "\nCan be signed by: %s (R19).\n", strings.Join(names, ", "))
 		}
 		if c.Diff != "" {
 			if diffs {
-				fmt.Fprintf(&b, "\n<details><summary>CTL records as <code>show ctl</code> text, live → desired</summary>\n\n```diff\n%s```\n\n</details>\n", c.Diff)
+				fence := mdFence(c.Diff)
+				fmt.Fprintf(&b, "\n<details><summary>CTL records as <code>show ctl</code> text, live → desired</summary>\n\n%sdiff\n%s%s\n\n</details>\n", fence, termsafe.String(c.Diff), fence)
 			} else {
 				fmt.Fprintf(&b, "\n_The record diff (%d bytes) is left out to keep this comment short. %s_\n", len(c.Diff), fullPlan(o))
 			}
@@ -122,7 +123,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		if len(c.AfterApply) > 0 && len(c.Refusals) == 0 {
 			b.WriteString("\n**After apply:**\n")
 			for i, s := range c.AfterApply {
-				fmt.Fprintf(&b, "%d. %s\n", i+1, s.String())
+				fmt.Fprintf(&b, "%d. %s\n", i+1, mdEscape(s.String()))
 			}
 		}
 	}
@@ -137,7 +138,7 @@ func (p *Plan) markdown(o MarkdownOptions, diffs bool) string {
 		if cmd == "" {
 			cmd = "ctlops apply"
 		}
-		fmt.Fprintf(&b, "Apply with `%s` (%s).\n", cmd, p.applyNeeds()) // plan/tokenless_render.go
+		fmt.Fprintf(&b, "Apply with %s (%s).\n", mdCode(cmd), p.applyNeeds()) // plan/tokenless_render.go; cmd quotes paths
 	}
 	if p.SpecDigest != "" {
 		fmt.Fprintf(&b, "<sub>spec %s · ctlops %s</sub>\n", p.SpecDigest, p.CtlopsVersion)
@@ -170,14 +171,56 @@ func mdProblems(b *strings.Builder, title string, ps []Problem) {
 			fmt.Fprintf(b, "**%s** ", p.Rule)
 		}
 		if p.Pos != "" {
-			fmt.Fprintf(b, "`%s`: ", p.Pos)
+			fmt.Fprintf(b, "%s: ", mdCode(p.Pos))
 		}
 		b.WriteString(mdEscape(p.Message()))
 		b.WriteString("\n")
 	}
 }
 
-// mdEscape keeps table cells intact.
+// mdEscape makes a string from outside plain text in markdown: through the terminal filter
+// and on one line, with every character markdown or HTML would read as syntax (a backtick, a
+// pipe that splits a table cell, a tag such as <img> or <details>, a link's brackets, an
+// entity's &) escaped, so a server's name cannot add markup, links or images to a comment.
 func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+	return mdSyntax.Replace(termsafe.Line(s))
+}
+
+var mdSyntax = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"<", `\<`, ">", `\>`, "|", `\|`, "&", `\&`, "~", `\~`)
+
+// mdCode shows a string from outside as a code span: filtered, on one line, between more
+// backticks than it holds in a row, so none of its own can end the span early. In a table
+// cell, pipes must be escaped as well (mdCell).
+func mdCode(s string) string {
+	s = termsafe.Line(s)
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// mdCell is mdCode inside a table cell.
+func mdCell(s string) string {
+	return strings.ReplaceAll(mdCode(s), "|", `\|`)
+}
+
+// mdFence is the fence of a code block holding text: longer than any run of backticks in it,
+// so no line of the text (a server's name in a diff) can close the block and start markup.
+func mdFence(text string) string {
+	return strings.Repeat("`", max(3, longestRun(text, '`')+1))
+}
+
+func longestRun(s string, c byte) int {
+	n, longest := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != c {
+			n = 0
+			continue
+		}
+		n++
+		longest = max(longest, n)
+	}
+	return longest
 }

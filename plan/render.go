@@ -99,7 +99,7 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 		}
 		b.WriteString("\n")
 		if cl.Error != "" {
-			fmt.Fprintf(&b, "  %sError:%s %s\n", c.remove, c.reset, termsafe.String(cl.Error))
+			fmt.Fprintf(&b, "  %sError:%s %s\n", c.remove, c.reset, termsafe.Line(cl.Error))
 			continue
 		}
 		fmt.Fprintf(&b, "  %s\n", cl.SummaryLine())
@@ -152,7 +152,7 @@ func (p *Plan) WriteText(w io.Writer, o TextOptions) error {
 				case strings.HasPrefix(l, "@@"):
 					col = c.dim
 				}
-				fmt.Fprintf(&b, "    %s%s%s\n", col, l, resetIf(col, c))
+				fmt.Fprintf(&b, "    %s%s%s\n", col, termsafe.String(l), resetIf(col, c))
 			}
 		}
 		if len(cl.AfterApply) > 0 && len(cl.Refusals) == 0 {
@@ -227,7 +227,7 @@ func writeProblems(b *strings.Builder, title string, ps []Problem) {
 	for _, p := range ps {
 		b.WriteString("    - ")
 		if p.Pos != "" {
-			b.WriteString(p.Pos + ": ")
+			b.WriteString(termsafe.Line(p.Pos) + ": ") // the spec file's name, from a pull request
 		}
 		msg := p.Message()
 		b.WriteString(msg)

@@ -38,14 +38,14 @@ func mdPlatform(b *strings.Builder, cl *Cluster) {
 		return
 	}
 	fmt.Fprintf(b, "\nTokenless CTL: CUCM %s signs with its **%s** certificate (%s).\n",
-		mdEscape(termsafe.Line(pp.Release)), pp.Signer, mdEscape(termsafe.Line(pp.SignerSubject)))
+		mdEscape(pp.Release), pp.Signer, mdEscape(pp.SignerSubject))
 	if pp.Command != "" {
-		fmt.Fprintf(b, "\nApply runs `%s` on `%s`.\n", pp.Command, mdEscape(termsafe.Line(pp.Publisher)))
+		fmt.Fprintf(b, "\nApply runs `%s` on %s.\n", pp.Command, mdCode(pp.Publisher))
 	}
 	var rows []string
 	for _, n := range pp.Nodes {
 		for _, d := range n.Differences {
-			rows = append(rows, fmt.Sprintf("| `%s` | %s |", mdEscape(termsafe.Line(n.Node)), mdEscape(termsafe.Line(d.String()))))
+			rows = append(rows, fmt.Sprintf("| %s | %s |", mdCell(n.Node), mdEscape(d.String())))
 		}
 	}
 	if len(rows) > 0 {

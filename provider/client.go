@@ -3,6 +3,7 @@ package provider
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -186,6 +187,17 @@ func (c *Client) redirectError(op string, resp *http.Response) error {
 	return &Error{Server: c.name, Op: op, Status: resp.StatusCode, Message: msg, Err: ErrRedirect}
 }
 
+// scrub removes the credentials this client sends from a server's words: a server (a
+// debugging proxy, a hostile node) can quote the request's Authorization header or the
+// password back in its error, and errors are printed and logged.
+func (c *Client) scrub(s string) string {
+	if c.opt.Password == "" {
+		return s
+	}
+	token := base64.StdEncoding.EncodeToString([]byte(c.opt.Username + ":" + c.opt.Password))
+	return strings.NewReplacer(token, "***", c.opt.Password, "***").Replace(s)
+}
+
 // truncate bounds a string from a server before it goes into an error.
 func truncate(s string, n int) string {
 	if len(s) <= n {
@@ -200,7 +212,7 @@ func (c *Client) statusError(op string, resp *http.Response, data []byte) error 
 	if json.Unmarshal(data, &body) == nil && body.Code != "" {
 		// Everything in the body is the server's word: bounded and made safe for a terminal
 		// before it goes into an error anyone prints.
-		e.Code, e.Message = termsafe.Line(truncate(body.Code, 64)), termsafe.Line(truncate(body.Message, 512))
+		e.Code, e.Message = termsafe.Line(truncate(c.scrub(body.Code), 64)), termsafe.Line(truncate(c.scrub(body.Message), 512))
 		if l := body.Lock; l != nil {
 			e.Holder = &Lock{User: termsafe.Line(truncate(l.User, 128)), Host: termsafe.Line(truncate(l.Host, 128)),
 				Operation: termsafe.Line(truncate(l.Operation, 128)), Created: l.Created, Expires: l.Expires}
@@ -278,6 +290,10 @@ func (c *Client) Cluster(ctx context.Context) (*Inventory, error) {
 	}
 	if err := inv.ParseCertificates(); err != nil {
 		return nil, c.fail("get cluster", err)
+	}
+	// The mode is shown in every view and compared with the spec's: only the two of R9.
+	if _, err := ParseMode(string(inv.Mode)); err != nil {
+		return nil, c.fail("get cluster", fmt.Errorf("the answer's security mode \"%s\" is neither %q nor %q (R9)", termsafe.Line(truncate(string(inv.Mode), 64)), ModeMixed, ModeNonSecure))
 	}
 	return &inv, nil
 }

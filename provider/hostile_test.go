@@ -3,6 +3,7 @@ package provider_test
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -127,6 +128,15 @@ func TestHTTPSHostileServers(t *testing.T) {
 		{"garbage", hostile.Body(200, "application/json", []byte("\x00\xff<html>not json")), 0, "bad JSON answer", nil},
 		{"escape sequences in the error", hostile.Body(500, "application/json", []byte(`{"code":"internal","message":"\u001b[2JApply complete."}`)), 0, `\x1b[2JApply complete.`, nil},
 		{"slow drip", hostile.Drip(50 * time.Millisecond), 500 * time.Millisecond, "get cluster: no answer in 500ms (1 try)", context.DeadlineExceeded},
+		// The mode is shown in every view: only the two of R9 are taken.
+		{"an unknown security mode", hostile.Body(200, "application/json", []byte(`{"cluster":"hq","mode":"\u001b[2Jmixed","servers":[]}`)), 0,
+			`get cluster: the answer's security mode "\x1b[2Jmixed" is neither "mixed" nor "non-secure" (R9)`, nil},
+		// A server (a debugging proxy, a hostile node) that quotes the request's credentials.
+		{"the error echoes the credentials", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, pass, _ := r.BasicAuth()
+			w.WriteHeader(400)
+			fmt.Fprintf(w, `{"code":"bad_request %s","message":"Authorization: %s, password %s"}`, pass, r.Header.Get("Authorization"), pass)
+		}), 0, "HTTP 400 bad_request ***: Authorization: Basic ***, password ***", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,7 +159,8 @@ func TestHTTPSHostileServers(t *testing.T) {
 			if tt.wantErr != nil && !errors.Is(rerr, tt.wantErr) {
 				t.Errorf("err = %v, want it to wrap %v", rerr, tt.wantErr)
 			}
-			if strings.ContainsRune(rerr.Error(), 0x1b) || strings.Contains(rerr.Error(), "pw-never-leaves") {
+			if strings.ContainsRune(rerr.Error(), 0x1b) || strings.Contains(rerr.Error(), "pw-never-leaves") ||
+				strings.Contains(rerr.Error(), base64.StdEncoding.EncodeToString([]byte("admin:pw-never-leaves"))) {
 				t.Errorf("err holds a raw escape or the password: %q", rerr)
 			}
 			if mem > 32<<20 {

@@ -179,7 +179,9 @@ func (e *Error) Error() string {
 	if e.Holder != nil && e.Message == "" {
 		fmt.Fprintf(&b, " (held by %s)", e.Holder)
 	}
-	return b.String()
+	// Filtered whole: besides the server's words, the transport's errors quote the server too
+	// (a TLS error names its certificate's names).
+	return termsafe.Line(b.String())
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ctlops/ctlops/cucm/serviceability"
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // Counts are a cluster's registration counts as RisPort70 reports them.
@@ -49,7 +50,7 @@ func joinCounts(m map[string]int) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + " " + strconv.Itoa(m[k])
+		parts[i] = termsafe.Line(k) + " " + strconv.Itoa(m[k]) // a node's name as RisPort70 reported it
 	}
 	return strings.Join(parts, ", ")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/miekg/pkcs11"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // ErrWrongPIN: the token refused the PIN.
@@ -283,8 +284,8 @@ func (s *p11Signer) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 func (s *p11Signer) Certificate() *x509.Certificate { return s.cert }
 
 func (s *p11Signer) Describe() string {
-	return fmt.Sprintf("PKCS#11 token %s (%s %s), certificate %s serial %s",
-		s.tok.Name(), s.tok.Manufacturer, s.tok.Model, ctl.NameString(s.cert.Subject), ctl.SerialHex(s.cert.SerialNumber.Bytes()))
+	return termsafe.Line(fmt.Sprintf("PKCS#11 token %s (%s %s), certificate %s serial %s", // the token's words
+		s.tok.Name(), s.tok.Manufacturer, s.tok.Model, ctl.NameString(s.cert.Subject), ctl.SerialHex(s.cert.SerialNumber.Bytes())))
 }
 
 func (s *p11Signer) Close() error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ctlops/ctlops/ctl"
 	"github.com/ctlops/ctlops/internal/safefile"
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/phonerules"
 )
 
@@ -70,9 +71,9 @@ const SHA256Warning = "hash sha256 is unconfirmed on phones (§2.4): no real CTL
 
 // Describe is the one-line account of a re-signed file that resign prints.
 func (r *ResignResult) Describe(out string) string {
-	return fmt.Sprintf("wrote %s: %d records, signed %s with %s serial %s, sha256 %s",
+	return termsafe.Line(fmt.Sprintf("wrote %s: %d records, signed %s with %s serial %s, sha256 %s", // the file's words
 		out, len(r.File.Records), r.File.Header.HashAlgorithm, r.File.Header.SignerName,
-		ctl.SerialHex(r.File.Header.SignerSerial), ctl.Fingerprint(r.Data))
+		ctl.SerialHex(r.File.Header.SignerSerial), ctl.Fingerprint(r.Data)))
 }
 
 // SASTFilter is an Options.Accept that keeps the key pairs phones holding f would trust.

@@ -8,10 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/ctlops/ctlops/ctl"
+	"github.com/ctlops/ctlops/internal/safefile"
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // SoftwareWarning is printed wherever a software key signs: a key in a file is not a Site
@@ -40,14 +41,19 @@ func OpenSoftware(keyPEM, certPEM []byte) (Signer, error) {
 	return &softSigner{key: key, cert: cert}, nil
 }
 
+// maxSoftwareFile bounds a key or certificate file: a PEM RSA key of 16384 bits is 13 KiB.
+const maxSoftwareFile = 1 << 20
+
 // LoadSoftware reads the key and certificate files for OpenSoftware; errors name the file.
+// The spec names them (signWith.software), so they are read bounded: a FIFO or a device
+// (/dev/zero) is an error, not a hang.
 func LoadSoftware(keyPath, certPath string) (Signer, error) {
-	keyPEM, err := os.ReadFile(keyPath)
+	keyPEM, err := safefile.Read(keyPath, maxSoftwareFile)
 	if err != nil {
 		return nil, err
 	}
 	defer wipe(keyPEM)
-	certPEM, err := os.ReadFile(certPath)
+	certPEM, err := safefile.Read(certPath, maxSoftwareFile)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +127,7 @@ func (s *softSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 }
 func (s *softSigner) Certificate() *x509.Certificate { return s.cert }
 func (s *softSigner) Describe() string {
-	return fmt.Sprintf("SOFTWARE KEY (labs and tests only, not a security token), certificate %s serial %s",
-		ctl.NameString(s.cert.Subject), ctl.SerialHex(s.cert.SerialNumber.Bytes()))
+	return termsafe.Line(fmt.Sprintf("SOFTWARE KEY (labs and tests only, not a security token), certificate %s serial %s",
+		ctl.NameString(s.cert.Subject), ctl.SerialHex(s.cert.SerialNumber.Bytes())))
 }
 func (s *softSigner) Close() error { return nil }

@@ -3,7 +3,10 @@ package token
 import (
 	"crypto/x509/pkix"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,4 +70,45 @@ func FuzzOpenSoftware(f *testing.F) {
 			t.Fatal("signer without certificate")
 		}
 	})
+}
+
+// The key and certificate files are named by the spec (signWith.software): a named pipe
+// nobody writes to or a device that never ends is refused at once, naming the file, rather
+// than hanging the apply or filling its memory. The control: the same key in regular files.
+func TestLoadSoftwareBounded(t *testing.T) {
+	keyPEM, certPEM, err := softhsm.SoftwareKey(pkix.Name{CommonName: "lab-sast"}, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	key, cert, fifo := filepath.Join(dir, "k.pem"), filepath.Join(dir, "c.pem"), filepath.Join(dir, "fifo")
+	if err := os.WriteFile(key, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cert, certPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, key, cert, want string }{
+		{"regular files (control)", key, cert, ""},
+		{"key is a named pipe", fifo, cert, fifo + ": not a regular file"},
+		{"certificate is a named pipe", key, fifo, fifo + ": not a regular file"},
+		{"key is /dev/zero", "/dev/zero", cert, "/dev/zero: not a regular file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() { _, err := LoadSoftware(tc.key, tc.cert); done <- err }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(20 * time.Second): // a guard against a hang, not a timing assertion
+				t.Fatal("LoadSoftware still reading after 20s")
+			}
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // Listing is the JSON form of `ctlops tokens`; Version changes only when fields change meaning.
@@ -15,7 +17,9 @@ type Listing struct {
 }
 
 // WriteText renders a listing for people: one block per token, its flags in words, and one
-// block per certificate. now marks expired or not-yet-valid certificates.
+// block per certificate. now marks expired or not-yet-valid certificates. Everything a token
+// reports (serial, manufacturer, model, its certificates' names) is its own words, so the
+// text goes through the terminal filter.
 func WriteText(w io.Writer, module string, infos []Info, now time.Time) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "PKCS#11 module %s\n", module)
@@ -81,6 +85,6 @@ func WriteText(w io.Writer, module string, infos []Info, now time.Time) error {
 			fmt.Fprintf(&b, "    private key: %s\n", key)
 		}
 	}
-	_, err := io.WriteString(w, b.String())
+	_, err := io.WriteString(w, termsafe.String(b.String()))
 	return err
 }

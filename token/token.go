@@ -17,6 +17,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
 // Signer is something that can sign a CTL file: the key and the certificate that phones will
@@ -131,7 +133,7 @@ type Info struct {
 
 // Name is how messages refer to a token: label and serial.
 func (i Info) Name() string {
-	return fmt.Sprintf("%q (serial %s)", i.Label, i.Serial)
+	return fmt.Sprintf("%q (serial %s)", i.Label, termsafe.Line(i.Serial)) // the token's words
 }
 
 // Selection names a token by label or serial; both empty means "the one inserted" (R20).

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -118,13 +117,11 @@ would be accepted; 1 otherwise, with one line per failing file on standard error
 				fmt.Fprint(out, termsafe.String(b.String()))
 			}
 			if format == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
 				var v any = summaries
 				if len(summaries) == 1 {
 					v = summaries[0]
 				}
-				if err := enc.Encode(v); err != nil {
+				if err := termsafe.WriteJSON(out, v); err != nil { // the files' words, escaped
 					return err
 				}
 			}

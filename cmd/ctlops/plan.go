@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/live"
 	"github.com/ctlops/ctlops/plan"
 	"github.com/ctlops/ctlops/spec"
@@ -52,7 +53,7 @@ func loadSpec(path string, stderr io.Writer) (*spec.Config, error) {
 func loadSpecWith(path string, o spec.LoadOptions, stderr io.Writer) (*spec.Config, error) {
 	cfg, warnings, err := spec.LoadWith(path, o)
 	for _, w := range warnings {
-		fmt.Fprintln(stderr, w)
+		fmt.Fprintln(stderr, termsafe.String(w.String())) // they name the spec's files
 	}
 	if err != nil {
 		return nil, err

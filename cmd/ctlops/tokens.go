@@ -1,12 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ctlops/ctlops/internal/termsafe"
 	"github.com/ctlops/ctlops/token"
 )
 
@@ -56,9 +56,7 @@ The module comes from --pkcs11-module or CTLOPS_PKCS11_MODULE.`,
 			}
 			out := cmd.OutOrStdout()
 			if format == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(token.Listing{Version: 1, Module: mod, Tokens: infos})
+				return termsafe.WriteJSON(out, token.Listing{Version: 1, Module: mod, Tokens: infos}) // the tokens' words, escaped
 			}
 			return token.WriteText(out, mod, infos, time.Now())
 		},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -129,7 +130,7 @@ func (c *Client) call(ctx context.Context, service, path, action string, body []
 		return c.fail(service, action, err)
 	}
 	if status != http.StatusOK {
-		return c.fail(service, action, fmt.Errorf("HTTP %d: %s", status, clip(string(data))))
+		return c.fail(service, action, fmt.Errorf("HTTP %d: %s", status, clip(c.scrubText(string(data)))))
 	}
 	if err != nil {
 		return c.fail(service, action, err)
@@ -145,8 +146,10 @@ type Error struct {
 	Err       error
 }
 
+// Error is filtered whole: besides the node's words (faults, error pages), the transport's
+// errors quote the node too (a TLS error names its certificate's names).
 func (e *Error) Error() string {
-	return termsafe.Line(e.Node) + ": " + e.Service + " " + e.Operation + ": " + e.Err.Error()
+	return termsafe.Line(e.Node + ": " + e.Service + " " + e.Operation + ": " + e.Err.Error())
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -155,7 +158,7 @@ func (e *Error) Unwrap() error { return e.Err }
 var ErrUnauthorized = errors.New("HTTP 401: the application user's credentials were refused")
 
 func (c *Client) fail(service, op string, err error) error {
-	return &Error{Node: c.opt.Node, Service: service, Operation: op, Err: err}
+	return &Error{Node: c.opt.Node, Service: service, Operation: op, Err: c.scrub(err)}
 }
 
 func (c *Client) post(ctx context.Context, path, action string, body []byte) ([]byte, int, error) {
@@ -168,12 +171,12 @@ func (c *Client) post(ctx context.Context, path, action string, body []byte) ([]
 	req.SetBasicAuth(c.opt.Username, c.opt.Password)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, 0, scrub(err, c.opt.Password)
+		return nil, 0, c.scrub(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, c.opt.MaxResponse+1))
 	if err != nil {
-		return nil, 0, scrub(err, c.opt.Password)
+		return nil, 0, c.scrub(err)
 	}
 	if int64(len(data)) > c.opt.MaxResponse {
 		return nil, 0, fmt.Errorf("answer larger than %d bytes", c.opt.MaxResponse)
@@ -189,15 +192,36 @@ func (c *Client) post(ctx context.Context, path, action string, body []byte) ([]
 		if loc := resp.Header.Get("Location"); loc != "" {
 			return nil, 0, fmt.Errorf("HTTP %d redirect to %s", resp.StatusCode, termsafe.Line(loc))
 		}
-		return nil, 0, fmt.Errorf("HTTP %d: %s", resp.StatusCode, clip(string(data)))
+		return nil, 0, fmt.Errorf("HTTP %d: %s", resp.StatusCode, clip(c.scrubText(string(data))))
 	}
 }
 
-// scrub removes the password from an error text; net/http never puts it there, but a URL in
-// an error could carry credentials if a caller had put them into one.
-func scrub(err error, secret string) error {
-	if secret == "" || !strings.Contains(err.Error(), secret) {
-		return err
+// scrub removes the credentials from an error text (scrubText); an error that held one loses
+// its chain, which held it too.
+func (c *Client) scrub(err error) error {
+	if msg := c.scrubText(err.Error()); msg != err.Error() {
+		return errors.New(msg)
 	}
-	return errors.New(strings.ReplaceAll(err.Error(), secret, "***"))
+	return err
+}
+
+// scrubText removes the credentials from a text: the password, the Authorization header's
+// token, and the user name (when it is more than a letter or two, which would blot out
+// words). net/http never puts them in an error, but a node's answer can: a fault or an error
+// page that echoes the request's headers. It runs before a text is clipped, so that no part
+// of a secret is left at the cut.
+func (c *Client) scrubText(s string) string {
+	if c.opt.Username == "" && c.opt.Password == "" {
+		return s
+	}
+	secrets := []string{base64.StdEncoding.EncodeToString([]byte(c.opt.Username + ":" + c.opt.Password)), c.opt.Password}
+	if len(c.opt.Username) >= 3 {
+		secrets = append(secrets, c.opt.Username)
+	}
+	for _, x := range secrets {
+		if x != "" {
+			s = strings.ReplaceAll(s, x, "***")
+		}
+	}
+	return s
 }

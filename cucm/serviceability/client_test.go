@@ -3,6 +3,7 @@ package serviceability
 import (
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -203,6 +204,17 @@ func TestClientErrors(t *testing.T) {
 		{"bad control type", fileAnswer(t, "control_restart.xml"), Options{},
 			func(c *Client) error { _, err := c.ControlServices(ctx, "Reboot", ServiceTFTP); return err },
 			[]string{`control type "Reboot"`}},
+		// A server that echoes the request's headers (a debugging proxy, a hostile node) in a
+		// fault or an error page: the credentials it was sent are not quoted back.
+		{"fault echoing the credentials", echoAuth(500, `<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>bad request, Authorization: AUTH (user USER, password PASS)</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>`), Options{},
+			func(c *Client) error { _, err := c.GetCCMVersion(ctx); return err },
+			[]string{"SOAP fault soapenv:Server: bad request, Authorization: "}},
+		{"error page echoing the credentials", echoAuth(400, "Authorization: AUTH PASS"), Options{},
+			func(c *Client) error { _, err := c.GetCCMVersion(ctx); return err },
+			[]string{"HTTP 400: Authorization: "}},
+		{"the password at the cut of a long error page", echoAuth(400, strings.Repeat("x", 75)+"PASS"), Options{},
+			func(c *Client) error { _, err := c.GetCCMVersion(ctx); return err },
+			[]string{"HTTP 400: " + strings.Repeat("x", 75) + "***"}},
 		{"short RisPort pages", fileAnswer(t, "ris_two_nodes.xml"), Options{},
 			func(c *Client) error {
 				// TotalDevicesFound 4 but only 3 names, and the next page repeats them.
@@ -225,13 +237,23 @@ func TestClientErrors(t *testing.T) {
 				t.Errorf("%s: %q does not contain %q", tc.name, err, w)
 			}
 		}
-		if strings.Contains(err.Error(), testPass) || strings.Contains(err.Error(), testUser) || strings.ContainsRune(err.Error(), 0x1b) {
+		basic := base64.StdEncoding.EncodeToString([]byte(testUser + ":" + testPass))
+		if strings.Contains(err.Error(), testPass) || strings.Contains(err.Error(), testUser) || strings.Contains(err.Error(), basic) || strings.ContainsRune(err.Error(), 0x1b) {
 			t.Errorf("%s: error shows a credential or a raw escape: %q", tc.name, err)
 		}
 		var e *Error
 		if !errors.As(err, &e) || e.Node != "cm2.hq" {
 			t.Errorf("%s: not an *Error naming the node: %#v", tc.name, err)
 		}
+	}
+}
+
+// echoAuth answers code with body, its AUTH, USER and PASS replaced by the request's
+// Authorization header and the credentials it carries.
+func echoAuth(code int, body string) func(*http.Request, string) (int, string) {
+	return func(r *http.Request, _ string) (int, string) {
+		user, pass, _ := r.BasicAuth()
+		return code, strings.NewReplacer("AUTH", r.Header.Get("Authorization"), "USER", user, "PASS", pass).Replace(body)
 	}
 }
 

@@ -8,9 +8,13 @@
 package termsafe
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -66,4 +70,46 @@ func unsafe(r rune) bool {
 		return false
 	}
 	return unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+}
+
+// JSON rewrites, in the output of encoding/json, every character String would escape and
+// encoding/json leaves raw (DEL, the C1 controls, Unicode format characters such as bidi
+// overrides) as a \u escape. The JSON means the same, value for value; a line of it shown
+// on a terminal (an audit log, a log line) can no longer drive the terminal. Outside strings
+// JSON is ASCII, so every rune rewritten is inside a string, where \u is valid.
+func JSON(b []byte) []byte {
+	clean := true
+	for _, r := range string(b) {
+		if r != '\t' && r != '\n' && unsafe(r) || r == utf8.RuneError {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return b
+	}
+	out := make([]byte, 0, len(b)+32)
+	for _, r := range string(b) {
+		if r == '\t' || r == '\n' || !unsafe(r) && r != utf8.RuneError {
+			out = utf8.AppendRune(out, r)
+			continue
+		}
+		if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+		} else {
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+	}
+	return out
+}
+
+// WriteJSON writes v as indented JSON and a newline, as a json.Encoder with SetIndent("",
+// "  ") does, through JSON: the JSON views printed on a terminal quote servers and files.
+func WriteJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(JSON(b), '\n'))
+	return err
 }

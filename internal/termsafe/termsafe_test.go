@@ -1,7 +1,9 @@
 package termsafe
 
 import (
+	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -48,4 +50,30 @@ func FuzzString(f *testing.F) {
 			t.Fatalf("clean input changed: %q -> %q", s, out)
 		}
 	})
+}
+
+// JSON escapes what encoding/json leaves raw and a terminal would obey (C1 controls, DEL,
+// bidi and other format characters, beyond the BMP too), and the JSON decodes to the same
+// values. The control: JSON without them is returned as it is.
+func TestJSON(t *testing.T) {
+	for _, v := range []map[string]string{
+		{"plain": "cm1.hq.example.com ünïcödé", "tab": "a\tb"},
+		{"c1": "a\u009b2Jb", "bidi": "x\u202ey", "del": "d\x7fe", "tag": "t\U000E0001u", "esc": "\x1b[2J"},
+	} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := JSON(b)
+		if !clean(string(out)) {
+			t.Errorf("JSON(%s) = %s holds raw controls", b, out)
+		}
+		if clean(string(b)) && string(out) != string(b) {
+			t.Errorf("clean JSON changed: %s -> %s", b, out)
+		}
+		var got map[string]string
+		if err := json.Unmarshal(out, &got); err != nil || !reflect.DeepEqual(got, v) {
+			t.Errorf("JSON(%s) = %s decodes to %q (%v), want %q", b, out, got, err, v)
+		}
+	}
 }
