@@ -27,6 +27,7 @@ var allowed = map[string][]string{
 	"internal/progress":             {"internal/termsafe"},
 	"internal/ptytest":              {},
 	"internal/golden":               {},
+	"internal/testcert":             {},
 	"internal/depstest":             {},
 	"schemas":                       {},
 	"schemas/internal/yaml2json":    {"schemas"},
