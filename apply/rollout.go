@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ctlops/ctlops/cucm/serviceability"
@@ -127,9 +126,6 @@ func (o *Options) runRollout(ctx context.Context, sc *spec.Cluster, rec *rollout
 		StopReason: res.StopReason, StopPhones: res.StopPhones}, nil
 }
 
-// maxNamed bounds the phones a problem line names; the rest are counted.
-const maxNamed = 10
-
 // rolloutProblem is the problem line of an incomplete rollout ("" when applied): where it
 // stopped, then the phones still not registered, each named once. Those come from the after
 // counts; only when those could not be read are they the phones the stopping step was still
@@ -148,31 +144,15 @@ func rolloutProblem(r *RolloutReport) string {
 	}
 	switch {
 	case len(r.Missing) > 0:
-		msg += fmt.Sprintf("; %d phone(s) still not registered: %s", len(r.Missing), nameList(r.Missing, maxNamed))
+		msg += fmt.Sprintf("; %d phone(s) still not registered: %s", len(r.Missing), rollout.NameList(r.Missing))
 		if r.State != nil && r.State.ModeChange && r.State.ResetDone < len(r.State.Phones) {
 			msg += " (after the security mode change they need a reset, which the resumed rollout does)"
 		}
 	case r.After == nil && len(r.StopPhones) > 0:
 		msg += fmt.Sprintf("; %d phone(s) not registered again when it stopped (the after counts could not be read): %s",
-			len(r.StopPhones), nameList(r.StopPhones, maxNamed))
+			len(r.StopPhones), rollout.NameList(r.StopPhones))
 	}
 	return msg + "; continue with `ctlops apply --resume-rollout` (nothing is signed or pushed again)"
-}
-
-// nameList names the first n phones, terminal-safe, and counts the rest.
-func nameList(list []string, n int) string {
-	if len(list) <= n {
-		return strings.Join(safeNames(list), ", ")
-	}
-	return strings.Join(safeNames(list[:n]), ", ") + fmt.Sprintf(" and %d more", len(list)-n)
-}
-
-func safeNames(list []string) []string {
-	out := make([]string, len(list))
-	for i, s := range list {
-		out[i] = termsafe.Line(s)
-	}
-	return out
 }
 
 // writeRolloutEvent renders one event as a progress line.
@@ -182,7 +162,7 @@ func writeRolloutEvent(w io.Writer, e rollout.Progress) {
 	case rollout.KindCounts:
 		fmt.Fprintf(w, "  Registration %s: %s\n", e.Phase, e.Counts)
 		if e.Phase == "after" && len(e.Phones) > 0 {
-			fmt.Fprintf(w, "    not registered: %s\n", strings.Join(safeNames(e.Phones), ", "))
+			fmt.Fprintf(w, "    not registered: %s\n", rollout.NameList(e.Phones))
 		}
 	case rollout.KindServiceSkipped:
 		fmt.Fprintf(w, "  %s: %s not running here (%s), not restarted\n", node, e.Service, e.Status)
@@ -199,7 +179,7 @@ func writeRolloutEvent(w io.Writer, e rollout.Progress) {
 	case rollout.KindNodeFailed:
 		fmt.Fprintf(w, "  %s: STOPPED: %s; the remaining nodes are untouched\n", node, termsafe.Line(e.Err))
 	case rollout.KindBatchReset:
-		fmt.Fprintf(w, "  Reset batch %d/%d: %s\n", e.Batch, e.Batches, strings.Join(safeNames(e.Phones), ", "))
+		fmt.Fprintf(w, "  Reset batch %d/%d: %s\n", e.Batch, e.Batches, rollout.NameList(e.Phones))
 	case rollout.KindBatchRegistered:
 		fmt.Fprintf(w, "    batch %d/%d registered again\n", e.Batch, e.Batches)
 	case rollout.KindBatchFailed:

@@ -56,8 +56,8 @@ func TestRolloutProblemNamesEachPhoneOnce(t *testing.T) {
 		{name: "a long list is cut",
 			rep: RolloutReport{Status: rollout.Incomplete, Stopped: stoppedWith(many...), StopReason: nodeStop,
 				StopPhones: many, After: after, Missing: many},
-			want:   []string{"; 13 phone(s) still not registered: " + strings.Join(many[:maxNamed], ", ") + " and 3 more;"},
-			absent: many[maxNamed:], once: many[:maxNamed]},
+			want:   []string{"; 13 phone(s) still not registered: " + strings.Join(many[:rollout.MaxNamed], ", ") + " and 3 more;"},
+			absent: many[rollout.MaxNamed:], once: many[:rollout.MaxNamed]},
 		{name: "names and the reason are filtered",
 			rep: RolloutReport{Status: rollout.Incomplete, Stopped: "cm2: \x1b[2J", StopReason: "cm2: \x1b[2J",
 				After: after, Missing: []string{"SEP\x1b]0;x\a"}},
@@ -95,5 +95,28 @@ func TestRolloutProblemNamesEachPhoneOnce(t *testing.T) {
 				t.Errorf("%q: no way on", got)
 			}
 		})
+	}
+}
+
+// TestRolloutEventsBoundPhones: the progress lines that list phones ("not registered: …", a
+// reset batch) name at most rollout.MaxNamed of them and count the rest, as the problem line
+// does: a cluster has thousands of phones. ("STOPPED: …" shows the stop's text, which rollout
+// bounds: TestStopTextBoundsPhones.)
+func TestRolloutEventsBoundPhones(t *testing.T) {
+	var many []string
+	for i := range 500 {
+		many = append(many, fmt.Sprintf("SEP%012d", i))
+	}
+	for _, e := range []rollout.Progress{
+		{Kind: rollout.KindCounts, Phase: "after", Counts: &rollout.Counts{}, Phones: many},
+		{Kind: rollout.KindBatchReset, Batch: 1, Batches: 1, Phones: many},
+	} {
+		var b strings.Builder
+		writeRolloutEvent(&b, e)
+		out := b.String()
+		if !strings.Contains(out, many[rollout.MaxNamed-1]) || strings.Contains(out, many[rollout.MaxNamed]) ||
+			!strings.Contains(out, fmt.Sprintf(" and %d more", len(many)-rollout.MaxNamed)) {
+			t.Errorf("kind %v: want the first %d phones named and the rest counted:\n%.300s", e.Kind, rollout.MaxNamed, out)
+		}
 	}
 }

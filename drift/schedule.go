@@ -57,7 +57,32 @@ func (l *Loop) ServeMetrics(addr string) (net.Addr, func(), error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", l.Metrics.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := newMetricsServer(mux)
 	go func() { _ = srv.Serve(ln) }()
 	return ln.Addr(), func() { _ = srv.Close() }, nil
+}
+
+// The limits of the --listen server. Whoever can reach ADDR can connect (it may listen
+// beyond loopback), and drift keeps running for days: a client that sends its request slowly,
+// never reads the answer, keeps an idle connection open or sends megabytes of headers must
+// not hold a connection or memory for long. A scrape is a small GET answered with a few
+// kilobytes, so each limit is far above what Prometheus needs.
+const (
+	metricsReadHeaderTimeout = 10 * time.Second // the request line and headers
+	metricsReadTimeout       = 15 * time.Second // the whole request (a GET has no body)
+	metricsWriteTimeout      = 30 * time.Second // from the end of the headers to the end of the answer
+	metricsIdleTimeout       = 60 * time.Second // a kept-alive connection between scrapes
+	metricsMaxHeaderBytes    = 16 << 10         // request line and headers; larger gets 431
+)
+
+// newMetricsServer is the --listen server of h, with the limits above.
+func newMetricsServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: metricsReadHeaderTimeout,
+		ReadTimeout:       metricsReadTimeout,
+		WriteTimeout:      metricsWriteTimeout,
+		IdleTimeout:       metricsIdleTimeout,
+		MaxHeaderBytes:    metricsMaxHeaderBytes,
+	}
 }

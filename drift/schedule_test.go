@@ -50,3 +50,36 @@ func TestServeMetrics(t *testing.T) {
 		t.Error("metrics still served after stop")
 	}
 }
+
+// TestServeMetricsLimits: the --listen server bounds every read, write and idle wait, and
+// answers headers larger than its limit with 431 instead of reading up to net/http's 1 MiB.
+func TestServeMetricsLimits(t *testing.T) {
+	rh, r, w, idle, maxHeader := drift.MetricsServerLimits()
+	for name, d := range map[string]time.Duration{"ReadHeaderTimeout": rh, "ReadTimeout": r, "WriteTimeout": w, "IdleTimeout": idle} {
+		if d <= 0 || d > 5*time.Minute {
+			t.Errorf("%s = %v, want a bound between 0 and 5m", name, d)
+		}
+	}
+	if maxHeader <= 0 || maxHeader > 64<<10 {
+		t.Fatalf("MaxHeaderBytes = %d, want at most 64 KiB", maxHeader)
+	}
+	l := &drift.Loop{}
+	addr, stop, err := l.ServeMetrics("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	req, err := http.NewRequest("GET", "http://"+addr.String()+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Big", strings.Repeat("a", 128<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("GET with 128 KiB of headers: %d, want 431", resp.StatusCode)
+	}
+}

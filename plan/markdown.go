@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/ctlops/ctlops/internal/termsafe"
@@ -182,8 +183,30 @@ func mdProblems(b *strings.Builder, title string, ps []Problem) {
 // and on one line, with every character markdown or HTML would read as syntax (a backtick, a
 // pipe that splits a table cell, a tag such as <img> or <details>, a link's brackets, an
 // entity's &) escaped, so a server's name cannot add markup, links or images to a comment.
+//
+// It also breaks what GitHub turns into a notification or a link in plain text: an @mention
+// (`@team` pings a team; so does `user@host`'s email autolink, a link) and an autolinked URL
+// (`https://…`, `www.…`), with a zero-width space (U+200B) after each `@`, between a
+// scheme's `:` and `//`, and after `www`: the words read the same, but GitHub's mention and
+// autolink patterns no longer match. GitHub does not document what stops a mention
+// [unconfirmed]; a backslash (`\@`) or an entity (`&#64;`) would not be safe, since GitHub
+// finds mentions in the rendered text, after escapes and entities are decoded [unconfirmed],
+// so the character is inserted rather than escaped. A code span (mdCode) needs none of this:
+// GitHub neither mentions nor autolinks inside code.
 func mdEscape(s string) string {
-	return mdSyntax.Replace(termsafe.Line(s))
+	return mdNoPing(mdSyntax.Replace(termsafe.Line(s)))
+}
+
+// zwsp is the zero-width space mdEscape inserts to break mentions and autolinks.
+const zwsp = "\u200b"
+
+var (
+	mdMention = strings.NewReplacer("@", "@"+zwsp, "://", ":"+zwsp+"//")
+	mdWWW     = regexp.MustCompile(`(?i)www\.`)
+)
+
+func mdNoPing(s string) string {
+	return mdWWW.ReplaceAllStringFunc(mdMention.Replace(s), func(w string) string { return w[:3] + zwsp + w[3:] })
 }
 
 var mdSyntax = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,

@@ -200,7 +200,7 @@ func (r *runner) nodeFailed(n Node, svc string, st serviceability.ServiceStatus,
 	}
 	s := stopped(reason)
 	if len(phones) > 0 {
-		s.text += ": phones not registered again: " + names(phones)
+		s.text += ": phones not registered again: " + NameList(phones)
 		s.phones = phones
 	}
 	r.emit(Progress{Kind: KindNodeFailed, Node: n.Name, Service: svc, Status: st, Phones: phones, Err: s.text})
@@ -281,7 +281,7 @@ func (r *runner) resets(ctx context.Context) (*stop, error) {
 			return seenDown || p.TimeStamp > at.Unix()
 		})
 		if left != nil {
-			s := &stop{text: fmt.Sprintf("batch %d/%d: phones not registered again: %s (%v)", num, total, names(left), err),
+			s := &stop{text: fmt.Sprintf("batch %d/%d: phones not registered again: %s (%v)", num, total, NameList(left), err),
 				reason: fmt.Sprintf("batch %d/%d: %v", num, total, err), phones: left}
 			r.emit(Progress{Kind: KindBatchFailed, Batch: num, Batches: total, Phones: left, Err: s.text})
 			return s, nil
@@ -295,10 +295,19 @@ func (r *runner) resets(ctx context.Context) (*stop, error) {
 	return nil, nil
 }
 
-func names(list []string) string {
-	out := make([]string, len(list))
-	for i, s := range list {
+// MaxNamed bounds the phones a line names (a progress line, a stop's text, apply's problem
+// line): a cluster has thousands of phones, and the full lists are in State and Result.
+const MaxNamed = 10
+
+// NameList names the first MaxNamed phones of list, terminal-safe, and counts the rest.
+func NameList(list []string) string {
+	n := min(len(list), MaxNamed)
+	out := make([]string, n)
+	for i, s := range list[:n] {
 		out[i] = termsafe.Line(s)
+	}
+	if len(list) > n {
+		return strings.Join(out, ", ") + fmt.Sprintf(" and %d more", len(list)-n)
 	}
 	return strings.Join(out, ", ")
 }

@@ -172,6 +172,8 @@ func (l *loader) platform(d *decoder, n *yaml.Node, path string) *Platform {
 	if v, ok := f.get("knownHosts"); ok {
 		if s, ok := d.str(v.val, join(path, "knownHosts")); ok {
 			abs, shown := d.resolvePath(s)
+			// 1 MiB: platform.MaxKnownHostsFile, which reads it again at connection time
+			// (spec may not import cucm/platform)
 			if _, err := safefile.Read(abs, 1<<20); err != nil {
 				d.errorf(v.val, join(path, "knownHosts"), "known_hosts file %s: %v", shown, err)
 			}

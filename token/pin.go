@@ -1,12 +1,14 @@
 package token
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"golang.org/x/term"
 )
@@ -14,8 +16,20 @@ import (
 // PINEnv names the environment variable a PIN may come from (CI, R21).
 const PINEnv = "CTLOPS_TOKEN_PIN"
 
-// maxPIN bounds what is read as a PIN; PKCS#11 tokens take at most a few hundred bytes.
+// maxPIN bounds what is read as a PIN; PKCS#11 tokens take at most a few hundred bytes. It
+// bounds every line read from the operator's terminal or stdin too (a PIN, a token number).
 const maxPIN = 1024
+
+// readLineBounded reads one line from r, its newline included, and stops after maxPIN bytes
+// without one: a stdin that never sends a newline (a file, /dev/zero) must not fill memory.
+// At the end of r it returns what came and io.EOF, as bufio.Reader.ReadString does.
+func readLineBounded(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, maxPIN+2)).ReadString('\n')
+	if len(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")) > maxPIN {
+		return "", fmt.Errorf("terminal: a line longer than %d bytes", maxPIN)
+	}
+	return line, err
+}
 
 // PINSource yields the user PIN of the token about to be logged in to. The caller wipes the
 // returned bytes after use. Errors never contain the PIN.

@@ -3,9 +3,7 @@
 package token
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"os"
 	"strings"
 
@@ -36,9 +34,9 @@ func readLine(ctx context.Context, fd int, echo bool, show func()) ([]byte, erro
 	if !echo {
 		return term.ReadPassword(fd)
 	}
-	line, err := bufio.NewReader(os.NewFile(uintptr(fd), "terminal")).ReadString('\n')
+	line, err := readLineBounded(os.NewFile(uintptr(fd), "terminal"))
 	if err != nil && line == "" {
-		return nil, io.EOF
+		return nil, err // io.EOF, or a line longer than maxPIN
 	}
 	return []byte(strings.TrimRight(line, "\r\n")), nil
 }

@@ -1,7 +1,6 @@
 package token
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/x509"
@@ -190,8 +189,11 @@ func serialClash(f *ctl.File, cert *x509.Certificate) (warning string, err error
 // and reads a number from r. Anything else than a listed number chooses nothing.
 func AskToken(r io.Reader, w io.Writer) func([]Info) (Info, error) {
 	return askToken(w, func() (string, error) {
-		line, err := bufio.NewReader(r).ReadString('\n')
-		if err != nil && line == "" {
+		line, err := readLineBounded(r)
+		switch {
+		case err != nil && line == "" && err != io.EOF:
+			return "", fmt.Errorf("no token chosen: %w", err)
+		case err != nil && line == "":
 			return "", errors.New("no token chosen")
 		}
 		return line, nil

@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"io"
 	"math/big"
 	"net/netip"
 	"os"
@@ -185,6 +186,34 @@ func TestAskToken(t *testing.T) {
 		if err != nil || got.Label != tc.got || !strings.Contains(out.String(), `2) "b" (serial 2)`) {
 			t.Errorf("%q: %v %v\n%s", tc.in, got, err, out.String())
 		}
+	}
+}
+
+// endless is a stdin that never sends a newline; it counts what was read from it.
+type endless struct{ n int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.n > 1<<20 {
+		return 0, io.ErrUnexpectedEOF // the test's own bound: without one, the read never ends
+	}
+	for i := range p {
+		p[i] = '1'
+	}
+	e.n += len(p)
+	return len(p), nil
+}
+
+// TestAskTokenBounded: a token number is read as at most one bounded line; a stdin that never
+// ends a line is an error naming the limit, not a read until memory runs out.
+func TestAskTokenBounded(t *testing.T) {
+	present := []Info{{Label: "a", Serial: "1"}, {Label: "b", Serial: "2"}}
+	in := &endless{}
+	_, err := AskToken(in, io.Discard)(present)
+	if err == nil || !strings.Contains(err.Error(), "longer than 1024 bytes") {
+		t.Errorf("err %.200v, want one naming the 1024-byte limit", err)
+	}
+	if in.n > 8<<10 {
+		t.Errorf("read %d bytes for one line", in.n)
 	}
 }
 

@@ -4,14 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"slices"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/ctlops/ctlops/internal/safefile"
 	"github.com/ctlops/ctlops/internal/termsafe"
 )
+
+// MaxKnownHostsFile caps a known_hosts file (the spec's check uses the same cap).
+const MaxKnownHostsFile = 1 << 20
 
 // HostKeyError is a server whose host key is not one pinned for it. It is raised during key
 // exchange, before any authentication, so no password has been sent.
@@ -34,7 +39,7 @@ func hostKeyCallback(fingerprints []string, knownHostsFile string) (ssh.HostKeyC
 	}
 	var kh ssh.HostKeyCallback
 	if knownHostsFile != "" {
-		cb, err := knownhosts.New(knownHostsFile)
+		cb, err := knownHostsCallback(knownHostsFile)
 		if err != nil {
 			return nil, fmt.Errorf("knownHosts %s: %w", termsafe.Line(knownHostsFile), err)
 		}
@@ -59,6 +64,36 @@ func hostKeyCallback(fingerprints []string, knownHostsFile string) (ssh.HostKeyC
 		}
 		return &HostKeyError{Addr: host, Fingerprint: fp, Reason: "not among the pinned fingerprints"}
 	}, nil
+}
+
+// knownHostsCallback reads the known_hosts file bounded, through safefile (the spec checked
+// it when loading, but the path can be swapped for a FIFO or a huge file since), and builds
+// knownhosts.New's callback from those bytes, so that matching, hashed hosts, @revoked and
+// @cert-authority stay x/crypto's. knownhosts has no constructor from bytes: they go to a
+// private temporary file (0600, ours alone) that New reads in full and that is removed at once.
+func knownHostsCallback(path string) (ssh.HostKeyCallback, error) {
+	data, err := safefile.Read(path, MaxKnownHostsFile)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp("", "ctlops-known_hosts-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	cb, err := knownhosts.New(tmp.Name())
+	if err != nil {
+		// a parse error names the file: the operator's, not the temporary copy
+		return nil, errors.New(strings.ReplaceAll(err.Error(), tmp.Name(), path))
+	}
+	return cb, nil
 }
 
 // legacyAlgorithms are what older UCOS releases may need (OpenSSH 5.3 on 11.5; §2.1, which

@@ -47,7 +47,7 @@ var allowed = map[string][]string{
 	"rollout":                       {"cucm/serviceability", "internal/termsafe"},
 	"phonerules":                    {"ctl"},
 	"cucm/tokenless":                {"ctl"},
-	"cucm/platform":                 {"cucm/tokenless", "internal/termsafe"},
+	"cucm/platform":                 {"cucm/tokenless", "internal/safefile", "internal/termsafe"},
 	"cucm/adapter":                  {"ctl", "cucm/platform", "cucm/tokenless", "internal/termsafe"},
 	"lab/cucmsim":                   {"ctl", "cucm/tokenless", "internal/atomicfile", "internal/safefile"},
 	"cucm/serviceability":           {"internal/termsafe"},
