@@ -3,7 +3,6 @@ package provider
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/redact"
 	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
@@ -187,15 +187,9 @@ func (c *Client) redirectError(op string, resp *http.Response) error {
 	return &Error{Server: c.name, Op: op, Status: resp.StatusCode, Message: msg, Err: ErrRedirect}
 }
 
-// scrub removes the credentials this client sends from a server's words: a server (a
-// debugging proxy, a hostile node) can quote the request's Authorization header or the
-// password back in its error, and errors are printed and logged.
+// scrub removes the credentials this client sends from a server's words (internal/redact).
 func (c *Client) scrub(s string) string {
-	if c.opt.Password == "" {
-		return s
-	}
-	token := base64.StdEncoding.EncodeToString([]byte(c.opt.Username + ":" + c.opt.Password))
-	return strings.NewReplacer(token, "***", c.opt.Password, "***").Replace(s)
+	return redact.BasicAuth(s, c.opt.Username, c.opt.Password)
 }
 
 // truncate bounds a string from a server before it goes into an error.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ctlops/ctlops/internal/redact"
 	"github.com/ctlops/ctlops/internal/termsafe"
 )
 
@@ -211,17 +211,9 @@ func (c *Client) scrub(err error) error {
 // page that echoes the request's headers. It runs before a text is clipped, so that no part
 // of a secret is left at the cut.
 func (c *Client) scrubText(s string) string {
-	if c.opt.Username == "" && c.opt.Password == "" {
-		return s
-	}
-	secrets := []string{base64.StdEncoding.EncodeToString([]byte(c.opt.Username + ":" + c.opt.Password)), c.opt.Password}
+	s = redact.BasicAuth(s, c.opt.Username, c.opt.Password)
 	if len(c.opt.Username) >= 3 {
-		secrets = append(secrets, c.opt.Username)
-	}
-	for _, x := range secrets {
-		if x != "" {
-			s = strings.ReplaceAll(s, x, "***")
-		}
+		s = strings.ReplaceAll(s, c.opt.Username, redact.Mask)
 	}
 	return s
 }

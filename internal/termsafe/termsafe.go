@@ -78,19 +78,12 @@ func unsafe(r rune) bool {
 // on a terminal (an audit log, a log line) can no longer drive the terminal. Outside strings
 // JSON is ASCII, so every rune rewritten is inside a string, where \u is valid.
 func JSON(b []byte) []byte {
-	clean := true
-	for _, r := range string(b) {
-		if r != '\t' && r != '\n' && unsafe(r) || r == utf8.RuneError {
-			clean = false
-			break
-		}
-	}
-	if clean {
+	if clean(string(b)) {
 		return b
 	}
 	out := make([]byte, 0, len(b)+32)
 	for _, r := range string(b) {
-		if r == '\t' || r == '\n' || !unsafe(r) && r != utf8.RuneError {
+		if r != utf8.RuneError && !unsafe(r) {
 			out = utf8.AppendRune(out, r)
 			continue
 		}
